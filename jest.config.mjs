@@ -1,0 +1,35 @@
+// One jest run for the whole repository, split into projects so that a workspace can run
+// its own part (`npm test -w services/api` -> `--selectProjects api`).
+// Sources are ES modules written in TypeScript; @swc/jest strips the types and keeps ESM
+// (jest runs with --experimental-vm-modules, see scripts/jest.mjs).
+const transform = {
+  '^.+\\.ts$': [
+    '@swc/jest',
+    {
+      jsc: { parser: { syntax: 'typescript' }, target: 'es2023', keepClassNames: true },
+      module: { type: 'es6' },
+      sourceMaps: 'inline',
+    },
+  ],
+};
+
+const project = (displayName, roots, extra = {}) => ({
+  displayName,
+  testEnvironment: 'node',
+  extensionsToTreatAsEsm: ['.ts'],
+  transform,
+  roots,
+  testMatch: ['**/*.test.ts'],
+  ...extra,
+});
+
+export default {
+  projects: [
+    project('harness', ['<rootDir>/test-harness/test']),
+    project('api', ['<rootDir>/services/api/test']),
+    project('client', ['<rootDir>/services/client/test']),
+    project('e2e', ['<rootDir>/tests/e2e']),
+    project('containers', ['<rootDir>/tests/containers']),
+    project('k8s', ['<rootDir>/tests/k8s']),
+  ],
+};
