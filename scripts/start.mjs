@@ -1,0 +1,92 @@
+#!/usr/bin/env node
+// `npm start`: the fake Entra issuer, the API and the web app on this host, no Docker, in a
+// default configuration in which they know each other. Open http://localhost:5001.
+// Each service runs from its TypeScript sources (Node 24 strips the types) and trusts the
+// development CA of the fake issuer through NODE_EXTRA_CA_CERTS, as a container would.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { devCaPaths } from './dev-ca.mjs';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+execFileSync(process.execPath, [join(root, 'scripts/dev-ca.mjs')], { stdio: 'inherit' });
+const { certFile } = devCaPaths();
+
+const tenant = '3f1d2c4b-8a6e-4f7d-9b0c-1e2a3b4c5d6e';
+const apiClientId = 'c750c37c-6c67-4211-a9e2-6f035a897cfa';
+const issuerPort = 5050;
+const dataDir = join(root, '.data/api');
+mkdirSync(dataDir, { recursive: true });
+
+const shared = { ...process.env, NODE_EXTRA_CA_CERTS: certFile, NODE_ENV: process.env.NODE_ENV ?? 'development' };
+const services = [
+  {
+    name: 'fake-entra',
+    args: [join(root, 'test-harness/src/cli.ts'), '--port', String(issuerPort), '--config',
+      join(root, 'test-harness/config/default.json'), '--ca-dir', dirname(certFile)],
+    env: shared,
+  },
+  {
+    name: 'api',
+    args: [join(root, 'services/api/src/main.ts')],
+    env: {
+      PORT: '8000',
+      TENANT_ID: tenant,
+      API_CLIENT_ID: apiClientId,
+      AUTHORITY: `https://localhost:${issuerPort}`,
+      DATA_DIR: dataDir,
+      ...shared,
+    },
+  },
+  {
+    name: 'client',
+    args: [join(root, 'services/client/src/main.ts')],
+    env: {
+      PORT: '5001',
+      TENANT_ID: tenant,
+      CLIENT_ID: '0d7f3a52-9c1b-4e8a-b6f4-2c5e8a1d9b37',
+      CLIENT_SECRET: 'dev-web-secret-not-for-production',
+      REDIRECT_URI: 'http://localhost:5001/auth/redirect',
+      AUTHORITY: `https://localhost:${issuerPort}`,
+      GRAPH_BASE_URL: `https://localhost:${issuerPort}`,
+      API_BASE_URL: 'http://localhost:8000',
+      API_SCOPES: `api://${apiClientId}/data.read api://${apiClientId}/data.write`,
+      SESSION_KEYS: 'dev-session-key-not-for-production',
+      ...shared,
+    },
+  },
+];
+
+const children = [];
+let stopping = false;
+for (const service of services) {
+  const child = spawn(process.execPath, service.args, { env: service.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  for (const stream of [child.stdout, child.stderr]) {
+    let pending = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk) => {
+      const lines = (pending + chunk).split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) console.log(`${service.name.padEnd(10)} | ${line}`);
+    });
+  }
+  child.on('exit', (code, signal) => {
+    console.log(`${service.name.padEnd(10)} | exited (${signal ?? code})`);
+    if (!stopping) stop(code || 1);
+  });
+  children.push(child);
+}
+console.log('open http://localhost:5001 (sign in as alice@contoso.test or bob@contoso.test); Ctrl+C stops');
+
+function stop(code = 0) {
+  if (stopping) return;
+  stopping = true;
+  for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
+  setTimeout(() => process.exit(code), 11_000).unref();
+  Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.on('exit', r)) : null))).then(() =>
+    process.exit(code),
+  );
+}
+process.on('SIGINT', () => stop(0));
+process.on('SIGTERM', () => stop(0));
