@@ -1,0 +1,60 @@
+// Koa adapter of auth/: exactly one credential, in the Authorization header; verified
+// principal in ctx.state.principal; requireScopes() for per-route permissions.
+import type { Context, Next } from 'koa';
+import { InvalidTokenError, KeysUnavailableError, isGranted, missingPermission, type Principal, type Requirement, type TokenValidator } from '../auth/index.ts';
+import { MissingCredentialsError, insufficientScope, invalidRequest } from './errors.ts';
+import type { Metrics } from './metrics.ts';
+
+export interface AuthState {
+  principal?: Principal;
+}
+
+const BEARER = /^Bearer +([^\s]+) *$/i;
+
+/** The bearer token of the request; throws the RFC 6750 error for anything else. */
+export function bearerToken(ctx: Context): string {
+  if (Object.hasOwn(ctx.query, 'access_token')) {
+    throw invalidRequest('Send the access token only in the Authorization header, not in the query string');
+  }
+  const headers = ctx.req.headersDistinct.authorization;
+  if (!headers || headers.length === 0) throw new MissingCredentialsError();
+  if (headers.length > 1) throw invalidRequest('The request carries more than one Authorization header');
+  const header = headers[0] ?? '';
+  if (!/^Bearer(\s|$)/i.test(header)) {
+    // Another scheme (Basic, ...) is no credential for this API: plain challenge.
+    throw new MissingCredentialsError();
+  }
+  const match = BEARER.exec(header);
+  if (!match?.[1]) throw invalidRequest('The Authorization header must be "Bearer <token>" with exactly one token');
+  return match[1];
+}
+
+export function authenticate(validator: TokenValidator, metrics: Metrics) {
+  return async function authenticateRequest(ctx: Context, next: Next): Promise<void> {
+    const token = bearerToken(ctx);
+    try {
+      (ctx.state as AuthState).principal = await validator.verify(token);
+    } catch (error) {
+      if (error instanceof InvalidTokenError) metrics.tokenRejections.inc({ reason: error.reason });
+      if (error instanceof KeysUnavailableError) metrics.keysUnavailable.inc();
+      throw error;
+    }
+    await next();
+  };
+}
+
+export function requireScopes(requirement: Requirement) {
+  return async function requirePermission(ctx: Context, next: Next): Promise<void> {
+    const principal = (ctx.state as AuthState).principal;
+    if (!principal) throw new MissingCredentialsError();
+    if (!isGranted(principal, requirement)) throw insufficientScope(missingPermission(principal, requirement));
+    await next();
+  };
+}
+
+/** The token must not also travel in the body (RFC 6750 §2.2 form parameter or a JSON field). */
+export function rejectBodyCredential(body: unknown): void {
+  if (typeof body === 'object' && body !== null && !Array.isArray(body) && Object.hasOwn(body, 'access_token')) {
+    throw invalidRequest('Send the access token only in the Authorization header, not in the request body');
+  }
+}

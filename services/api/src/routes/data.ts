@@ -1,0 +1,58 @@
+// The protected data. Handlers receive the verified principal, never the token.
+import { bodyParser } from '@koa/bodyparser';
+import Router from '@koa/router';
+import type { Context, Next } from 'koa';
+import { READ, WRITE, type Principal } from '../auth/index.ts';
+import { rejectBodyCredential, requireScopes } from '../http/authenticate.ts';
+import { HttpError, invalidRequest } from '../http/errors.ts';
+import type { Store } from '../store/index.ts';
+
+export const READ_LIMIT = 100;
+
+export function dataRoutes(options: { store: Store; authenticate: (ctx: Context, next: Next) => Promise<void>; maxBodyBytes: number }): Router {
+  const { store, authenticate, maxBodyBytes } = options;
+  const router = new Router();
+  const parse = bodyParser({ enableTypes: ['json', 'form'], jsonLimit: maxBodyBytes, formLimit: maxBodyBytes, jsonStrict: true });
+
+  router.get('/data/read', authenticate, requireScopes(READ), async (ctx) => {
+    const principal = ctx.state.principal as Principal;
+    // An app with Data.Read.All reads everyone's items; a user reads their own.
+    const items = await store.list(principal.kind === 'app' ? null : ownerOf(principal), READ_LIMIT);
+    ctx.set('cache-control', 'no-store');
+    ctx.body = { data: items, 'current-user-scopes': principal.permissions };
+  });
+
+  router.post('/data/write', authenticate, requireScopes(WRITE), async (ctx, next) => {
+    const declared = Number(ctx.get('content-length'));
+    if (declared > maxBodyBytes) throw tooLarge(maxBodyBytes);
+    try {
+      await parse(ctx, async () => undefined);
+    } catch (error) {
+      const status = (error as { status?: number }).status;
+      if (status === 413) throw tooLarge(maxBodyBytes);
+      if (status === 400) throw invalidRequest('The request body is not valid JSON (an object is expected)', false);
+      throw error;
+    }
+    rejectBodyCredential(ctx.request.body);
+    if (!ctx.is('application/json')) {
+      throw new HttpError(415, 'unsupported_media_type', 'The request body must be a JSON object sent as application/json');
+    }
+    const data = ctx.request.body;
+    if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+      throw invalidRequest('The request body must be a JSON object', false);
+    }
+    const principal = ctx.state.principal as Principal;
+    const item = await store.put(ownerOf(principal), data);
+    ctx.status = 201;
+    ctx.set('cache-control', 'no-store');
+    ctx.body = { result: 'You wrote protected data!', item, 'current-user-scopes': principal.permissions };
+    await next();
+  });
+
+  return router;
+}
+
+const ownerOf = (p: Principal) => ({ tid: p.tenantId, oid: p.objectId });
+
+const tooLarge = (limit: number) =>
+  new HttpError(413, 'request_too_large', `The request body is larger than ${limit} bytes`);

@@ -1,0 +1,160 @@
+// Composition: build the Koa app from a validated config; start and stop it.
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Koa from 'koa';
+import type { DestinationStream, Logger } from 'pino';
+import { SigningKeys, TokenValidator, type IssuerRules } from './auth/index.ts';
+import type { ApiConfig } from './config.ts';
+import { authenticate } from './http/authenticate.ts';
+import { createLogger } from './http/logger.ts';
+import { Metrics } from './http/metrics.ts';
+import { requestContext } from './http/request-context.ts';
+import { dataRoutes } from './routes/data.ts';
+import { docsRoutes } from './routes/docs.ts';
+import { healthRoutes } from './routes/health.ts';
+import { openStore, type Store } from './store/index.ts';
+
+export interface ApiOptions {
+  /** Where log lines go (default: stdout). */
+  logDestination?: DestinationStream;
+}
+
+export interface Api {
+  app: Koa;
+  keys: SigningKeys;
+  validator: TokenValidator;
+  store: Store;
+  metrics: Metrics;
+  logger: Logger;
+  /** Marks the instance as stopping: /readyz answers 503 and responses close their connection. */
+  beginShutdown(): void;
+  /** Closes the store; call after the HTTP server has drained. */
+  close(): Promise<void>;
+}
+
+export interface RunningApi {
+  api: Api;
+  server: Server;
+  url: string;
+  port: number;
+  /** Stop accepting, let in-flight requests finish (up to SHUTDOWN_TIMEOUT_MS), close the store. */
+  close(): Promise<void>;
+}
+
+export async function createApi(config: ApiConfig, options: ApiOptions = {}): Promise<Api> {
+  const logger = createLogger(config.logLevel, options.logDestination);
+  const metrics = new Metrics();
+  const issuer: IssuerRules =
+    config.oidcIssuer === undefined
+      ? {
+          kind: 'entra',
+          authority: config.authority,
+          tenantId: config.tenantId as string,
+          allowedTenants: config.allowedTenants,
+          acceptedVersions: config.acceptedTokenVersions,
+        }
+      : { kind: 'oidc', issuer: config.oidcIssuer };
+  const discoveryUrl =
+    issuer.kind === 'entra'
+      ? `${config.authority}/${config.tenantId}/v2.0/.well-known/openid-configuration`
+      : `${issuer.issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
+
+  const keys = new SigningKeys({
+    discoveryUrl,
+    expectedIssuer: issuer.kind === 'entra' ? `${config.authority}/${config.tenantId}/v2.0` : issuer.issuer,
+    refreshMs: config.jwksRefreshSeconds * 1000,
+    cooldownMs: config.jwksCooldownSeconds * 1000,
+    staleMaxMs: config.jwksStaleMaxSeconds * 1000,
+    fetchTimeoutMs: config.jwksFetchTimeoutMs,
+    onFetch: (target, ok) => metrics.issuerFetches.inc({ target, result: ok ? 'ok' : 'failed' }),
+    onKeysRetired: (kids) => {
+      // Runs after a fetch, long after `validator` below is initialised.
+      validator.clearCache();
+      logger.info({ kids }, 'signing keys retired by the issuer; verified-token cache emptied');
+    },
+    onError: (error) => logger.warn({ err: { message: error.message } }, 'issuer key fetch failed'),
+  });
+  const validator = new TokenValidator({
+    keys,
+    issuer,
+    audiences: [config.apiClientId, `api://${config.apiClientId}`],
+    clockToleranceSeconds: config.clockToleranceSeconds,
+    cacheMaxEntries: config.tokenCacheMaxEntries,
+    onCacheHit: () => metrics.tokenCacheHits.inc(),
+  });
+  const store = await openStore(config);
+
+  let stopping = false;
+  const app = new Koa({ proxy: config.trustProxy });
+  app.silent = true; // errors are mapped and logged by requestContext
+  app.use(requestContext(logger, metrics));
+  app.use(async (ctx, next) => {
+    if (stopping) ctx.set('connection', 'close');
+    await next();
+  });
+  const auth = authenticate(validator, metrics);
+  for (const router of [
+    healthRoutes({ keys, store, metrics, isStopping: () => stopping }),
+    docsRoutes(config),
+    dataRoutes({ store, authenticate: auth, maxBodyBytes: config.maxBodyBytes }),
+  ]) {
+    app.use(router.routes());
+    app.use(router.allowedMethods({ throw: true }));
+  }
+
+  // Warm the key cache without delaying start; a failure leaves /readyz not ready.
+  keys.refresh().catch(() => undefined);
+
+  return {
+    app,
+    keys,
+    validator,
+    store,
+    metrics,
+    logger,
+    beginShutdown: () => {
+      stopping = true;
+    },
+    close: () => store.close(),
+  };
+}
+
+export async function startApi(config: ApiConfig, options: ApiOptions = {}): Promise<RunningApi> {
+  const api = await createApi(config, options);
+  const server = api.app.listen({ port: config.port, host: config.host });
+  try {
+    await once(server, 'listening');
+  } catch (error) {
+    await api.close();
+    throw error;
+  }
+  const { port } = server.address() as AddressInfo;
+  const host = config.host && config.host !== '0.0.0.0' && config.host !== '::' ? config.host : 'localhost';
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      api.beginShutdown();
+      // Stop accepting; idle keep-alive connections close now, busy ones after their response.
+      const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), config.shutdownTimeoutMs);
+      });
+      if ((await Promise.race([drained, timedOut])) === 'timeout') {
+        api.logger.warn({ timeoutMs: config.shutdownTimeoutMs }, 'in-flight requests did not finish in time; closing connections');
+        server.closeAllConnections();
+        await drained;
+      }
+      clearTimeout(timer);
+      await api.close();
+      api.logger.info('api stopped');
+      api.logger.flush();
+    })());
+
+  api.logger.info({ url, store: api.store.kind }, 'api listening');
+  return { api, server, url, port, close };
+}

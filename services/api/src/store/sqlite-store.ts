@@ -1,0 +1,85 @@
+// Embedded SQLite (node:sqlite) file. WAL + synchronous=FULL: a write is on disk before it
+// is acknowledged, so it survives kill -9 and power loss.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { Item, Owner, Store } from './store.ts';
+
+const MIGRATIONS = [
+  `CREATE TABLE items (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     tenant_id TEXT NOT NULL,
+     owner_id TEXT NOT NULL,
+     data TEXT NOT NULL,
+     created_at TEXT NOT NULL
+   );
+   CREATE INDEX items_owner ON items (tenant_id, owner_id, id DESC);`,
+];
+
+interface Row {
+  id: number;
+  tenant_id: string;
+  owner_id: string;
+  data: string;
+  created_at: string;
+}
+
+const toItem = (r: Row): Item => ({
+  id: Number(r.id),
+  owner: { tid: r.tenant_id, oid: r.owner_id },
+  data: JSON.parse(r.data) as unknown,
+  createdAt: r.created_at,
+});
+
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  readonly path: string;
+  readonly #db: DatabaseSync;
+  readonly #insert: StatementSync;
+  readonly #byOwner: StatementSync;
+  readonly #all: StatementSync;
+
+  constructor(dataDir: string) {
+    mkdirSync(dataDir, { recursive: true });
+    this.path = join(dataDir, 'api.sqlite');
+    this.#db = new DatabaseSync(this.path);
+    this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;');
+    this.#migrate();
+    this.#insert = this.#db.prepare('INSERT INTO items (tenant_id, owner_id, data, created_at) VALUES (?, ?, ?, ?) RETURNING *');
+    this.#byOwner = this.#db.prepare('SELECT * FROM items WHERE tenant_id = ? AND owner_id = ? ORDER BY id DESC LIMIT ?');
+    this.#all = this.#db.prepare('SELECT * FROM items ORDER BY id DESC LIMIT ?');
+  }
+
+  #migrate(): void {
+    const { user_version: version } = this.#db.prepare('PRAGMA user_version').get() as { user_version: number };
+    for (let v = version; v < MIGRATIONS.length; v++) {
+      this.#db.exec('BEGIN IMMEDIATE');
+      try {
+        this.#db.exec(MIGRATIONS[v] as string);
+        this.#db.exec(`PRAGMA user_version = ${v + 1}`);
+        this.#db.exec('COMMIT');
+      } catch (error) {
+        this.#db.exec('ROLLBACK');
+        throw error;
+      }
+    }
+  }
+
+  async put(owner: Owner, data: unknown): Promise<Item> {
+    const row = this.#insert.get(owner.tid, owner.oid, JSON.stringify(data), new Date().toISOString()) as unknown as Row;
+    return toItem(row);
+  }
+
+  async list(owner: Owner | null, limit: number): Promise<Item[]> {
+    const rows = (owner ? this.#byOwner.all(owner.tid, owner.oid, limit) : this.#all.all(limit)) as unknown as Row[];
+    return rows.map(toItem);
+  }
+
+  async ping(): Promise<void> {
+    this.#db.prepare('SELECT 1').get();
+  }
+
+  async close(): Promise<void> {
+    if (this.#db.isOpen) this.#db.close();
+  }
+}
