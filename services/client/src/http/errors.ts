@@ -1,0 +1,76 @@
+// The one error-to-response mapper: every failure becomes a page a person understands, with the
+// request id to quote. Interaction required sends the user through sign-in and back.
+import type { Middleware } from 'koa';
+import { InteractionRequiredError, PageError } from '../errors.ts';
+import { errorPage, layout } from '../views/pages.ts';
+import type { SessionData } from './session.ts';
+
+/** A sign-in this recent that still leaves MSAL needing interaction would loop: show why instead. */
+const LOOP_GUARD_MS = 30_000;
+
+const STATUS_TEXT: Record<number, [string, string]> = {
+  400: ['Bad request', 'The request could not be understood.'],
+  404: ['Page not found', 'There is no page at this address.'],
+  405: ['Method not allowed', 'This page cannot be used that way.'],
+  413: ['Too large', 'What you sent is too large.'],
+  415: ['Unsupported form', 'This form encoding is not supported.'],
+};
+
+export function errorPages(): Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) ctx.throw(404);
+    } catch (caught) {
+      let err: unknown = caught;
+      let user: SessionData['user'];
+      try {
+        user = (ctx.session as (SessionData & Record<string, unknown>) | null)?.user;
+      } catch {
+        user = undefined; // the session store itself may be what failed
+      }
+      if (err instanceof InteractionRequiredError) {
+        const recent = user && Date.now() - user.signedInAt < LOOP_GUARD_MS;
+        if (!recent) {
+          ctx.state.log.info({ reason: err.reason }, 'interaction required: signing in again');
+          const back = ctx.method === 'GET' ? ctx.originalUrl : ctx.path;
+          ctx.status = 303;
+          ctx.redirect(`/auth/signin?returnTo=${encodeURIComponent(back)}`);
+          return;
+        }
+        err = new PageError(
+          403,
+          'Access could not be granted',
+          `Signing in again did not give this app access (${err.reason}). Consent for a required permission may be missing.`,
+          'Ask an administrator to grant this app the permissions it needs, then sign out and sign in.',
+          { cause: err },
+        );
+      }
+      let view: { status: number; title: string; detail: string; advice?: string | undefined };
+      if (err instanceof PageError) {
+        view = err;
+        ctx.state.log.warn({ err: { name: err.name, message: err.message }, status: err.status }, 'request refused');
+      } else {
+        const status = (err as { status?: number; expose?: boolean }).status;
+        const known = typeof status === 'number' && status >= 400 && status < 500 ? STATUS_TEXT[status] : undefined;
+        if (typeof status === 'number' && status >= 400 && status < 500) {
+          view = { status, title: known?.[0] ?? 'Request refused', detail: known?.[1] ?? 'The request could not be handled.' };
+        } else {
+          ctx.state.log.error({ err }, 'unhandled error');
+          view = {
+            status: 500,
+            title: 'Something went wrong',
+            detail: 'The web app failed to answer this request.',
+            advice: 'Try again; if it keeps happening, quote the request id below.',
+          };
+        }
+      }
+      ctx.status = view.status;
+      ctx.type = 'html';
+      ctx.body = layout(
+        view.title,
+        errorPage({ ...view, requestId: ctx.state.requestId, signedIn: Boolean(user) }),
+      );
+    }
+  };
+}
