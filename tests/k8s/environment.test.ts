@@ -8,38 +8,10 @@ import { loadConfig as loadApiConfig } from '../../services/api/src/config.ts';
 import { loadConfig as loadClientConfig } from '../../services/client/src/config.ts';
 import { describeWith } from '../support/prerequisites.ts';
 import { resolveEnv } from './support/environment.ts';
-import type { ExternalSecrets } from './support/environment.ts';
+import { containerEnv, ENTRA_SAMPLE_SETTINGS, ENTRA_SECRETS, fillPlaceholders as fill } from './support/entra-samples.ts';
 import { find, k8sDir, kubectl, OVERLAYS, renderOverlay, repoRoot } from './support/render.ts';
 import type { K8sObject, Overlay } from './support/render.ts';
 import { workload } from './support/workloads.ts';
-
-/**
- * Secrets the entra overlay references but never contains, with a value of the documented
- * shape (k8s/README.md says how to create each).
- */
-const ENTRA_SECRETS: ExternalSecrets = {
-  'client-entra/client-secret': 'sample~client~secret~from~the~app~registration',
-  'client-session/session-keys': 'a'.repeat(64),
-  'redis-auth/password': '0123456789abcdef'.repeat(4),
-  'api-database/url': 'postgres://koa_entra:secret@db.example.com:5432/koa_entra?sslmode=require',
-};
-
-/** What an operator fills into the entra overlay's settings (REPLACE_ME placeholders). */
-const ENTRA_SAMPLE_SETTINGS: Record<string, string> = {
-  'REPLACE_ME-tenant-guid': '72f988bf-86f1-41af-91ab-2d7cd011db47',
-  'REPLACE_ME-api-application-guid': '6e1f4a7b-2c3d-4e5f-8a9b-0c1d2e3f4a5b',
-  'REPLACE_ME-web-app-application-guid': '1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d',
-};
-
-function containerEnv(objects: K8sObject[], owner: string, overlay: Overlay) {
-  const container = workload(objects, owner).template.spec!.containers[0]!;
-  return resolveEnv(objects, container, overlay === 'entra' ? ENTRA_SECRETS : {});
-}
-
-const fill = (env: Record<string, string>) =>
-  Object.fromEntries(
-    Object.entries(env).map(([k, v]) => [k, Object.entries(ENTRA_SAMPLE_SETTINGS).reduce((acc, [from, to]) => acc.split(from).join(to), v)]),
-  );
 
 describeWith([kubectl], 'k8s manifests: service configuration', () => {
   const rendered = new Map<Overlay, K8sObject[]>();
