@@ -1,0 +1,61 @@
+// The Koa application: outage switch, Entra-shaped error mapping, body parsing, routes.
+import { bodyParser } from '@koa/bodyparser';
+import Router from '@koa/router';
+import Koa from 'koa';
+import { randomUUID } from 'node:crypto';
+import type { Harness } from './context.ts';
+import { EntraError, errorBody, errors } from './errors.ts';
+import { registerDiscovery } from './routes/discovery.ts';
+import { registerHarness } from './routes/harness.ts';
+
+export type RouteRegistrar = (router: Router, h: Harness) => void;
+
+/** Maps anything thrown (Koa/http-errors, body parser, ours) to an EntraError; unknown → 500. */
+export function toEntraError(error: unknown, path: string, method: string): EntraError {
+  if (error instanceof EntraError) return error;
+  const status = (error as { status?: unknown }).status;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    if (status === 404) return errors.notFound(path);
+    if (status === 405 || status === 501) return errors.methodNotAllowed(method);
+    if (status === 413) return errors.malformed('The request body is too large.');
+    return errors.malformed((error as Error).message);
+  }
+  return new EntraError(500, 'server_error', 90100, 'An unexpected error occurred in the fake issuer.');
+}
+
+export function createApp(h: Harness, extraRoutes: RouteRegistrar[] = []): Koa {
+  const app = new Koa();
+  app.silent = true;
+
+  app.use(async (ctx, next) => {
+    const correlation = ctx.get('client-request-id');
+    if (correlation) ctx.set('client-request-id', correlation);
+    ctx.set('x-ms-request-id', randomUUID());
+    try {
+      if (h.outage) throw errors.unavailable();
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) throw errors.notFound(ctx.path);
+    } catch (error) {
+      const err = toEntraError(error, ctx.path, ctx.method);
+      if (err.status >= 500 && !h.outage) console.error(`fake-entra: ${ctx.method} ${ctx.path} failed:`, error);
+      ctx.status = err.status;
+      ctx.set('Cache-Control', 'no-store');
+      if (err.status === 503) ctx.set('Retry-After', '1');
+      if (ctx.path.startsWith('/v1.0/')) {
+        ctx.body = { error: { code: err.status === 404 ? 'Request_ResourceNotFound' : 'BadRequest', message: err.message, innerError: { date: new Date().toISOString(), 'request-id': randomUUID(), 'client-request-id': correlation || randomUUID() } } };
+      } else {
+        ctx.body = errorBody(err, correlation, h.baseUrl);
+      }
+    }
+  });
+
+  app.use(bodyParser({ enableTypes: ['form', 'json'], formLimit: '64kb', jsonLimit: '64kb', jsonStrict: true }));
+
+  const router = new Router();
+  registerHarness(router, h);
+  registerDiscovery(router, h);
+  for (const register of extraRoutes) register(router, h);
+  app.use(router.routes());
+  app.use(router.allowedMethods({ throw: true }));
+  return app;
+}

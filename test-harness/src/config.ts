@@ -1,0 +1,153 @@
+// The fake issuer's configuration: tenants, APIs (resources with scopes and app roles), client
+// apps and users with their consents. Validated once at start; a bad file stops the server with
+// a message naming the field (e.g. `users[1].oid: Invalid GUID`).
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+export const DEFAULT_CONFIG_FILE = fileURLToPath(new URL('../config/default.json', import.meta.url));
+
+const guid = z.guid();
+const httpUrl = z.url({ protocol: /^https?$/ });
+
+const TenantSchema = z.strictObject({
+  id: guid,
+  domains: z.array(z.string().min(1)).default([]),
+});
+
+const ApiSchema = z.strictObject({
+  name: z.string().min(1),
+  clientId: guid,
+  identifier: z.string().min(1).refine((v) => !v.endsWith('/'), 'must not end with "/"'),
+  scopes: z.array(z.string().regex(/^[A-Za-z0-9._-]+$/, 'scope names are letters, digits, ".", "_" or "-"')).default([]),
+  appRoles: z.array(z.string().regex(/^[A-Za-z0-9._-]+$/, 'role names are letters, digits, ".", "_" or "-"')).default([]),
+});
+
+const ClientSchema = z.strictObject({
+  name: z.string().min(1),
+  clientId: guid,
+  /** Service principal object id (the `oid`/`sub` of app-only tokens); derived from clientId if absent. */
+  objectId: guid.optional(),
+  secret: z.string().min(8).optional(),
+  tenant: guid.optional(),
+  redirectUris: z.array(httpUrl).default([]),
+  postLogoutRedirectUris: z.array(httpUrl).default([]),
+  /** Delegated permissions the app may request: `{api identifier}/{scope}`. */
+  permissions: z.array(z.string()).default([]),
+  /** Application permissions granted to the app: `{api identifier}/{role}`. */
+  appRoles: z.array(z.string()).default([]),
+});
+
+const UserSchema = z.strictObject({
+  upn: z.string().regex(/^[^@\s]+@[^@\s]+$/, 'must look like user@domain'),
+  oid: guid,
+  name: z.string().min(1),
+  givenName: z.string().optional(),
+  surname: z.string().optional(),
+  jobTitle: z.string().optional(),
+  tenant: guid.optional(),
+  /** Delegated permissions the user has consented to: `{api identifier}/{scope}`. */
+  consents: z.array(z.string()).default([]),
+});
+
+const ConfigSchema = z
+  .strictObject({
+    $comment: z.string().optional(),
+    tenants: z.array(TenantSchema).min(1),
+    apis: z.array(ApiSchema).default([]),
+    clients: z.array(ClientSchema).default([]),
+    users: z.array(UserSchema).default([]),
+  })
+  .superRefine((config, ctx) => {
+    const tenantIds = new Set(config.tenants.map((t) => t.id.toLowerCase()));
+    const unique = (items: string[], path: (i: number) => (string | number)[], what: string) => {
+      const seen = new Set<string>();
+      items.forEach((item, i) => {
+        if (seen.has(item.toLowerCase())) ctx.addIssue({ code: 'custom', path: path(i), message: `duplicate ${what} "${item}"` });
+        seen.add(item.toLowerCase());
+      });
+    };
+    unique(config.tenants.map((t) => t.id), (i) => ['tenants', i, 'id'], 'tenant id');
+    unique(config.apis.map((a) => a.clientId), (i) => ['apis', i, 'clientId'], 'client id');
+    unique(config.apis.map((a) => a.identifier), (i) => ['apis', i, 'identifier'], 'identifier');
+    unique(config.clients.map((c) => c.clientId), (i) => ['clients', i, 'clientId'], 'client id');
+    unique(config.users.map((u) => u.upn), (i) => ['users', i, 'upn'], 'upn');
+    unique(config.users.map((u) => u.oid), (i) => ['users', i, 'oid'], 'oid');
+
+    const checkPermission = (value: string, kind: 'scopes' | 'appRoles', path: (string | number)[]) => {
+      const match = splitPermission(config.apis, value);
+      if (!match) {
+        ctx.addIssue({ code: 'custom', path, message: `"${value}" names no configured API (expected "{api identifier}/{name}")` });
+      } else if (!match.api[kind].includes(match.name)) {
+        ctx.addIssue({ code: 'custom', path, message: `API "${match.api.identifier}" has no ${kind === 'scopes' ? 'scope' : 'app role'} "${match.name}"` });
+      }
+    };
+    config.clients.forEach((c, i) => {
+      if (c.tenant && !tenantIds.has(c.tenant.toLowerCase())) ctx.addIssue({ code: 'custom', path: ['clients', i, 'tenant'], message: `unknown tenant "${c.tenant}"` });
+      c.permissions.forEach((p, j) => checkPermission(p, 'scopes', ['clients', i, 'permissions', j]));
+      c.appRoles.forEach((p, j) => checkPermission(p, 'appRoles', ['clients', i, 'appRoles', j]));
+    });
+    config.users.forEach((u, i) => {
+      if (u.tenant && !tenantIds.has(u.tenant.toLowerCase())) ctx.addIssue({ code: 'custom', path: ['users', i, 'tenant'], message: `unknown tenant "${u.tenant}"` });
+      u.consents.forEach((p, j) => checkPermission(p, 'scopes', ['users', i, 'consents', j]));
+    });
+  });
+
+export type FakeEntraConfig = z.input<typeof ConfigSchema>;
+export type HarnessConfig = z.output<typeof ConfigSchema>;
+export type ApiConfig = HarnessConfig['apis'][number];
+export type ClientConfig = HarnessConfig['clients'][number];
+export type UserConfig = HarnessConfig['users'][number];
+
+/** `api://x/data.read` or `{api client id}/data.read` → the API and `data.read`. */
+export function splitPermission<A extends { identifier: string; clientId: string }>(
+  apis: readonly A[],
+  value: string,
+): { api: A; name: string } | undefined {
+  const lower = value.toLowerCase();
+  for (const api of apis) {
+    for (const prefix of [api.identifier, api.clientId]) {
+      if (lower.startsWith(prefix.toLowerCase() + '/')) {
+        const name = value.slice(prefix.length + 1);
+        if (name && !name.includes('/')) return { api, name };
+      }
+    }
+  }
+  return undefined;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)), '');
+}
+
+/** Validates a configuration object; `source` names it in error messages. */
+export function parseConfig(input: unknown, source = 'configuration'): HarnessConfig {
+  const result = ConfigSchema.safeParse(input);
+  if (!result.success) {
+    const details = result.error.issues.map((issue) => `${formatPath(issue.path) || '(root)'}: ${issue.message}`);
+    throw new ConfigError(`invalid fake-entra configuration in ${source}: ${details.join('; ')}`);
+  }
+  return result.data;
+}
+
+/** Reads and validates a JSON configuration file, or validates an object; default: config/default.json. */
+export function loadConfig(config: FakeEntraConfig | string = DEFAULT_CONFIG_FILE): HarnessConfig {
+  if (typeof config !== 'string') return parseConfig(config);
+  let text: string;
+  try {
+    text = readFileSync(config, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read fake-entra configuration file ${config}: ${(error as Error).message}`, { cause: error });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`fake-entra configuration file ${config} is not valid JSON: ${(error as Error).message}`, { cause: error });
+  }
+  return parseConfig(json, config);
+}

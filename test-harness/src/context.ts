@@ -1,0 +1,26 @@
+// What the routes share: the directory, keys, token factory, grants and the public URLs.
+import type { Directory } from './directory.ts';
+import type { GrantStore } from './grants.ts';
+import type { KeyStore } from './keys.ts';
+import type { TokenFactory } from './tokens.ts';
+
+export type Counter = 'discovery' | 'jwks' | 'authorize' | 'token' | 'graph' | 'logout';
+
+export interface Harness {
+  directory: Directory;
+  keys: KeyStore;
+  tokens: TokenFactory;
+  grants: GrantStore;
+  /** Base of issuer, token, JWKS URLs (https). */
+  baseUrl: string;
+  /** Base of the browser-facing authorize and logout URLs. */
+  publicUrl: string;
+  issuer(tenant: string): string;
+  count(counter: Counter): void;
+  /** Browser sign-in sessions: cookie value → user oid. */
+  sessions: Map<string, string>;
+  enableMinting: boolean;
+  outage: boolean;
+}
+
+export const SESSION_COOKIE = 'fake_entra_session';

@@ -1,0 +1,53 @@
+// Authorization codes and refresh tokens: opaque random strings mapped to what they grant,
+// kept in memory (a restart of the fake invalidates them, as a revocation would).
+import { randomBytes } from 'node:crypto';
+
+export interface AuthorizationCode {
+  clientId: string;
+  redirectUri: string;
+  userOid: string;
+  tenant: string;
+  scope: string;
+  nonce: string | undefined;
+  codeChallenge: string | undefined;
+  expiresAt: number;
+  redeemed: boolean;
+}
+
+export interface RefreshGrant {
+  clientId: string;
+  userOid: string;
+  tenant: string;
+  expiresAt: number;
+}
+
+class ExpiringStore<T extends { expiresAt: number }> {
+  readonly #items = new Map<string, T>();
+  readonly #keepAfterExpiry: number;
+
+  constructor(keepAfterExpiryMs: number) {
+    this.#keepAfterExpiry = keepAfterExpiryMs;
+  }
+
+  add(prefix: string, value: T): string {
+    if (this.#items.size > 10_000) this.sweep();
+    const key = prefix + randomBytes(48).toString('base64url');
+    this.#items.set(key, value);
+    return key;
+  }
+
+  get(key: string): T | undefined {
+    return this.#items.get(key);
+  }
+
+  private sweep(): void {
+    const cutoff = Date.now() - this.#keepAfterExpiry;
+    for (const [k, v] of this.#items) if (v.expiresAt < cutoff) this.#items.delete(k);
+  }
+}
+
+export class GrantStore {
+  // Expired entries are kept a while so that their use is reported as "expired", not "invalid".
+  readonly codes = new ExpiringStore<AuthorizationCode>(60 * 60 * 1000);
+  readonly refreshTokens = new ExpiringStore<RefreshGrant>(24 * 60 * 60 * 1000);
+}
