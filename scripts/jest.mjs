@@ -4,6 +4,7 @@
 // the way a real deployment would: through NODE_EXTRA_CA_CERTS, read at process start.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { devCaPaths } from './dev-ca.mjs';
 
@@ -20,6 +21,7 @@ const env = {
     .filter(Boolean)
     .join(' '),
 };
-const jest = require.resolve('jest/bin/jest.js');
+// jest's package.json does not export its bin; resolve it from the package root.
+const jest = join(dirname(require.resolve('jest/package.json')), 'bin/jest.js');
 const result = spawnSync(process.execPath, [jest, ...process.argv.slice(2)], { stdio: 'inherit', env });
 process.exit(result.status ?? 1);
