@@ -8,8 +8,10 @@ const DEFAULT_API_SCOPES =
 const httpUrl = z
   .string()
   .trim()
-  .refine((v) => URL.canParse(v), 'must be an absolute URL')
-  .refine((v) => ['http:', 'https:'].includes(new URL(v).protocol), 'must be an http(s) URL');
+  .superRefine((v, ctx) => {
+    if (!URL.canParse(v)) ctx.addIssue({ code: 'custom', message: 'must be an absolute URL' });
+    else if (!['http:', 'https:'].includes(new URL(v).protocol)) ctx.addIssue({ code: 'custom', message: 'must be an http(s) URL' });
+  });
 
 const positiveInt = (dflt: number, max: number) =>
   z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').max(max, `must be at most ${max}`).default(dflt);
@@ -29,7 +31,7 @@ const schema = z.object({
   CLIENT_ID: z.string({ message: "is required (the web app's application (client) id)" }).trim().uuid('must be a GUID'),
   CLIENT_SECRET: z.string({ message: "is required (the web app's client secret)" }).min(1, 'must not be empty'),
   AUTHORITY: httpUrl.default('https://login.microsoftonline.com').refine(
-    (v) => new URL(v).protocol === 'https:',
+    (v) => !URL.canParse(v) || new URL(v).protocol === 'https:',
     'must be an https URL (MSAL only talks to an issuer over TLS)',
   ),
   REDIRECT_URI: httpUrl.default('http://localhost:5001/auth/redirect'),

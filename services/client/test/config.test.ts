@@ -1,0 +1,77 @@
+import { describe, expect, test } from '@jest/globals';
+import { loadConfig } from '../src/config.ts';
+import { safeReturnPath } from '../src/auth/returnTo.ts';
+
+const minimal = {
+  TENANT_ID: '3f1d2c4b-8a6e-4f7d-9b0c-1e2a3b4c5d6e',
+  CLIENT_ID: '0d7f3a52-9c1b-4e8a-b6f4-2c5e8a1d9b37',
+  CLIENT_SECRET: 's',
+  SESSION_KEYS: 'k'.repeat(32),
+};
+
+describe('configuration', () => {
+  test('defaults follow DESIGN.md; Microsoft authorities need no knownAuthorities', () => {
+    const c = loadConfig(minimal);
+    expect(c.port).toBe(5001);
+    expect(c.authority).toBe('https://login.microsoftonline.com/3f1d2c4b-8a6e-4f7d-9b0c-1e2a3b4c5d6e');
+    expect(c.knownAuthorities).toEqual([]);
+    expect(c.redirectUri).toBe('http://localhost:5001/auth/redirect');
+    expect(c.postLogoutRedirectUri).toBe('http://localhost:5001/');
+    expect(c.graphBaseUrl).toBe('https://graph.microsoft.com');
+    expect(c.apiScopes).toEqual([
+      'api://c750c37c-6c67-4211-a9e2-6f035a897cfa/data.read',
+      'api://c750c37c-6c67-4211-a9e2-6f035a897cfa/data.write',
+    ]);
+    expect(c.redisUrl).toBeUndefined();
+    expect(c.trustProxy).toBe(false);
+  });
+
+  test('another issuer host becomes the only known authority; keys rotate', () => {
+    const c = loadConfig({ ...minimal, AUTHORITY: 'https://fake-entra:5050/', SESSION_KEYS: `${'n'.repeat(32)}, ${'o'.repeat(40)}` });
+    expect(c.authority).toBe('https://fake-entra:5050/3f1d2c4b-8a6e-4f7d-9b0c-1e2a3b4c5d6e');
+    expect(c.knownAuthorities).toEqual(['fake-entra:5050']);
+    expect(c.sessionKeys).toEqual(['n'.repeat(32), 'o'.repeat(40)]);
+  });
+
+  test.each([
+    [{ CLIENT_ID: undefined }, /CLIENT_ID: is required/],
+    [{ CLIENT_ID: 'not-a-guid' }, /CLIENT_ID: must be a GUID/],
+    [{ CLIENT_SECRET: undefined }, /CLIENT_SECRET: is required/],
+    [{ SESSION_KEYS: undefined }, /SESSION_KEYS: is required/],
+    [{ SESSION_KEYS: 'short' }, /SESSION_KEYS: every key must be at least 32 characters/],
+    [{ AUTHORITY: 'http://login.example' }, /AUTHORITY: must be an https URL/],
+    [{ REDIRECT_URI: 'not a url' }, /REDIRECT_URI: must be an absolute URL/],
+    [{ REDIS_URL: 'http://redis:6379' }, /REDIS_URL: must be a redis:\/\/ or rediss:\/\/ URL/],
+    [{ PORT: '70000' }, /PORT: must be a port number/],
+    [{ TRUST_PROXY: 'maybe' }, /TRUST_PROXY: must be true or false/],
+  ])('%j is refused naming the variable', (override, message) => {
+    expect(() => loadConfig({ ...minimal, ...override })).toThrow(message);
+  });
+
+  test('a missing variable is reported as not set', () => {
+    expect(() => loadConfig({})).toThrow(/TENANT_ID: .*\(not set\)/);
+  });
+});
+
+describe('return-to path', () => {
+  test.each([
+    ['/read', '/read'],
+    ['/read?x=1&y=2', '/read?x=1&y=2'],
+    ['/write#frag', '/write'],
+    ['', '/'],
+    [undefined, '/'],
+    [['/a', '/b'], '/'],
+    ['read', '/'],
+    ['https://evil.example/', '/'],
+    ['//evil.example', '/'],
+    ['/\\evil.example', '/'],
+    ['/%2fevil.example', '/'],
+    ['/%5Cevil.example', '/'],
+    ['/\tevil', '/'],
+    ['javascript:alert(1)', '/'],
+    ['/auth/redirect?code=x', '/'],
+    ['/' + 'a'.repeat(3000), '/'],
+  ])('%j -> %s', (input, expected) => {
+    expect(safeReturnPath(input)).toBe(expected);
+  });
+});
