@@ -35,9 +35,13 @@ export interface K8sObject {
 
 const run = promisify(execFile);
 
-/** The objects `kubectl kustomize <dir>` renders, parsed. Throws with kustomize's message on error. */
+/**
+ * The objects `kubectl kustomize <dir>` renders, parsed. Throws with kustomize's message on an
+ * error, and on a warning too (deprecated fields, e.g. commonLabels), so they get fixed.
+ */
 export async function renderKustomization(dir: string): Promise<K8sObject[]> {
-  const { stdout } = await run(kubectlPath, ['kustomize', dir], { maxBuffer: 16 * 1024 * 1024, timeout: 60_000 });
+  const { stdout, stderr } = await run(kubectlPath, ['kustomize', dir], { maxBuffer: 16 * 1024 * 1024, timeout: 60_000 });
+  if (stderr.trim()) throw new Error(`kustomize warned about ${dir}: ${stderr.trim()}`);
   const docs = parseAllDocuments(stdout);
   const objects: K8sObject[] = [];
   for (const doc of docs) {
@@ -60,11 +64,4 @@ export function find<T = K8sObject>(objects: K8sObject[], kind: string, name: st
   const found = objects.find((o) => o.kind === kind && o.metadata.name === name);
   if (!found) throw new Error(`${kind}/${name} is not in the rendered objects`);
   return found as unknown as T;
-}
-
-/** Generated ConfigMaps and Secrets get a hash suffix; this finds them by their base name. */
-export function findGenerated<T = K8sObject>(objects: K8sObject[], kind: string, baseName: string): T | undefined {
-  return objects.find((o) => o.kind === kind && (o.metadata.name === baseName || new RegExp(`^${baseName}-[a-z0-9]{10}$`).test(o.metadata.name))) as
-    | T
-    | undefined;
 }
