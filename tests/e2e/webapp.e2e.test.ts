@@ -1,0 +1,191 @@
+// The web app end to end: real chromium, the fake issuer's sign-in page, the real API, the web
+// app as its own process.
+import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from '@jest/globals';
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { chromium, describeWith, redis, redisUrl } from '../support/prerequisites.ts';
+import { launchBrowser, signInThroughPage } from './support/browser.ts';
+import { startSystem, startWebAppProcess, type System, type WebAppProcess } from './support/system.ts';
+
+let browser: Browser;
+let system: System;
+
+beforeAll(async () => {
+  if (chromium.check() !== undefined) return;
+  browser = await launchBrowser();
+  system = await startSystem();
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await system?.close();
+});
+
+async function write(page: Page, web: string, text: string): Promise<void> {
+  await page.goto(`${web}/write`);
+  await page.getByLabel('Text to store').fill(text);
+  await page.getByRole('button', { name: 'Save' }).click();
+}
+
+describeWith([chromium], 'web app in a browser', () => {
+  let web: WebAppProcess;
+  let context: BrowserContext;
+  let page: Page;
+
+  beforeAll(async () => {
+    web = await startWebAppProcess(system.webEnv);
+  }, 30_000);
+
+  afterAll(async () => {
+    const code = await web?.stop();
+    expect(code).toBe(0); // graceful SIGTERM
+    // Nothing secret reached the logs.
+    expect(web.output()).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\.eyJ/);
+    expect(web.output()).not.toContain('dev-web-secret-not-for-production');
+  }, 15_000);
+
+  beforeEach(async () => {
+    system.fake.setLifetimes({ accessToken: 3600 });
+    context = await browser.newContext();
+    page = await context.newPage();
+  });
+
+  afterEach(async () => {
+    await context.close();
+  });
+
+  test('signs in through the issuer page and shows the name from Graph', async () => {
+    await page.goto(web.url);
+    await expect(page.getByRole('link', { name: 'Sign in with Microsoft' }).isVisible()).resolves.toBe(true);
+    await signInThroughPage(page, web.url, 'Alice Example');
+    await expect(page.getByTestId('profile-name').textContent()).resolves.toBe('Alice Example');
+    await expect(page.getByTestId('profile-email').textContent()).resolves.toContain('alice@contoso.test');
+    const cookies = await context.cookies(web.url);
+    const session = cookies.find((c) => c.name === 'webapp.sid');
+    expect(session).toMatchObject({ httpOnly: true, sameSite: 'Lax' });
+  }, 30_000);
+
+  test('reads, writes and reads back; scopes are shown', async () => {
+    await signInThroughPage(page, web.url, 'Alice Example', '/read');
+    expect(new URL(page.url()).pathname).toBe('/read');
+    await expect(page.getByTestId('scopes').textContent()).resolves.toMatch(/data\.read[\s\S]*data\.write/);
+    const text = `note ${Date.now()} <b>not bold</b>`;
+    await write(page, web.url, text);
+    await page.waitForURL(`${web.url}/read`);
+    await expect(page.getByText(text, { exact: true }).isVisible()).resolves.toBe(true);
+    expect(await page.locator('b', { hasText: 'not bold' }).count()).toBe(0);
+  }, 30_000);
+
+  test('a user who consented only data.read sees the insufficient-scope page on write', async () => {
+    await signInThroughPage(page, web.url, 'Bob Example', '/read');
+    await expect(page.getByTestId('scopes').textContent()).resolves.not.toContain('data.write');
+    await write(page, web.url, 'bob tries');
+    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('Permission missing');
+    await expect(page.getByTestId('error-detail').textContent()).resolves.toContain('data.write');
+    // Still signed in: reading works.
+    const read = await page.goto(`${web.url}/read`);
+    expect(read?.status()).toBe(200);
+  }, 30_000);
+
+  test('tokens with a lifetime of seconds are refreshed silently', async () => {
+    system.fake.setLifetimes({ accessToken: 2 });
+    await signInThroughPage(page, web.url, 'Alice Example', '/read');
+    await new Promise((r) => setTimeout(r, 3000)); // the API token has now expired
+    const before = system.fake.requestCounts().token;
+    const answer = await page.goto(`${web.url}/read`);
+    expect(answer?.status()).toBe(200);
+    await expect(page.getByTestId('scopes').textContent()).resolves.toContain('data.read');
+    expect(system.fake.requestCounts().token).toBeGreaterThan(before); // a refresh, not a new sign-in
+    expect(new URL(page.url()).pathname).toBe('/read');
+  }, 30_000);
+
+  test('sign-out ends the session: going back shows no data', async () => {
+    await signInThroughPage(page, web.url, 'Alice Example', '/read');
+    const secret = `private ${Date.now()}`;
+    await write(page, web.url, secret);
+    await page.waitForURL(`${web.url}/read`);
+    await expect(page.getByText(secret).isVisible()).resolves.toBe(true);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(`${web.url}/`);
+    await expect(page.getByRole('link', { name: 'Sign in with Microsoft' }).isVisible()).resolves.toBe(true);
+    await page.goBack();
+    await page.goBack().catch(() => undefined);
+    expect(await page.content()).not.toContain(secret);
+    await page.goto(`${web.url}/read`);
+    expect(await page.content()).not.toContain(secret);
+    expect(page.url()).not.toBe(`${web.url}/read`);
+  }, 30_000);
+
+  test('a forged cross-site POST is refused with 403 and writes nothing', async () => {
+    await signInThroughPage(page, web.url, 'Alice Example');
+    const forger: Server = createServer((_req, res) => {
+      res.setHeader('Content-Type', 'text/html');
+      res.end(`<!doctype html><form method="post" action="${web.url}/write">
+        <input name="text" value="forged by another site"><input name="_csrf" value="guess">
+        <button type="submit">Win a prize</button></form>`);
+    });
+    forger.listen(0);
+    await once(forger, 'listening');
+    const port = (forger.address() as { port: number }).port;
+    try {
+      // Same site (another port of localhost: the browser sends the cookie) and cross site.
+      for (const origin of [`http://localhost:${port}`, `http://127.0.0.1:${port}`]) {
+        await page.goto(origin);
+        const [response] = await Promise.all([
+          page.waitForResponse((r) => r.url() === `${web.url}/write`),
+          page.getByRole('button', { name: 'Win a prize' }).click(),
+        ]);
+        expect(response.status()).toBe(403);
+      }
+    } finally {
+      forger.closeAllConnections();
+      await new Promise((r) => forger.close(r));
+    }
+    await page.goto(`${web.url}/read`);
+    expect(await page.content()).not.toContain('forged by another site');
+  }, 30_000);
+
+  test('count, do not time: with a warm cache, 100 read pages call the token endpoint 0 times', async () => {
+    await signInThroughPage(page, web.url, 'Alice Example', '/read'); // warms the API token
+    system.fake.resetRequestCounts();
+    for (let i = 0; i < 100; i++) {
+      const answer = await page.goto(`${web.url}/read`);
+      expect(answer?.status()).toBe(200);
+    }
+    expect(system.fake.requestCounts().token).toBe(0);
+    expect(system.fake.requestCounts().discovery).toBe(0);
+  }, 60_000);
+});
+
+describeWith([chromium, redis], 'two web app instances sharing Redis', () => {
+  let first: WebAppProcess;
+  let second: WebAppProcess;
+
+  beforeAll(async () => {
+    const env = { ...system.webEnv, REDIS_URL: redisUrl! };
+    [first, second] = await Promise.all([startWebAppProcess(env), startWebAppProcess(env)]);
+  }, 30_000);
+
+  afterAll(async () => {
+    await Promise.all([first?.stop(), second?.stop()]);
+  });
+
+  test('a user signed in through one instance is signed in on the other', async () => {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await signInThroughPage(page, first.url, 'Alice Example');
+      // Cookies are per host, not per port: the same session cookie reaches the second instance,
+      // which finds the session and the token cache in Redis.
+      system.fake.resetRequestCounts();
+      await page.goto(second.url);
+      await expect(page.getByTestId('profile-name').textContent()).resolves.toBe('Alice Example');
+      const read = await page.goto(`${second.url}/read`);
+      expect(read?.status()).toBe(200);
+      expect(system.fake.requestCounts().authorize).toBe(0);
+    } finally {
+      await context.close();
+    }
+  }, 30_000);
+});
