@@ -6,9 +6,11 @@ import { randomUUID } from 'node:crypto';
 import type { Harness } from './context.ts';
 import { EntraError, errorBody, errors } from './errors.ts';
 import { registerDiscovery } from './routes/discovery.ts';
+import { registerAuthorize } from './routes/authorize.ts';
+import { registerGraph } from './routes/graph.ts';
 import { registerHarness } from './routes/harness.ts';
-
-export type RouteRegistrar = (router: Router, h: Harness) => void;
+import { registerLogout } from './routes/logout.ts';
+import { registerToken } from './routes/token.ts';
 
 /** Maps anything thrown (Koa/http-errors, body parser, ours) to an EntraError; unknown → 500. */
 export function toEntraError(error: unknown, path: string, method: string): EntraError {
@@ -23,7 +25,7 @@ export function toEntraError(error: unknown, path: string, method: string): Entr
   return new EntraError(500, 'server_error', 90100, 'An unexpected error occurred in the fake issuer.');
 }
 
-export function createApp(h: Harness, extraRoutes: RouteRegistrar[] = []): Koa {
+export function createApp(h: Harness): Koa {
   const app = new Koa();
   app.silent = true;
 
@@ -54,7 +56,10 @@ export function createApp(h: Harness, extraRoutes: RouteRegistrar[] = []): Koa {
   const router = new Router();
   registerHarness(router, h);
   registerDiscovery(router, h);
-  for (const register of extraRoutes) register(router, h);
+  registerAuthorize(router, h);
+  registerToken(router, h);
+  registerLogout(router, h);
+  registerGraph(router, h);
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: true }));
   return app;

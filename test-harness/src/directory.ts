@@ -180,6 +180,11 @@ export class Directory {
     });
   }
 
+  /** The delegated scope names `client`'s registration lists on `api`. */
+  registeredScopes(client: ClientConfig, api: ApiConfig): string[] {
+    return this.namesOn(api, client.permissions);
+  }
+
   /** The configured scope names of `user` on `api`. */
   consentedScopes(user: UserConfig, api: ApiConfig): string[] {
     return this.namesOn(api, user.consents);

@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+// fake-entra: runs the fake Entra ID issuer standalone (development, compose, Kubernetes).
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DEFAULT_CONFIG_FILE } from './config.ts';
+import { FakeEntra, type FakeEntraOptions } from './server.ts';
+
+const USAGE = `usage: fake-entra [--port 5050] [--host ADDR] [--config FILE] [--issuer-url URL] [--public-url URL]
+                  [--tls-hostnames a,b] [--ca-dir DIR | --tls-cert FILE --tls-key FILE] [--enable-minting]`;
+
+function fail(message: string): never {
+  console.error(`fake-entra: ${message}`);
+  process.exit(1);
+}
+
+function options(argv: string[]): FakeEntraOptions {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        port: { type: 'string', default: '5050' },
+        host: { type: 'string' },
+        config: { type: 'string' },
+        'issuer-url': { type: 'string' },
+        'public-url': { type: 'string' },
+        'tls-hostnames': { type: 'string' },
+        'ca-dir': { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        'enable-minting': { type: 'boolean', default: false },
+        help: { type: 'boolean', default: false },
+      },
+    }));
+  } catch (error) {
+    fail(`${(error as Error).message}\n${USAGE}`);
+  }
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const port = Number(values.port);
+  if (!/^\d+$/.test(values.port) || port > 65535) fail(`--port must be a port number (0-65535), got "${values.port}"`);
+  if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) fail('--tls-cert and --tls-key go together');
+  if (values['tls-cert'] && values['ca-dir']) fail('give either --ca-dir or --tls-cert/--tls-key, not both');
+  return {
+    port,
+    host: values.host,
+    config: values.config ? resolve(values.config) : DEFAULT_CONFIG_FILE,
+    issuerUrl: values['issuer-url'],
+    publicUrl: values['public-url'],
+    tlsHostnames: values['tls-hostnames']?.split(',').map((h) => h.trim()).filter(Boolean),
+    tls: values['tls-cert'] ? { certFile: resolve(values['tls-cert']), keyFile: resolve(values['tls-key']!) } : values['ca-dir'] ? { caDir: resolve(values['ca-dir']) } : undefined,
+    enableMinting: values['enable-minting'],
+  };
+}
+
+const opts = options(process.argv.slice(2));
+let fake: FakeEntra;
+try {
+  fake = await FakeEntra.start(opts);
+} catch (error) {
+  fail((error as Error).message);
+}
+console.log(`fake-entra listening on port ${fake.port}
+  issuer base (https):     ${fake.baseUrl}
+  browser pages (http):    ${fake.publicUrl}
+  authority (for MSAL):    ${fake.authority()}
+  issuer:                  ${fake.issuer()}
+  CA certificate:          ${fake.caCertFile}   (trust it: NODE_EXTRA_CA_CERTS=${fake.caCertFile})
+  configuration:           ${typeof opts.config === 'string' ? opts.config : '(object)'}
+  minting endpoint:        ${opts.enableMinting ? `${fake.baseUrl}/_harness/tokens (ENABLED: test use only)` : 'disabled'}`);
+
+let stopping = false;
+const stop = (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  console.log(`fake-entra: ${signal} received, stopping`);
+  const timer = setTimeout(() => process.exit(1), 10_000);
+  timer.unref();
+  fake.close().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
+};
+process.on('SIGTERM', () => stop('SIGTERM'));
+process.on('SIGINT', () => stop('SIGINT'));
