@@ -1,5 +1,5 @@
-// The fake-entra overlay's issuer, started from what the overlay mounts and passes to it (its
-// configuration, its CA, its flags), answers the services the way the overlay expects: on the
+// The fake-entra overlay's issuer, started with the harness CLI (the image's entrypoint) from
+// what the overlay mounts and passes to it (its configuration, its CA, its flags), answers the services the way the overlay expects: on the
 // in-cluster host names with a certificate they trust, with the issuer they are configured for,
 // sending browsers to the Ingress host; and the Ingress reaches it over plain HTTP.
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
@@ -8,12 +8,14 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FakeEntra } from '@koa-entra/test-harness';
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { loadConfig as loadApiConfig } from '../../services/api/src/config.ts';
 import { describeWith } from '../support/prerequisites.ts';
 import { containerEnv } from './support/entra-samples.ts';
 import { resolveEnv } from './support/environment.ts';
-import { find, kubectl, renderOverlay } from './support/render.ts';
+import { find, kubectl, renderOverlay, repoRoot } from './support/render.ts';
 import type { K8sObject } from './support/render.ts';
 import { workload } from './support/workloads.ts';
 
@@ -42,7 +44,7 @@ function get(url: string, options: { ca?: string; servername?: string; port: num
 
 describeWith([kubectl], 'k8s fake-entra overlay: the issuer as deployed', () => {
   let objects: K8sObject[];
-  let fake: FakeEntra;
+  let fake: { port: number; process: ChildProcess };
   let dir: string;
   let args: (flag: string) => string;
   let trustedCa: string;
@@ -72,14 +74,33 @@ describeWith([kubectl], 'k8s fake-entra overlay: the issuer as deployed', () => 
     const caDir = join(dir, 'ca');
     mkdirSync(caDir);
     for (const [name, content] of Object.entries(files(args('--ca-dir')))) writeFileSync(join(caDir, name), content);
-    fake = await FakeEntra.start({
-      config: configFile,
-      port: 0,
-      issuerUrl: args('--issuer-url'),
-      publicUrl: args('--public-url'),
-      tls: { caDir },
-      tlsHostnames: args('--tls-hostnames').split(','),
+    // The container's arguments, with the mount paths moved to the temporary files and port 0.
+    const argv = container.args!.map((a, i, all) => {
+      if (all[i - 1] === '--config') return configFile;
+      if (all[i - 1] === '--ca-dir') return caDir;
+      if (all[i - 1] === '--port') return '0';
+      return a;
     });
+    const child = spawn(process.execPath, [join(repoRoot, 'test-harness/src/cli.ts'), ...argv], {
+      env: { ...process.env, FAKE_ENTRA_CA_DIR: join(dir, 'unused') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`fake-entra did not start:\n${output}`)), 20_000);
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString();
+        const m = /listening on port (\d+)/.exec(output);
+        if (m) {
+          clearTimeout(timer);
+          resolve(Number(m[1]));
+        }
+      };
+      child.stdout!.on('data', onData);
+      child.stderr!.on('data', onData);
+      child.on('exit', (code) => reject(new Error(`fake-entra exited with ${code}:\n${output}`)));
+    });
+    fake = { port, process: child };
     // What api and client trust (NODE_EXTRA_CA_CERTS from their ConfigMap volume).
     const api = workload(objects, 'Deployment/api').template;
     const file = resolveEnv(objects, api.spec!.containers[0]!).env.NODE_EXTRA_CA_CERTS!;
@@ -89,7 +110,10 @@ describeWith([kubectl], 'k8s fake-entra overlay: the issuer as deployed', () => 
   });
 
   afterAll(async () => {
-    await fake?.close();
+    if (fake && fake.process.exitCode === null) {
+      fake.process.kill('SIGKILL');
+      await once(fake.process, 'exit');
+    }
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -119,5 +143,14 @@ describeWith([kubectl], 'k8s fake-entra overlay: the issuer as deployed', () => 
 
   it('needs nothing written to its read-only mounts', () => {
     expect(readdirSync(join(dir, 'ca')).sort()).toEqual(['ca-key.pem', 'ca.pem']);
+  });
+
+  it('stops on SIGTERM well within the pod\'s termination grace period', async () => {
+    const grace = workload(objects, 'Deployment/fake-entra').template.spec!.terminationGracePeriodSeconds!;
+    const started = Date.now();
+    fake.process.kill('SIGTERM');
+    const [code] = (await once(fake.process, 'exit')) as [number | null];
+    expect(code).toBe(0);
+    expect(Date.now() - started).toBeLessThan(grace * 1000);
   });
 });
