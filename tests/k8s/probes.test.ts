@@ -73,6 +73,11 @@ describeWith([kubectl], 'k8s manifests: probes, ports and rollouts', () => {
     expect(container.startupProbe!.httpGet!.path).toBe('/healthz');
     if (service !== 'fake-entra') expect(container.readinessProbe!.httpGet!.path).toBe('/readyz');
     expect((container.ports ?? []).map((p) => p.containerPort)).toEqual([listens]);
+    // A cold API instance fetches the issuer's keys inside /readyz: the probe must outwait that fetch.
+    if (service === 'api') {
+      const api = loadApiConfig(fillPlaceholders(containerEnv(objects, 'Deployment/api', overlay).env));
+      expect(container.readinessProbe!.timeoutSeconds! * 1000).toBeGreaterThan(api.jwksFetchTimeoutMs);
+    }
   });
 
   it.each(OVERLAYS)('%s: every Service targets a port its pods listen on, the Ingress a port of its Service', (overlay) => {
