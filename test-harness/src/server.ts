@@ -107,6 +107,8 @@ export class FakeEntra {
   }
 
   static async start(options: FakeEntraOptions = {}): Promise<FakeEntra> {
+    if (options.issuerUrl) trimUrl(options.issuerUrl, 'issuerUrl');
+    if (options.publicUrl) trimUrl(options.publicUrl, 'publicUrl');
     const directory = new Directory(loadConfig(options.config));
     const lifetimes = { ...DEFAULT_LIFETIMES, ...validLifetimes(options.lifetimes) };
     const [keys, cert] = await Promise.all([KeyStore.create(2), serverCertificate(options)]);

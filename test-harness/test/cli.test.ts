@@ -1,0 +1,72 @@
+// The standalone server: prints where it listens and the CA file, stops on SIGTERM, and
+// refuses a bad configuration or bad flags with a message naming the problem (exit 1).
+import { describe, expect, it } from '@jest/globals';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+
+function run(args: string[], untilOutput?: RegExp): Promise<{ code: number | null; stdout: string; stderr: string; port?: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let port: number | undefined;
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    child.stdout.on('data', async (d: Buffer) => {
+      stdout += d;
+      if (untilOutput && untilOutput.test(stdout) && port === undefined) {
+        port = Number(/listening on port (\d+)/.exec(stdout)?.[1]);
+        try {
+          const res = await fetch(`https://localhost:${port}/healthz`);
+          stdout += `\nhealthz=${res.status}`;
+        } finally {
+          child.kill('SIGTERM');
+        }
+      }
+    });
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, port });
+    });
+  });
+}
+
+describe('fake-entra CLI', () => {
+  it('starts, prints its URLs and CA file, serves https, and stops on SIGTERM', async () => {
+    const { code, stdout } = await run(['--port', '0', '--tls-hostnames', 'fake-entra', '--enable-minting'], /minting endpoint/);
+    expect(stdout).toMatch(/issuer base \(https\):\s+https:\/\/localhost:\d+/);
+    expect(stdout).toMatch(/browser pages \(http\):\s+http:\/\/localhost:\d+/);
+    expect(stdout).toMatch(/CA certificate:\s+\S+ca\.pem/);
+    expect(stdout).toMatch(/\/_harness\/tokens \(ENABLED/);
+    expect(stdout).toContain('healthz=200');
+    expect(stdout).toContain('SIGTERM received, stopping');
+    expect(code).toBe(0);
+  }, 20_000);
+
+  it('exits 1 naming the field of a bad configuration file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fake-entra-cli-'));
+    const file = join(dir, 'bad.json');
+    writeFileSync(file, JSON.stringify({ tenants: [{ id: '3f1d2c4b-8a6e-4f7d-9b0c-1e2a3b4c5d6e' }], users: [{ upn: 'x@y', oid: 'nope', name: 'X' }] }));
+    const { code, stderr } = await run(['--port', '0', '--config', file]);
+    expect(code).toBe(1);
+    expect(stderr).toContain('bad.json');
+    expect(stderr).toContain('users[0].oid: Invalid GUID');
+  }, 20_000);
+
+  it.each([
+    [['--port', 'abc'], /--port must be a port number/],
+    [['--bogus'], /Unknown option '--bogus'/],
+    [['--tls-cert', 'x.pem'], /--tls-cert and --tls-key go together/],
+    [['--issuer-url', 'not a url', '--port', '0'], /issuerUrl is not a URL/],
+  ])('exits 1 on bad flags %j', async (args, message) => {
+    const { code, stderr } = await run(args as string[]);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(message as RegExp);
+  }, 20_000);
+});
