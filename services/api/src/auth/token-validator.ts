@@ -29,8 +29,8 @@ export interface TokenValidatorOptions {
   onCacheHit?: () => void;
 }
 
-/** Tokens longer than this are rejected before decoding (Entra access tokens are ~1.5-4 KB). */
-export const MAX_TOKEN_LENGTH = 16 * 1024;
+/** Tokens longer than this are rejected before decoding (Entra access tokens are ~1.5-4 KB; group overage keeps them well below). */
+export const MAX_TOKEN_LENGTH = 12 * 1024;
 const JWS_COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -78,7 +78,8 @@ export class TokenValidator {
       throw new InvalidTokenError('malformed', 'The token header is not valid base64url-encoded JSON');
     }
     if (header.alg !== 'RS256') {
-      throw new InvalidTokenError('unsupported_alg', `The token algorithm ${JSON.stringify(String(header.alg)).slice(0, 40)} is not accepted; only RS256 is`);
+      const alg = String(header.alg).replace(/[^A-Za-z0-9+._-]/g, '').slice(0, 20) || 'missing';
+      throw new InvalidTokenError('unsupported_alg', `The token algorithm ${alg} is not accepted; only RS256 is`);
     }
     if (typeof header.kid !== 'string' || header.kid.length === 0) {
       throw new InvalidTokenError('missing_kid', 'The token header has no key id (kid)');

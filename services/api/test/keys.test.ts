@@ -1,0 +1,139 @@
+// Signing keys from the issuer: rotation, retirement, unknown-kid floods, issuer outages.
+import { afterEach, describe, expect, test, jest } from '@jest/globals';
+
+jest.setTimeout(30_000);
+import { randomUUID } from 'node:crypto';
+import { ALICE, FakeEntra, call, read, startTestApi } from './support/api.ts';
+
+const cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  while (cleanup.length) await cleanup.pop()?.();
+});
+
+async function setup(env: Record<string, string> = {}, options: { outage?: boolean } = {}) {
+  const fake = await FakeEntra.start();
+  cleanup.push(() => fake.close());
+  if (options.outage) fake.setOutage(true);
+  const api = await startTestApi(fake, env);
+  cleanup.push(() => api.close());
+  const token = (o: Parameters<FakeEntra['mintAccessToken']>[0] = {}) =>
+    fake.mintAccessToken({ user: ALICE, scopes: ['data.read'], ...o });
+  return { fake, api, token };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('key rotation', () => {
+  test('a token signed with a new key is accepted without restart, with one JWKS fetch', async () => {
+    const { fake, api, token } = await setup();
+    expect((await read(api, await token())).status).toBe(200);
+    fake.resetRequestCounts();
+    const kid = await fake.rotateSigningKey();
+    expect(fake.signingKid).toBe(kid);
+    const fresh = await token();
+    const results = await Promise.all(Array.from({ length: 20 }, () => read(api, fresh)));
+    expect(results.map((r) => r.status)).toEqual(Array(20).fill(200));
+    expect(fake.requestCounts().jwks).toBe(1);
+  });
+
+  test('retiring a key empties the verified-token cache: its tokens stop working', async () => {
+    const { fake, api, token } = await setup();
+    const old = await token();
+    expect((await read(api, old)).status).toBe(200);
+    expect((await read(api, old)).status).toBe(200); // now served from the cache
+    const oldKid = fake.signingKid;
+    await fake.rotateSigningKey();
+    fake.retireKey(oldKid);
+    // The first token with the new kid makes the API refetch and notice the retirement.
+    expect((await read(api, await token())).status).toBe(200);
+    const r = await read(api, old);
+    expect(r.status).toBe(401);
+    expect(r.body.error_description).toBe('The token is signed with a key the issuer does not publish');
+    expect(api.logs.text).toContain('verified-token cache emptied');
+  });
+});
+
+describe('unknown kid flood', () => {
+  test('a flood of random kids (1000 requests, 200 kids) causes at most one JWKS fetch per cooldown', async () => {
+    const { fake, api, token } = await setup({ JWKS_COOLDOWN_SECONDS: '30' });
+    fake.resetRequestCounts();
+    const forged = await Promise.all(Array.from({ length: 200 }, () => token({ header: { kid: randomUUID() } })));
+    const statuses: number[] = [];
+    for (let round = 0; round < 5; round++) {
+      const rs = await Promise.all(forged.map((t) => read(api, t)));
+      statuses.push(...rs.map((r) => r.status));
+    }
+    expect(statuses).toHaveLength(1000);
+    expect(new Set(statuses)).toEqual(new Set([401]));
+    expect(fake.requestCounts().jwks).toBeLessThanOrEqual(1);
+    // Valid tokens keep working meanwhile.
+    expect((await read(api, await token())).status).toBe(200);
+    const metrics = await call(`${api.url}/metrics`);
+    expect(metrics.text).toMatch(/api_token_rejections_total\{reason="unknown_kid"\} 1000/);
+  });
+
+  test('after the cooldown an unknown kid may trigger one more fetch', async () => {
+    const { fake, api, token } = await setup({ JWKS_COOLDOWN_SECONDS: '1' });
+    fake.resetRequestCounts();
+    await read(api, await token({ header: { kid: 'nope-1' } }));
+    await read(api, await token({ header: { kid: 'nope-2' } }));
+    expect(fake.requestCounts().jwks).toBe(1);
+    await sleep(1100);
+    await read(api, await token({ header: { kid: 'nope-3' } }));
+    expect(fake.requestCounts().jwks).toBe(2);
+  });
+});
+
+describe('issuer outage', () => {
+  test('cached keys keep working while the issuer is down, also past the refresh age', async () => {
+    const { fake, api, token } = await setup({ JWKS_REFRESH_SECONDS: '1', JWKS_STALE_MAX_SECONDS: '3600', JWKS_COOLDOWN_SECONDS: '1' });
+    const before = await token();
+    fake.setOutage(true);
+    await sleep(1200);
+    expect((await read(api, before)).status).toBe(200);
+    expect((await call(`${api.url}/readyz`)).status).toBe(200);
+    // A token the API has never seen is still verified with the cached key.
+    fake.setOutage(false);
+    const unseen = await token();
+    fake.setOutage(true);
+    expect((await read(api, unseen)).status).toBe(200);
+    const metrics = await call(`${api.url}/metrics`);
+    expect(metrics.text).toMatch(/api_issuer_fetches_total\{target="(jwks|discovery)",result="failed"\} [1-9]/);
+  });
+
+  test('past the stale bound the keys are unusable: 503 with Retry-After, never 401', async () => {
+    const { fake, api, token } = await setup({ JWKS_REFRESH_SECONDS: '1', JWKS_STALE_MAX_SECONDS: '1', JWKS_COOLDOWN_SECONDS: '5' });
+    const t = await token();
+    fake.setOutage(true);
+    await sleep(2200);
+    const r = await read(api, t);
+    expect(r.status).toBe(503);
+    expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(r.headers.get('www-authenticate')).toBeNull();
+    expect(r.body.error).toBe('temporarily_unavailable');
+    expect((await call(`${api.url}/readyz`)).status).toBe(503);
+  });
+
+  test('cold start without the issuer: 503 + Retry-After, /readyz not ready; recovers when the issuer returns', async () => {
+    const { fake, api, token } = await setup({ JWKS_COOLDOWN_SECONDS: '2' }, { outage: true });
+    fake.setOutage(false);
+    const t = await token();
+    fake.setOutage(true);
+    const r = await read(api, t);
+    expect(r.status).toBe(503);
+    expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(r.body.error).toBe('temporarily_unavailable');
+    const ready = await call(`${api.url}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(ready.body.status).toBe('not ready');
+    expect((await call(`${api.url}/healthz`)).status).toBe(200);
+    // Requests during the failure cooldown do not hammer the issuer.
+    fake.resetRequestCounts();
+    fake.setOutage(false);
+    await read(api, t);
+    expect(fake.requestCounts().discovery + fake.requestCounts().jwks).toBe(0);
+    await sleep(2100);
+    expect((await read(api, t)).status).toBe(200);
+    expect((await call(`${api.url}/readyz`)).status).toBe(200);
+  });
+});

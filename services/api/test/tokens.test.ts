@@ -1,0 +1,322 @@
+// Every token rule, against the real fake issuer and the real HTTP server.
+import { afterAll, beforeAll, describe, expect, test, jest } from '@jest/globals';
+
+jest.setTimeout(30_000);
+import { connect } from 'node:net';
+import { decodeJwt } from 'jose';
+import { ALICE, API_ID, BOB, FakeEntra, TENANT, call, read, startTestApi, write, type TestApi } from './support/api.ts';
+
+let fake: FakeEntra;
+let api: TestApi;
+
+beforeAll(async () => {
+  fake = await FakeEntra.start();
+  api = await startTestApi(fake);
+});
+
+afterAll(async () => {
+  await api?.close();
+  await fake?.close();
+});
+
+const aliceToken = (o: Parameters<FakeEntra['mintAccessToken']>[0] = {}) =>
+  fake.mintAccessToken({ user: ALICE, scopes: ['data.read', 'data.write'], ...o });
+
+const challenge = (error: string, description: string, scope?: string) =>
+  `Bearer realm="api", error="${error}", error_description="${description}"${scope ? `, scope="${scope}"` : ''}`;
+
+describe('credentials', () => {
+  test('no credentials: 401 with a bare challenge and no error code', async () => {
+    const r = await read(api);
+    expect(r.status).toBe(401);
+    expect(r.headers.get('www-authenticate')).toBe('Bearer realm="api"');
+    expect(r.body.error).toBe('unauthorized');
+  });
+
+  test('another scheme is no credential for this API: bare challenge', async () => {
+    const r = await read(api, undefined, { headers: { authorization: 'Basic YWxpY2U6c2VjcmV0' } });
+    expect(r.status).toBe(401);
+    expect(r.headers.get('www-authenticate')).toBe('Bearer realm="api"');
+  });
+
+  test('a valid delegated token reads, with the scopes it carries', async () => {
+    const r = await read(api, await aliceToken());
+    expect(r.status).toBe(200);
+    expect(r.body['current-user-scopes']).toEqual(['data.read', 'data.write']);
+    expect(Array.isArray(r.body.data)).toBe(true);
+  });
+
+  test('token in the query string: 400 invalid_request, even alone', async () => {
+    const token = await aliceToken();
+    for (const r of [
+      await call(`${api.url}/data/read?access_token=${token}`),
+      await call(`${api.url}/data/read?access_token=${token}`, { token }),
+    ]) {
+      expect(r.status).toBe(400);
+      expect(r.headers.get('www-authenticate')).toBe(
+        challenge('invalid_request', 'Send the access token only in the Authorization header, not in the query string'),
+      );
+      expect(r.body.error).toBe('invalid_request');
+      expect(r.text).not.toContain(token);
+    }
+  });
+
+  test('token also in a form body or JSON body: 400 invalid_request', async () => {
+    const token = await aliceToken();
+    const form = await call(`${api.url}/data/write`, {
+      method: 'POST',
+      token,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `access_token=${token}`,
+    });
+    const json = await write(api, token, { access_token: token, note: 'x' });
+    for (const r of [form, json]) {
+      expect(r.status).toBe(400);
+      expect(r.headers.get('www-authenticate')).toBe(
+        challenge('invalid_request', 'Send the access token only in the Authorization header, not in the request body'),
+      );
+    }
+  });
+
+  test('two tokens in one header, an empty Bearer, or two Authorization headers: 400 invalid_request', async () => {
+    const token = await aliceToken();
+    for (const header of [`Bearer ${token} ${token}`, 'Bearer ', 'Bearer']) {
+      const r = await read(api, undefined, { headers: { authorization: header } });
+      expect(r.status).toBe(400);
+      expect(r.body.error).toBe('invalid_request');
+    }
+    const raw = await rawRequest(
+      api.url,
+      `GET /data/read HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nAuthorization: Bearer ${token}\r\nConnection: close\r\n\r\n`,
+    );
+    expect(raw).toMatch(/^HTTP\/1\.1 400 /);
+    expect(raw).toContain('error="invalid_request", error_description="The request carries more than one Authorization header"');
+  });
+
+  test('the scheme name is case-insensitive', async () => {
+    const r = await read(api, undefined, { headers: { authorization: `bearer ${await aliceToken()}` } });
+    expect(r.status).toBe(200);
+  });
+});
+
+describe('broken tokens from the issuer are rejected with a specific reason', () => {
+  const cases: [Parameters<FakeEntra['mintBrokenToken']>[0], string][] = [
+    ['expired', 'The token expired'],
+    ['not-yet-valid', 'The token is not valid yet (nbf)'],
+    ['wrong-audience', 'The token is not meant for this API (aud)'],
+    ['wrong-issuer', 'The token was not issued by the expected issuer (iss)'],
+    ['other-tenant', 'The token was issued for a tenant this API does not accept (tid)'],
+    ['unknown-kid', 'The token is signed with a key the issuer does not publish'],
+    ['no-kid', 'The token header has no key id (kid)'],
+    ['alg-none', 'The token algorithm none is not accepted; only RS256 is'],
+    ['hs256-with-public-key', 'The token algorithm HS256 is not accepted; only RS256 is'],
+    ['tampered-payload', 'The token signature is invalid'],
+    ['missing-exp', 'The token has no valid expiry (exp)'],
+    ['id-token', 'ID tokens are not accepted; send an access token for this API'],
+    ['v1-token', 'Version 1.0 tokens are not accepted'],
+  ];
+  test.each(cases)('%s', async (kind, description) => {
+    const token = await fake.mintBrokenToken(kind, { user: ALICE, scopes: ['data.read'] });
+    const r = await read(api, token);
+    expect(r.status).toBe(401);
+    expect(r.headers.get('www-authenticate')).toBe(challenge('invalid_token', description));
+    expect(r.body).toEqual({ error: 'invalid_token', error_description: description });
+    expect(r.text).not.toContain(token);
+  });
+
+  test('rejections are counted by reason and no token reaches the logs', async () => {
+    const metrics = await call(`${api.url}/metrics`);
+    expect(metrics.text).toMatch(/api_token_rejections_total\{reason="expired"\} [1-9]/);
+    expect(metrics.text).toMatch(/api_token_rejections_total\{reason="bad_signature"\} [1-9]/);
+    const token = await aliceToken();
+    await read(api, token);
+    await call(`${api.url}/data/read?access_token=${token}`);
+    expect(api.logs.text).not.toContain(token);
+    expect(api.logs.text).not.toContain(token.split('.')[2]);
+    expect(api.logs.text).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\./);
+  });
+});
+
+describe('rules', () => {
+  test('oversized and malformed tokens are rejected before decoding', async () => {
+    const huge = await read(api, 'a'.repeat(13_000));
+    expect(huge.status).toBe(401);
+    expect(huge.body.error_description).toBe('The token is longer than 12288 characters');
+    // Beyond Node's header limit the server refuses the request before any code runs.
+    expect((await read(api, 'a'.repeat(20_000))).status).toBe(431);
+    for (const token of ['abc', 'a.b', 'a.b.c.d', 'a..c', 'not a token']) {
+      const r = await read(api, undefined, { headers: { authorization: `Bearer ${token}` } });
+      expect([400, 401]).toContain(r.status);
+      expect(['invalid_token', 'invalid_request']).toContain(r.body.error);
+    }
+    const garbage = await read(api, 'e30x.e30.c2ln');
+    expect(garbage.body.error_description).toBe('The token header is not valid base64url-encoded JSON');
+  });
+
+  test('algorithms other than RS256 named in the header are refused', async () => {
+    for (const alg of ['PS256', 'RS512', 'ES256']) {
+      const token = await aliceToken({ header: { alg } }).catch(() => undefined);
+      if (!token) continue; // the issuer refuses to sign with a header it cannot honour
+      const r = await read(api, token);
+      expect(r.status).toBe(401);
+      expect(r.body.error_description).toBe(`The token algorithm ${alg} is not accepted; only RS256 is`);
+    }
+  });
+
+  test('aud may be the client id or api://<client id>; anything else is refused', async () => {
+    expect((await read(api, await aliceToken({ audience: API_ID }))).status).toBe(200);
+    expect((await read(api, await aliceToken({ audience: `api://${API_ID}` }))).status).toBe(200);
+    const r = await read(api, await aliceToken({ audience: `api://${API_ID}/other` }));
+    expect(r.body.error_description).toBe('The token is not meant for this API (aud)');
+  });
+
+  test('exp within the clock tolerance is accepted; beyond it refused', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const slightly = await aliceToken({ claims: { iat: now - 3600, nbf: now - 3600, exp: now - 10 } });
+    expect((await read(api, slightly)).status).toBe(200);
+    const clearly = await aliceToken({ claims: { iat: now - 3600, nbf: now - 3600, exp: now - 40 } });
+    expect((await read(api, clearly)).body.error_description).toBe('The token expired');
+    const early = await aliceToken({ claims: { nbf: now + 10 } });
+    expect((await read(api, early)).status).toBe(200);
+    const tooEarly = await aliceToken({ claims: { nbf: now + 120 } });
+    expect((await read(api, tooEarly)).body.error_description).toBe('The token is not valid yet (nbf)');
+  });
+
+  test('iss must be exactly the tenant v2.0 issuer', async () => {
+    for (const iss of [`${fake.issuer()}/`, fake.issuer().toUpperCase(), `https://sts.windows.net/${TENANT}/`]) {
+      const r = await read(api, await aliceToken({ claims: { iss } }));
+      expect(r.body.error_description).toBe('The token was not issued by the expected issuer (iss)');
+    }
+  });
+
+  test('tokens without ver or tid are refused', async () => {
+    expect((await read(api, await aliceToken({ claims: { ver: undefined } }))).body.error_description).toBe(
+      'The token has no supported version (ver)',
+    );
+    expect((await read(api, await aliceToken({ claims: { tid: undefined } }))).body.error_description).toBe(
+      'The token has no tenant id (tid)',
+    );
+  });
+
+  test('a token carrying a nonce is an ID token, whatever its audience', async () => {
+    const r = await read(api, await aliceToken({ claims: { nonce: 'n-0S6_WzA2Mj' } }));
+    expect(r.body.error_description).toBe('ID tokens are not accepted; send an access token for this API');
+  });
+});
+
+describe('permissions', () => {
+  test('missing scope: 403 insufficient_scope naming the scope', async () => {
+    const bob = await fake.mintAccessToken({ user: BOB, scopes: ['data.read'] });
+    expect((await read(api, bob)).status).toBe(200);
+    const r = await write(api, bob, { note: 'bob' });
+    expect(r.status).toBe(403);
+    expect(r.headers.get('www-authenticate')).toBe(challenge('insufficient_scope', 'The token does not grant data.write', 'data.write'));
+    expect(r.body).toEqual({ error: 'insufficient_scope', error_description: 'The token does not grant data.write' });
+  });
+
+  test('scopes are case-sensitive', async () => {
+    const r = await read(api, await aliceToken({ scopes: ['Data.Read', 'DATA.WRITE'] }));
+    expect(r.status).toBe(403);
+    expect(r.headers.get('www-authenticate')).toContain('scope="data.read"');
+  });
+
+  test("a user's app roles never count as application permissions", async () => {
+    const token = await aliceToken({ scopes: ['data.write'], roles: ['Data.Read.All'] });
+    expect((await read(api, token)).status).toBe(403);
+  });
+
+  test('app tokens use roles: Data.Read.All reads, Data.Write.All writes, nothing else', async () => {
+    const reader = await fake.mintAccessToken({ app: true, roles: ['Data.Read.All'] });
+    const r = await read(api, reader);
+    expect(r.status).toBe(200);
+    expect(r.body['current-user-scopes']).toEqual(['Data.Read.All']);
+    const denied = await write(api, reader, { from: 'daemon' });
+    expect(denied.status).toBe(403);
+    expect(denied.headers.get('www-authenticate')).toContain('scope="Data.Write.All"');
+    const writer = await fake.mintAccessToken({ app: true, roles: ['Data.Write.All'] });
+    expect((await write(api, writer, { from: 'daemon' })).status).toBe(201);
+    const scopesOnApp = await fake.mintAccessToken({ app: true, roles: ['Data.Read.All'], claims: { scp: 'data.read' } });
+    expect((await read(api, scopesOnApp)).body.error_description).toBe(
+      'An app-only token (idtyp app) must not carry delegated scopes (scp)',
+    );
+    const noRoles = await fake.mintAccessToken({ app: true, roles: [] });
+    expect((await read(api, noRoles)).status).toBe(403);
+  });
+});
+
+describe('verified-token cache', () => {
+  test('a reused token is served from the cache; expiry is still enforced', async () => {
+    const hits = async () => Number(/api_token_cache_hits_total (\d+)/.exec((await call(`${api.url}/metrics`)).text)?.[1] ?? 0);
+    const token = await aliceToken();
+    await read(api, token);
+    const before = await hits();
+    await read(api, token);
+    await read(api, token);
+    expect(await hits()).toBe(before + 2);
+  });
+
+  test('a cached token that expires is refused', async () => {
+    const strict = await startTestApi(fake, { CLOCK_TOLERANCE_SECONDS: '0' });
+    try {
+      const exp = Math.floor(Date.now() / 1000) + 2;
+      const token = await aliceToken({ claims: { exp } });
+      expect((await read(strict, token)).status).toBe(200);
+      expect((await read(strict, token)).status).toBe(200);
+      await new Promise((r) => setTimeout(r, exp * 1000 - Date.now() + 50));
+      const r = await read(strict, token);
+      expect(r.status).toBe(401);
+      expect(r.body.error_description).toBe('The token expired');
+    } finally {
+      await strict.close();
+    }
+  });
+
+  test('TOKEN_CACHE_MAX_ENTRIES=0 turns the cache off', async () => {
+    const uncached = await startTestApi(fake, { TOKEN_CACHE_MAX_ENTRIES: '0' });
+    try {
+      const token = await aliceToken();
+      for (let i = 0; i < 3; i++) expect((await read(uncached, token)).status).toBe(200);
+      expect((await call(`${uncached.url}/metrics`)).text).toMatch(/api_token_cache_hits_total 0/);
+    } finally {
+      await uncached.close();
+    }
+  });
+});
+
+describe('configurable issuers', () => {
+  test('tenants: another tenant only via ALLOWED_TENANTS', async () => {
+    const other = '11111111-2222-4333-8444-555555555555';
+    const token = await fake.mintAccessToken({ user: ALICE, scopes: ['data.read'], tenant: other });
+    expect(decodeJwt(token).tid).toBe(other);
+    expect((await read(api, token)).body.error_description).toBe('The token was issued for a tenant this API does not accept (tid)');
+    const multi = await startTestApi(fake, { ALLOWED_TENANTS: other });
+    try {
+      expect((await read(multi, token)).status).toBe(200);
+    } finally {
+      await multi.close();
+    }
+  });
+
+  test('v1 tokens only when ACCEPTED_TOKEN_VERSIONS includes 1.0', async () => {
+    const token = await fake.mintBrokenToken('v1-token', { user: ALICE, scopes: ['data.read'] });
+    expect(decodeJwt(token).iss).toBe(`https://sts.windows.net/${TENANT}/`);
+    const v1 = await startTestApi(fake, { ACCEPTED_TOKEN_VERSIONS: '1.0,2.0' });
+    try {
+      expect((await read(v1, token)).status).toBe(200);
+      expect((await read(v1, await aliceToken())).status).toBe(200);
+    } finally {
+      await v1.close();
+    }
+  });
+});
+
+function rawRequest(url: string, request: string): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.end(request));
+    let data = '';
+    socket.on('data', (c: Buffer) => (data += c.toString()));
+    socket.on('end', () => resolve(data));
+    socket.on('error', reject);
+  });
+}
