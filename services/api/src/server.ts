@@ -139,7 +139,8 @@ export async function startApi(config: ApiConfig, options: ApiOptions = {}): Pro
       api.beginShutdown();
       // Stop accepting; idle keep-alive connections close now, busy ones after their response.
       const drained = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
+      // A keep-alive connection becomes idle once its in-flight response is sent: close it then.
+      const sweeper = setInterval(() => server.closeIdleConnections(), 50);
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<'timeout'>((resolve) => {
         timer = setTimeout(() => resolve('timeout'), config.shutdownTimeoutMs);
@@ -150,6 +151,7 @@ export async function startApi(config: ApiConfig, options: ApiOptions = {}): Pro
         await drained;
       }
       clearTimeout(timer);
+      clearInterval(sweeper);
       await api.close();
       api.logger.info('api stopped');
       api.logger.flush();

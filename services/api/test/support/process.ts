@@ -1,0 +1,44 @@
+// The API as a real child process (`node services/api/src/main.ts`), as it runs in development and e2e.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { apiMain, repoRoot } from './api.ts';
+
+export interface ApiProcess {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
+}
+
+export function runApi(env: Record<string, string | undefined>): { child: ChildProcess; output: () => string; exit: ApiProcess['exit'] } {
+  const { NODE_OPTIONS: _omit, ...inherited } = process.env;
+  const child = spawn(process.execPath, ['--no-warnings', apiMain], {
+    cwd: repoRoot,
+    env: { ...inherited, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
+  const exit = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null, at: Date.now() }));
+  return { child, output: () => out, exit };
+}
+
+/** Starts the API and waits for its "api listening" log line. */
+export async function startApiProcess(env: Record<string, string | undefined>, timeoutMs = 20_000): Promise<ApiProcess> {
+  const started = runApi(env);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const line = started
+      .output()
+      .split('\n')
+      .find((l) => l.includes('"api listening"'));
+    if (line) return { ...started, url: (JSON.parse(line) as { url: string }).url };
+    if (started.child.exitCode !== null) throw new Error(`api exited early:\n${started.output()}`);
+    if (Date.now() > deadline) {
+      started.child.kill('SIGKILL');
+      throw new Error(`api did not start:\n${started.output()}`);
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
