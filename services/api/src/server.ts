@@ -100,7 +100,7 @@ export async function createApi(config: ApiConfig, options: ApiOptions = {}): Pr
     dataRoutes({ store, authenticate: auth, maxBodyBytes: config.maxBodyBytes }),
   ]) {
     app.use(router.routes());
-    app.use(router.allowedMethods({ throw: true }));
+    app.use(router.allowedMethods());
   }
 
   // Warm the key cache without delaying start; a failure leaves /readyz not ready.

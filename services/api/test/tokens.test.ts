@@ -310,6 +310,20 @@ describe('configurable issuers', () => {
   });
 });
 
+describe('any OpenID Connect issuer (OIDC_ISSUER)', () => {
+  test('discovery at the issuer, iss must equal it exactly, no Entra tenant rules', async () => {
+    const oidc = await startTestApi(fake, { OIDC_ISSUER: fake.issuer(), TENANT_ID: undefined });
+    try {
+      expect((await read(oidc, await aliceToken())).status).toBe(200);
+      const other = await fake.mintAccessToken({ user: ALICE, scopes: ['data.read'], tenant: '11111111-2222-4333-8444-555555555555' });
+      expect((await read(oidc, other)).body.error_description).toBe('The token was not issued by the expected issuer (iss)');
+      expect((await read(oidc, await fake.mintBrokenToken('expired', { user: ALICE, scopes: ['data.read'] }))).status).toBe(401);
+    } finally {
+      await oidc.close();
+    }
+  });
+});
+
 function rawRequest(url: string, request: string): Promise<string> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {

@@ -61,9 +61,10 @@ export function toResponse(error: unknown): ErrorResponse {
     return { status: error.status, headers: {}, body: { error: error.error, error_description: error.message } };
   }
   // Errors raised by Koa and its body parser carry a status and a safe message when `expose`.
-  const e = error as { status?: unknown; expose?: unknown; type?: unknown };
+  const e = error as { status?: unknown; type?: unknown; headers?: Record<string, unknown> };
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
-    return { status: e.status, headers: {}, body: clientError(e.status, e.type) };
+    const allow = e.headers?.Allow ?? e.headers?.allow;
+    return { status: e.status, headers: typeof allow === 'string' ? { allow } : {}, body: clientError(e.status, e.type) };
   }
   return { status: 500, headers: {}, body: { error: 'server_error', error_description: 'The server failed to answer this request' } };
 }

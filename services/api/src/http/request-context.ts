@@ -18,7 +18,8 @@ export function requestContext(logger: Logger, metrics: Metrics) {
     let failure: unknown;
     try {
       await next();
-      if (ctx.status === 404 && ctx.body === undefined) ctx.throw(404);
+      // Statuses set without a body (404, 405 from the router) get the same JSON error body.
+      if (ctx.status >= 400 && (ctx.body === undefined || ctx.body === null)) ctx.throw(ctx.status);
     } catch (error) {
       failure = error;
       const response = toResponse(error);

@@ -1,0 +1,86 @@
+import { describe, expect, test } from '@jest/globals';
+import { ConfigError, loadConfig } from '../src/config.ts';
+
+const base = { TENANT_ID: '3f1d2c4b-8a6e-4f7d-9b0c-1e2a3b4c5d6e', API_CLIENT_ID: 'c750c37c-6c67-4211-a9e2-6f035a897cfa' };
+const error = (env: Record<string, string>) => {
+  try {
+    loadConfig(env);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+};
+
+describe('loadConfig', () => {
+  test('defaults', () => {
+    expect(loadConfig(base)).toMatchObject({
+      port: 8000,
+      authority: 'https://login.microsoftonline.com',
+      acceptedTokenVersions: ['2.0'],
+      allowedTenants: [],
+      clockToleranceSeconds: 30,
+      tokenCacheMaxEntries: 10_000,
+      jwksCooldownSeconds: 30,
+      maxBodyBytes: 16_384,
+      dataDir: '.data',
+      databaseUrl: undefined,
+      logLevel: 'info',
+      trustProxy: false,
+    });
+  });
+
+  test('values are parsed; empty counts as unset; trailing slashes dropped', () => {
+    const c = loadConfig({
+      ...base,
+      PORT: '0',
+      AUTHORITY: 'https://fake-entra:5050/',
+      ALLOWED_TENANTS: ' 11111111-2222-4333-8444-555555555555 ,',
+      ACCEPTED_TOKEN_VERSIONS: '1.0,2.0',
+      TOKEN_CACHE_MAX_ENTRIES: '0',
+      TRUST_PROXY: 'true',
+      DATABASE_URL: 'postgresql://u:p@db:5432/api',
+      LOG_LEVEL: '',
+    });
+    expect(c).toMatchObject({
+      port: 0,
+      authority: 'https://fake-entra:5050',
+      allowedTenants: ['11111111-2222-4333-8444-555555555555'],
+      acceptedTokenVersions: ['1.0', '2.0'],
+      tokenCacheMaxEntries: 0,
+      trustProxy: true,
+      databaseUrl: 'postgresql://u:p@db:5432/api',
+      logLevel: 'info',
+    });
+  });
+
+  test.each([
+    [{ API_CLIENT_ID: '' }, 'API_CLIENT_ID is required'],
+    [{ API_CLIENT_ID: 'my-api' }, 'API_CLIENT_ID must be a GUID'],
+    [{ TENANT_ID: '' }, 'TENANT_ID is required'],
+    [{ PORT: '70000' }, 'PORT must be at most 65535'],
+    [{ PORT: '-1' }, 'PORT must be a whole number'],
+    [{ AUTHORITY: 'ftp://x' }, 'AUTHORITY must be an https URL'],
+    [{ OIDC_ISSUER: 'http://issuer' }, 'OIDC_ISSUER must be an https URL'],
+    [{ ALLOWED_TENANTS: 'contoso.com' }, 'ALLOWED_TENANTS'],
+    [{ ACCEPTED_TOKEN_VERSIONS: '3.0' }, 'ACCEPTED_TOKEN_VERSIONS'],
+    [{ CLOCK_TOLERANCE_SECONDS: '3600' }, 'CLOCK_TOLERANCE_SECONDS must be at most 300'],
+    [{ LOG_LEVEL: 'verbose' }, 'LOG_LEVEL must be one of'],
+    [{ TRUST_PROXY: 'yes' }, 'TRUST_PROXY must be true or false'],
+    [{ SHUTDOWN_TIMEOUT_MS: '20000' }, 'SHUTDOWN_TIMEOUT_MS must be at most 9000'],
+  ])('%j is refused naming the variable', (overrides, message) => {
+    expect(error({ ...base, ...overrides })).toContain(message);
+  });
+
+  test('several bad variables are all named', () => {
+    const m = error({ ...base, PORT: 'x', LOG_LEVEL: 'loud' });
+    expect(m).toContain('PORT');
+    expect(m).toContain('LOG_LEVEL');
+  });
+
+  test('OIDC_ISSUER replaces the Entra tenant settings', () => {
+    const c = loadConfig({ OIDC_ISSUER: 'https://issuer.example/realms/x', API_CLIENT_ID: 'my-api' });
+    expect(c.oidcIssuer).toBe('https://issuer.example/realms/x');
+    expect(c.tenantId).toBeUndefined();
+  });
+});
