@@ -48,6 +48,7 @@ describeWith([chromium], 'web app in a browser', () => {
   beforeEach(async () => {
     system.fake.setLifetimes({ accessToken: 3600 });
     context = await browser.newContext();
+    context.setDefaultTimeout(10_000);
     page = await context.newPage();
   });
 
@@ -173,6 +174,7 @@ describeWith([chromium, redis], 'two web app instances sharing Redis', () => {
 
   test('a user signed in through one instance is signed in on the other', async () => {
     const context = await browser.newContext();
+    context.setDefaultTimeout(10_000);
     try {
       const page = await context.newPage();
       await signInThroughPage(page, first.url, 'Alice Example');

@@ -368,6 +368,50 @@ describe('operations', () => {
   });
 });
 
+describe('session lifetime and keys', () => {
+  test('rotating SESSION_KEYS (new key first, old kept) keeps users signed in; an unknown key does not', async () => {
+    const agent = new Agent(app.base);
+    await signIn(agent, entra, USERS.alice!);
+    const rotated = await startTestApp({ SESSION_KEYS: `${'n'.repeat(40)},${SESSION_KEY}` }, store);
+    const replaced = await startTestApp({ SESSION_KEYS: 'r'.repeat(40) }, store);
+    try {
+      const onRotated = new Agent(rotated.base);
+      const onReplaced = new Agent(replaced.base);
+      for (const [k, v] of agent.cookies) {
+        onRotated.cookies.set(k, v);
+        onReplaced.cookies.set(k, v);
+      }
+      expect((await onRotated.get('/read')).status).toBe(200);
+      // The rolling cookie is now signed with the new key.
+      expect(onRotated.cookies.get('webapp.sid.sig')).not.toBe(agent.cookies.get('webapp.sid.sig'));
+      expect((await onReplaced.get('/read')).status).toBe(302);
+    } finally {
+      await rotated.close();
+      await replaced.close();
+    }
+  });
+
+  test('idle expiry: cookie and store entry live SESSION_IDLE_TIMEOUT_SECONDS', async () => {
+    const agent = new Agent(app.base);
+    const answer = await signIn(agent, entra, USERS.alice!);
+    const cookie = answer.setCookies.find((c) => c.startsWith('webapp.sid='))!;
+    const expires = Date.parse(/expires=([^;]+)/i.exec(cookie)![1]!);
+    expect(Math.abs(expires - Date.now() - 3600_000)).toBeLessThan(5000);
+  });
+
+  test('absolute expiry: a session older than SESSION_ABSOLUTE_TIMEOUT_SECONDS is signed out', async () => {
+    const agent = new Agent(app.base);
+    await signIn(agent, entra, USERS.alice!);
+    const key = `sess:${agent.cookies.get('webapp.sid')}`;
+    const data = JSON.parse((await store.get(key))!);
+    data.user.signedInAt -= 8 * 3600_000 + 1000;
+    await store.set(key, JSON.stringify(data), 600);
+    const answer = await agent.get('/read');
+    expect(answer.status).toBe(302);
+    expect(answer.location).toBe('/auth/signin?returnTo=%2Fread');
+  });
+});
+
 describe('behind a proxy', () => {
   let proxied: TestApp;
   beforeAll(async () => {

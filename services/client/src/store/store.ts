@@ -98,7 +98,16 @@ export class RedisStore implements KeyValueStore {
     if (answer !== 'PONG') throw new Error(`unexpected PING answer ${answer}`);
   }
 
+  /** Drops the connection without waiting (failed start). */
+  abandon(): void {
+    this.#redis.disconnect(false);
+  }
+
   async close(): Promise<void> {
+    if (this.#redis.status !== 'ready') {
+      this.#redis.disconnect(false);
+      return;
+    }
     try {
       await this.#redis.quit();
     } catch {
@@ -113,7 +122,7 @@ export async function openStore(redisUrl: string | undefined): Promise<KeyValueS
   try {
     await store.connect();
   } catch (error) {
-    await store.close();
+    store.abandon();
     throw new Error(`REDIS_URL: cannot connect to Redis (${(error as Error).message})`, { cause: error });
   }
   return store;
