@@ -101,13 +101,15 @@ export class Directory {
     return this.config.apis.find((a) => a.clientId.toLowerCase() === key || a.identifier.toLowerCase() === key);
   }
 
-  /** Splits a delegated `scope` parameter into one resource's scope names and the OIDC scopes. */
-  resolveScopes(scopeParam: string): ResolvedScopes {
+  /**
+   * Splits a delegated `scope` parameter into per-resource scope names and the OIDC scopes.
+   * /authorize accepts several resources (consent for all at once, like MSAL's
+   * extraScopesToConsent); only OIDC scopes mean Microsoft Graph.
+   */
+  resolveScopeGroups(scopeParam: string): { groups: ResolvedScopes[]; oidc: string[] } {
     const requested = scopeParam.split(/\s+/).filter(Boolean);
     const oidc = requested.filter((s) => OIDC_SCOPES.has(s.toLowerCase()));
-    let api: ApiConfig | undefined;
-    const names: string[] = [];
-    let isDefault = false;
+    const groups: ResolvedScopes[] = [];
     for (const scope of requested) {
       if (OIDC_SCOPES.has(scope.toLowerCase())) continue;
       let match: { api: ApiConfig; name: string } | undefined;
@@ -118,23 +120,33 @@ export class Directory {
         match = splitPermission(this.config.apis, scope);
       }
       if (!match) throw errors.invalidScope(scope);
-      if (api && api !== match.api) throw errors.multipleResources(scopeParam);
-      api = match.api;
+      let group = groups.find((g) => g.api === match.api);
+      if (!group) {
+        group = { api: match.api, names: [], isDefault: false, oidc };
+        groups.push(group);
+      }
       if (match.name === '.default') {
-        isDefault = true;
+        group.isDefault = true;
         continue;
       }
       const known = match.api.scopes.find((s) => s.toLowerCase() === match.name.toLowerCase());
       if (!known) throw errors.invalidScope(scope);
-      if (!names.includes(known)) names.push(known);
+      if (!group.names.includes(known)) group.names.push(known);
     }
-    if (!api) {
+    if (groups.length === 0) {
       // Only OIDC scopes: Entra issues a Microsoft Graph token.
       const graph = this.graph();
       if (!graph) throw errors.invalidScope(scopeParam || '(empty)');
-      api = graph;
+      groups.push({ api: graph, names: [], isDefault: false, oidc });
     }
-    return { api, names, isDefault, oidc };
+    return { groups, oidc };
+  }
+
+  /** Like resolveScopeGroups, for the token endpoint: one resource per request (AADSTS28000). */
+  resolveScopes(scopeParam: string): ResolvedScopes {
+    const { groups } = this.resolveScopeGroups(scopeParam);
+    if (groups.length > 1) throw errors.multipleResources(scopeParam);
+    return groups[0]!;
   }
 
   /** Scope names on `api` that `list` (client permissions or user consents) contains. */

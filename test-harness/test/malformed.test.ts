@@ -112,7 +112,6 @@ describe('malformed requests', () => {
       ['code_challenge_method=S256', 'invalid_request'],
       [`scope=${encodeURIComponent('api://unknown/x')}`, 'invalid_scope'],
       [`scope=${encodeURIComponent(`${DEFAULTS.apiIdentifier}/data.delete`)}`, 'invalid_scope'],
-      [`scope=${encodeURIComponent(`${DEFAULTS.apiIdentifier}/data.read User.Read`)}`, 'invalid_scope'],
       ['prompt=none', 'login_required'],
     ];
     for (const [extra, error] of table) {

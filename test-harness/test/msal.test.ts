@@ -36,12 +36,13 @@ async function authorize(url: string): Promise<URLSearchParams> {
   return location.searchParams;
 }
 
-async function signIn(cca: ConfidentialClientApplication, upn: string, scopes: string[]) {
+async function signIn(cca: ConfidentialClientApplication, upn: string, scopes: string[], extraScopesToConsent?: string[]) {
   const { verifier, challenge } = await new CryptoProvider().generatePkceCodes();
   const state = `state-${Math.random()}`;
   const nonce = `nonce-${Math.random()}`;
-  const url = await cca.getAuthCodeUrl({ scopes, redirectUri: REDIRECT_URI, codeChallenge: challenge, codeChallengeMethod: 'S256', state, nonce, prompt: 'none', loginHint: upn });
+  const url = await cca.getAuthCodeUrl({ scopes, extraScopesToConsent, redirectUri: REDIRECT_URI, codeChallenge: challenge, codeChallengeMethod: 'S256', state, nonce, prompt: 'none', loginHint: upn });
   expect(url.startsWith(`${fake.publicUrl}/${DEFAULTS.tenantId}/oauth2/v2.0/authorize?`)).toBe(true);
+  for (const extra of extraScopesToConsent ?? []) expect(new URL(url).searchParams.get('scope')).toContain(extra);
   const params = await authorize(url);
   expect(params.get('state')).toBe(state);
   const code = params.get('code');
@@ -51,14 +52,15 @@ async function signIn(cca: ConfidentialClientApplication, upn: string, scopes: s
 }
 
 describe('MSAL Node against the fake issuer', () => {
-  it('signs alice in (Graph User.Read), then gets API tokens silently through the refresh token', async () => {
+  it('signs alice in (Graph User.Read, API scopes consented up front), then gets API tokens silently through the refresh token', async () => {
     const cca = webApp();
     fake.resetRequestCounts();
-    const { result, nonce } = await signIn(cca, 'alice@contoso.test', ['User.Read']);
+    const { result, nonce } = await signIn(cca, 'alice@contoso.test', ['User.Read'], API_SCOPES);
     expect(result.account?.username).toBe('alice@contoso.test');
     expect(result.account?.homeAccountId).toBe(`${DEFAULTS.users.alice.oid}.${DEFAULTS.tenantId}`);
     expect(result.idTokenClaims).toMatchObject({ nonce, aud: DEFAULTS.webClientId, oid: DEFAULTS.users.alice.oid, iss: fake.issuer() });
     expect(result.scopes).toEqual(expect.arrayContaining(['User.Read']));
+    expect(decodeJwt(result.accessToken).aud).toBe(DEFAULTS.graphClientId);
 
     // The Graph token works against the Graph stub.
     const me = await fetch(`${fake.graphBaseUrl}/v1.0/me`, { headers: { authorization: `Bearer ${result.accessToken}` } });
@@ -118,6 +120,14 @@ describe('MSAL Node against the fake issuer', () => {
     expect(error).toBeInstanceOf(InteractionRequiredAuthError);
     expect(error).toMatchObject({ errorCode: 'invalid_grant', subError: 'consent_required' });
     expect((error as Error).message).toMatch(/AADSTS65001/);
+  });
+
+  it('bob signs in with Graph + both API scopes up front, and later gets data.read only', async () => {
+    const cca = webApp();
+    const { result } = await signIn(cca, 'bob@contoso.test', ['User.Read'], API_SCOPES);
+    const api = await cca.acquireTokenSilent({ account: result.account!, scopes: API_SCOPES });
+    expect(decodeJwt(api.accessToken).scp).toBe('data.read');
+    expect(api.scopes).toEqual([`${DEFAULTS.apiIdentifier}/data.read`]);
   });
 
   it('redirects a silent sign-in for a scope bob never consented to with error=consent_required', async () => {

@@ -114,6 +114,23 @@ describe('authorization_code grant', () => {
     expectEntraError(await token({ ...web, grant_type: 'authorization_code', code: await code(), redirect_uri: 'http://localhost:4322/auth/redirect' }), 400, 'invalid_grant', 500112);
   });
 
+  it('redeems a code requested for two resources (consent up front) for one resource at a time', async () => {
+    const c = await code({ scope: `openid offline_access User.Read ${API_SCOPES}` });
+    expectEntraError(await token({ ...web, grant_type: 'authorization_code', code: c, redirect_uri: REDIRECT, scope: `User.Read ${API_SCOPES}` }), 400, 'invalid_scope', 28000);
+    const c2 = await code({ scope: `openid offline_access User.Read ${API_SCOPES}` });
+    const graph = await token({ ...web, grant_type: 'authorization_code', code: c2, redirect_uri: REDIRECT, scope: 'openid offline_access' });
+    expect(graph.status).toBe(200);
+    expect(decodeJwt(graph.body.access_token)).toMatchObject({ aud: DEFAULTS.graphClientId, scp: 'User.Read' });
+    const c3 = await code({ scope: `openid offline_access User.Read ${API_SCOPES}` });
+    const api = await token({ ...web, grant_type: 'authorization_code', code: c3, redirect_uri: REDIRECT, scope: `openid ${DEFAULTS.apiIdentifier}/data.read` });
+    expect(decodeJwt(api.body.access_token)).toMatchObject({ aud: DEFAULTS.apiClientId, scp: 'data.read' });
+  });
+
+  it('refuses a silent multi-resource sign-in when a resource has no consented scope', async () => {
+    const p = await redirectParams(await fetch(authorizeUrl({ prompt: 'none', login_hint: 'bob@contoso.test', scope: `User.Read ${DEFAULTS.apiIdentifier}/data.write` }), { redirect: 'manual' }));
+    expect(p.get('error')).toBe('consent_required');
+  });
+
   it('rejects an unknown code and a code of another client', async () => {
     expectEntraError(await token({ ...web, grant_type: 'authorization_code', code: 'not-a-code', redirect_uri: REDIRECT }), 400, 'invalid_grant', 70000);
     const daemon = { client_id: DEFAULTS.daemonClientId, client_secret: DEFAULTS.daemonClientSecret };

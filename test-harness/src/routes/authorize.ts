@@ -54,25 +54,30 @@ function respond(ctx: Context, redirectUri: string, mode: string, values: Record
   ctx.redirect(url.toString());
 }
 
-function signInPage(ctx: Context, h: Harness, p: Params, client: ClientConfig, tenant: string | undefined, resolved: ResolvedScopes): void {
+function signInPage(ctx: Context, h: Harness, p: Params, client: ClientConfig, tenant: string | undefined, groups: ResolvedScopes[], oidc: string[]): void {
   const users = h.directory.usersOf(tenant);
-  const requested = resolved.isDefault || resolved.names.length === 0 ? h.directory.registeredScopes(client, resolved.api) : resolved.names;
+  const requested = groups.map((g) => ({
+    api: g.api,
+    names: g.isDefault || g.names.length === 0 ? h.directory.registeredScopes(client, g.api) : g.names,
+  }));
   const hidden = Object.entries(p)
     .filter(([k]) => k !== SIGNIN_FIELD)
     .map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v)}">`)
     .join('');
   const cards = users
     .map((user) => {
-      const consented = h.directory.consentedScopes(user, resolved.api);
       const rows = requested
-        .map((name) =>
-          consented.includes(name)
-            ? `<li><code>${escapeHtml(name)}</code> <span class="ok">consented</span></li>`
-            : `<li><code>${escapeHtml(name)}</code> <span class="no">not consented - will not be granted</span></li>`,
-        )
+        .flatMap(({ api, names }) => {
+          const consented = h.directory.consentedScopes(user, api);
+          return names.map((name) =>
+            consented.includes(name)
+              ? `<li>${escapeHtml(api.name)}: <code>${escapeHtml(name)}</code> <span class="ok">consented</span></li>`
+              : `<li>${escapeHtml(api.name)}: <code>${escapeHtml(name)}</code> <span class="no">not consented - will not be granted</span></li>`,
+          );
+        })
         .join('');
       return `<div class="card"><h2>${escapeHtml(user.name)}</h2><p>${escapeHtml(user.upn)}</p>
-${requested.length ? `<ul>${rows}</ul>` : ''}
+${rows ? `<ul>${rows}</ul>` : ''}
 <button type="submit" name="${SIGNIN_FIELD}" value="${escapeHtml(user.upn)}">Sign in as ${escapeHtml(user.name)}</button></div>`;
     })
     .join('\n');
@@ -82,7 +87,7 @@ ${requested.length ? `<ul>${rows}</ul>` : ''}
     'Sign in to your account',
     `<h1>Sign in to ${escapeHtml(client.name)}</h1>
 <p>Fake Entra ID (offline test issuer). <strong>${escapeHtml(client.name)}</strong> asks for these permissions on
-<strong>${escapeHtml(resolved.api.name)}</strong>${resolved.oidc.length ? ` and ${escapeHtml(resolved.oidc.join(', '))}` : ''}.</p>
+${requested.map((r) => `<strong>${escapeHtml(r.api.name)}</strong>`).join(', ')}${oidc.length ? ` and ${escapeHtml(oidc.join(', '))}` : ''}.</p>
 <form method="post" action="${escapeHtml(ctx.path)}">${hidden}
 ${cards || '<p>No users are configured for this tenant.</p>'}
 </form>`,
@@ -120,7 +125,7 @@ export function registerAuthorize(router: Router, h: Harness): void {
       const responseType = required(p, 'response_type', 'request');
       if (responseType !== 'code') throw errors.unsupportedResponseType(responseType);
       const scope = required(p, 'scope', 'request');
-      const resolved = h.directory.resolveScopes(scope);
+      const { groups, oidc } = h.directory.resolveScopeGroups(scope);
       if (p.code_challenge !== undefined && !PKCE_CHALLENGE.test(p.code_challenge)) {
         throw errors.malformed('The code_challenge must be 43 to 128 characters of [A-Za-z0-9._~-].');
       }
@@ -141,11 +146,12 @@ export function registerAuthorize(router: Router, h: Harness): void {
         user = inTenant(h.directory.user(p.login_hint ?? sessionOid ?? ''));
         if (!user) throw errors.loginRequired();
       } else {
-        return signInPage(ctx, h, p, client, tenant, resolved);
+        return signInPage(ctx, h, p, client, tenant, groups, oidc);
       }
 
       try {
-        h.directory.grantDelegated(client, user, resolved);
+        // Each resource asked for needs at least one consented scope.
+        for (const group of groups) h.directory.grantDelegated(client, user, group);
       } catch (error) {
         // At /authorize Entra reports missing consent as error=consent_required.
         if (error instanceof EntraError && error.suberror === 'consent_required') {

@@ -107,10 +107,13 @@ function authorizationCodeGrant(h: Harness, client: ClientConfig, p: Params): Re
   }
   const user = h.directory.user(entry.userOid);
   if (!user) throw errors.invalidCode('The user of this code no longer exists.');
-  // The token request's scope picks the resource; without one, the authorize request's does.
-  const requested = p.scope && h.directory.resolveScopes(p.scope).names.length ? p.scope : entry.scope;
-  const resolved = h.directory.resolveScopes(requested);
-  const oidc = [...new Set([...resolved.oidc, ...h.directory.resolveScopes(entry.scope).oidc])];
+  // The token request's scope picks the (single) resource; without resource scopes there, the
+  // first resource of the authorize request does (which may have named several, for consent).
+  const fromCode = h.directory.resolveScopeGroups(entry.scope);
+  const fromRequest = p.scope ? h.directory.resolveScopeGroups(p.scope) : undefined;
+  const asksForResource = fromRequest && fromRequest.groups.some((g) => g.names.length || g.isDefault);
+  const resolved = asksForResource ? h.directory.resolveScopes(p.scope!) : fromCode.groups[0]!;
+  const oidc = [...new Set([...(fromRequest?.oidc ?? []), ...fromCode.oidc])];
   const grant = h.directory.grantDelegated(client, user, resolved);
   return delegatedResponse(h, client, { user, tenant: entry.tenant, grant, oidc, nonce: entry.nonce });
 }
