@@ -331,5 +331,8 @@ describe('Graph stub', () => {
     const ok = await me(`Bearer ${await fake.mintAccessToken({ ...graphAud, user: 'bob@contoso.test' })}`);
     expect(ok.status).toBe(200);
     expect(ok.body).toMatchObject({ id: DEFAULTS.users.bob.oid, displayName: 'Bob Example', givenName: 'Bob', surname: 'Example', userPrincipalName: 'bob@contoso.test' });
+    const userinfo = await fetch(`${fake.baseUrl}/oidc/userinfo`, { headers: { authorization: `Bearer ${await fake.mintAccessToken({ ...graphAud, user: 'bob@contoso.test' })}` } });
+    expect(await userinfo.json()).toMatchObject({ name: 'Bob Example', given_name: 'Bob', family_name: 'Example', email: 'bob@contoso.test' });
+    expect((await fetch(`${fake.baseUrl}/oidc/userinfo`)).status).toBe(401);
   });
 });

@@ -31,28 +31,35 @@ function describe(error: unknown): string {
   return 'Access token validation failure.';
 }
 
+/** Verifies a delegated Graph token this issuer signed; answers Graph's error and returns undefined otherwise. */
+async function graphClaims(ctx: Context, h: Harness): Promise<JWTPayload | undefined> {
+  ctx.state.authorizationUri = `${h.publicUrl}/common/oauth2/authorize`;
+  const match = /^Bearer\s+(\S+)$/i.exec(ctx.get('authorization'));
+  if (!match) return void graphError(ctx, 401, 'InvalidAuthenticationToken', 'Access token is empty.');
+  let claims: JWTPayload;
+  try {
+    const issuers = h.directory.config.tenants.map((t) => h.issuer(t.id));
+    ({ payload: claims } = await jwtVerify(
+      match[1]!,
+      async (header) => {
+        const key = header.kid ? h.keys.find(header.kid) : undefined;
+        if (!key) throw new joseErrors.JWKSNoMatchingKey();
+        return key.publicKey;
+      },
+      { algorithms: ['RS256'], issuer: issuers, audience: [DEFAULTS.graphClientId, DEFAULTS.graphIdentifier], requiredClaims: ['exp', 'tid'] },
+    ));
+  } catch (error) {
+    return void graphError(ctx, 401, 'InvalidAuthenticationToken', describe(error));
+  }
+  if (claims.idtyp === 'app') return void graphError(ctx, 400, 'BadRequest', '/me request is only valid with delegated authentication flow.');
+  return claims;
+}
+
 export function registerGraph(router: Router, h: Harness): void {
   router.get('/v1.0/me', async (ctx) => {
     h.count('graph');
-    ctx.state.authorizationUri = `${h.publicUrl}/common/oauth2/authorize`;
-    const match = /^Bearer\s+(\S+)$/i.exec(ctx.get('authorization'));
-    if (!match) return graphError(ctx, 401, 'InvalidAuthenticationToken', 'Access token is empty.');
-    let claims: JWTPayload;
-    try {
-      const issuers = h.directory.config.tenants.map((t) => h.issuer(t.id));
-      ({ payload: claims } = await jwtVerify(
-        match[1]!,
-        async (header) => {
-          const key = header.kid ? h.keys.find(header.kid) : undefined;
-          if (!key) throw new joseErrors.JWKSNoMatchingKey();
-          return key.publicKey;
-        },
-        { algorithms: ['RS256'], issuer: issuers, audience: [DEFAULTS.graphClientId, DEFAULTS.graphIdentifier], requiredClaims: ['exp', 'tid'] },
-      ));
-    } catch (error) {
-      return graphError(ctx, 401, 'InvalidAuthenticationToken', describe(error));
-    }
-    if (claims.idtyp === 'app') return graphError(ctx, 400, 'BadRequest', '/me request is only valid with delegated authentication flow.');
+    const claims = await graphClaims(ctx, h);
+    if (!claims) return;
     const scopes = String(claims.scp ?? '').split(' ');
     if (!scopes.some((s) => PROFILE_SCOPES.includes(s))) return graphError(ctx, 403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
     const user = h.directory.user(String(claims.oid ?? ''));
@@ -71,6 +78,23 @@ export function registerGraph(router: Router, h: Harness): void {
       surname: user.surname ?? null,
       userPrincipalName: user.upn,
       id: user.oid,
+    };
+  });
+
+  // The discovery document's userinfo_endpoint (Graph serves it at /oidc/userinfo).
+  router.get('/oidc/userinfo', async (ctx) => {
+    h.count('graph');
+    const claims = await graphClaims(ctx, h);
+    if (!claims) return;
+    const user = h.directory.user(String(claims.oid ?? ''));
+    if (!user) return graphError(ctx, 404, 'Request_ResourceNotFound', 'The user no longer exists.');
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = {
+      sub: claims.sub,
+      name: user.name,
+      ...(user.givenName ? { given_name: user.givenName } : {}),
+      ...(user.surname ? { family_name: user.surname } : {}),
+      email: user.upn,
     };
   });
 }
