@@ -2,6 +2,7 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import Router from '@koa/router';
 import Koa from 'koa';
 import type { DestinationStream, Logger } from 'pino';
 import { SigningKeys, TokenValidator, type IssuerRules } from './auth/index.ts';
@@ -94,14 +95,13 @@ export async function createApi(config: ApiConfig, options: ApiOptions = {}): Pr
     await next();
   });
   const auth = authenticate(validator, metrics);
-  for (const router of [
-    healthRoutes({ keys, store, metrics, isStopping: () => stopping }),
-    docsRoutes(config),
-    dataRoutes({ store, authenticate: auth, maxBodyBytes: config.maxBodyBytes }),
-  ]) {
-    app.use(router.routes());
-    app.use(router.allowedMethods());
-  }
+  // One router: one route match per request, the hot data routes first.
+  const router = new Router();
+  dataRoutes(router, { store, authenticate: auth, maxBodyBytes: config.maxBodyBytes });
+  healthRoutes(router, { keys, store, metrics, isStopping: () => stopping });
+  docsRoutes(router, config);
+  app.use(router.routes());
+  app.use(router.allowedMethods());
 
   // Warm the key cache without delaying start; a failure leaves /readyz not ready.
   keys.refresh().catch(() => undefined);

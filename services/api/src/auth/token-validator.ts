@@ -62,13 +62,14 @@ export class TokenValidator {
     if (token.length > MAX_TOKEN_LENGTH) {
       throw new InvalidTokenError('too_large', `The token is longer than ${MAX_TOKEN_LENGTH} characters`);
     }
-    if (!JWS_COMPACT.test(token)) {
-      throw new InvalidTokenError('malformed', 'The token is not a JWS compact serialization (header.payload.signature)');
-    }
+    // A cached token passed every check below already.
     const cached = this.#cache.get(token, this.#now());
     if (cached) {
       this.#o.onCacheHit?.();
       return cached;
+    }
+    if (!JWS_COMPACT.test(token)) {
+      throw new InvalidTokenError('malformed', 'The token is not a JWS compact serialization (header.payload.signature)');
     }
 
     let header;

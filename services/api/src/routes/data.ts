@@ -1,6 +1,6 @@
 // The protected data. Handlers receive the verified principal, never the token.
 import { bodyParser } from '@koa/bodyparser';
-import Router from '@koa/router';
+import type Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import { READ, WRITE, type Principal } from '../auth/index.ts';
 import { rejectBodyCredential, requireScopes } from '../http/authenticate.ts';
@@ -9,9 +9,8 @@ import type { Store } from '../store/index.ts';
 
 export const READ_LIMIT = 100;
 
-export function dataRoutes(options: { store: Store; authenticate: (ctx: Context, next: Next) => Promise<void>; maxBodyBytes: number }): Router {
+export function dataRoutes(router: Router, options: { store: Store; authenticate: (ctx: Context, next: Next) => Promise<void>; maxBodyBytes: number }): Router {
   const { store, authenticate, maxBodyBytes } = options;
-  const router = new Router();
   const parse = bodyParser({ enableTypes: ['json', 'form'], jsonLimit: maxBodyBytes, formLimit: maxBodyBytes, jsonStrict: true });
 
   router.get('/data/read', authenticate, requireScopes(READ), async (ctx) => {

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import Router from '@koa/router';
+import type Router from '@koa/router';
 import type { ApiConfig } from '../config.ts';
 
 export function openApiDocument(config: ApiConfig): Record<string, unknown> {
@@ -128,8 +128,7 @@ const INDEX = `<!doctype html>
 </html>
 `;
 
-export function docsRoutes(config: ApiConfig): Router {
-  const router = new Router();
+export function docsRoutes(router: Router, config: ApiConfig): Router {
   const document = JSON.stringify(openApiDocument(config));
   const dir = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
   // Loaded once: a fixed list of files, so no path from the request ever reaches the file system.

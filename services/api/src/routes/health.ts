@@ -1,11 +1,10 @@
-import Router from '@koa/router';
+import type Router from '@koa/router';
 import type { SigningKeys } from '../auth/index.ts';
 import type { Metrics } from '../http/metrics.ts';
 import type { Store } from '../store/index.ts';
 
-export function healthRoutes(options: { keys: SigningKeys; store: Store; metrics: Metrics; isStopping: () => boolean }): Router {
+export function healthRoutes(router: Router, options: { keys: SigningKeys; store: Store; metrics: Metrics; isStopping: () => boolean }): Router {
   const { keys, store, metrics, isStopping } = options;
-  const router = new Router();
 
   // Liveness: the process answers. Nothing external is checked, so an issuer outage never restarts pods.
   router.get('/healthz', (ctx) => {

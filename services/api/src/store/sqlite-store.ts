@@ -1,5 +1,7 @@
 // Embedded SQLite (node:sqlite) file. WAL + synchronous=FULL: a write is on disk before it
-// is acknowledged, so it survives kill -9 and power loss.
+// is acknowledged, so it survives kill -9 and power loss. The file is locked exclusively:
+// one process owns it (scale out with PostgreSQL), which is also what makes the in-memory
+// read cache below coherent — every write goes through this object.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
@@ -15,6 +17,9 @@ const MIGRATIONS = [
    );
    CREATE INDEX items_owner ON items (tenant_id, owner_id, id DESC);`,
 ];
+
+const READ_CACHE_OWNERS = 1000;
+const ownerKey = (o: Owner) => `${o.tid}/${o.oid}`;
 
 interface Row {
   id: number;
@@ -38,12 +43,14 @@ export class SqliteStore implements Store {
   readonly #insert: StatementSync;
   readonly #byOwner: StatementSync;
   readonly #all: StatementSync;
+  /** Recent query results by owner ('' = all owners); a write drops its owner's entry and the all-owners entry. */
+  readonly #reads = new Map<string, { limit: number; items: Item[] }>();
 
   constructor(dataDir: string) {
     mkdirSync(dataDir, { recursive: true });
     this.path = join(dataDir, 'api.sqlite');
     this.#db = new DatabaseSync(this.path);
-    this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;');
+    this.#db.exec('PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;');
     this.#migrate();
     this.#insert = this.#db.prepare('INSERT INTO items (tenant_id, owner_id, data, created_at) VALUES (?, ?, ?, ?) RETURNING *');
     this.#byOwner = this.#db.prepare('SELECT * FROM items WHERE tenant_id = ? AND owner_id = ? ORDER BY id DESC LIMIT ?');
@@ -67,12 +74,20 @@ export class SqliteStore implements Store {
 
   async put(owner: Owner, data: unknown): Promise<Item> {
     const row = this.#insert.get(owner.tid, owner.oid, JSON.stringify(data), new Date().toISOString()) as unknown as Row;
+    this.#reads.delete(ownerKey(owner));
+    this.#reads.delete('');
     return toItem(row);
   }
 
   async list(owner: Owner | null, limit: number): Promise<Item[]> {
+    const key = owner ? ownerKey(owner) : '';
+    const cached = this.#reads.get(key);
+    if (cached && cached.limit === limit) return cached.items;
     const rows = (owner ? this.#byOwner.all(owner.tid, owner.oid, limit) : this.#all.all(limit)) as unknown as Row[];
-    return rows.map(toItem);
+    const items = Object.freeze(rows.map(toItem)) as Item[];
+    if (this.#reads.size >= READ_CACHE_OWNERS) this.#reads.delete(this.#reads.keys().next().value as string);
+    this.#reads.set(key, { limit, items });
+    return items;
   }
 
   async ping(): Promise<void> {

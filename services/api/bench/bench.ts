@@ -1,0 +1,131 @@
+// Benchmark (prints figures; not a test). Starts the fake issuer in-process and the API as a
+// child process (`node src/main.ts`, as deployed), then measures with autocannon:
+//   A: GET /data/read, one valid token repeated      (the usual client: one token per hour)
+//   B: GET /data/read, a distinct valid token per request (every request a full verification)
+//   C: GET /healthz, unauthenticated route of the same server (the ceiling)
+// Env: BENCH_SECONDS (10), BENCH_CONNECTIONS (10), BENCH_B_TOKENS (30000).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { DEFAULTS, FakeEntra } from '@koa-entra/test-harness';
+
+const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 10);
+const distinctTokens = Number(process.env.BENCH_B_TOKENS ?? 30_000);
+const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+
+const fake = await FakeEntra.start();
+const port = await freePort();
+const dataDir = mkdtempSync(join(tmpdir(), 'api-bench-'));
+const { NODE_OPTIONS: _omit, ...env } = process.env;
+const api = spawn(process.execPath, ['--no-warnings', main], {
+  env: {
+    ...env,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    TENANT_ID: DEFAULTS.tenantId,
+    API_CLIENT_ID: DEFAULTS.apiClientId,
+    AUTHORITY: fake.baseUrl,
+    DATA_DIR: dataDir,
+    NODE_EXTRA_CA_CERTS: fake.caCertFile,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+  },
+  // Logs go to /dev/null: writing them is part of the cost measured, reading them is not.
+  stdio: ['ignore', 'ignore', 'inherit'],
+});
+const url = `http://127.0.0.1:${port}`;
+
+async function stop(): Promise<void> {
+  api.kill('SIGTERM');
+  await fake.close();
+  rmSync(dataDir, { recursive: true, force: true });
+}
+
+try {
+  for (let i = 0; ; i++) {
+    if ((await fetch(`${url}/readyz`).then((r) => r.status).catch(() => 0)) === 200) break;
+    if (i > 200 || api.exitCode !== null) throw new Error('api did not become ready');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const user = DEFAULTS.users.alice.upn;
+  const token = await fake.mintAccessToken({ user, scopes: ['data.read'] });
+  // One item so that reads return data.
+  await fetch(`${url}/data/write`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${await fake.mintAccessToken({ user, scopes: ['data.write'] })}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ hello: 'bench' }),
+  });
+  process.stderr.write(`minting ${distinctTokens} distinct tokens for B...\n`);
+  const tokens: string[] = [];
+  for (let i = 0; i < distinctTokens; i++) tokens.push(await fake.mintAccessToken({ user, scopes: ['data.read'] }));
+
+  interface Figures {
+    name: string;
+    requests: number;
+    rps: number;
+    p50: number;
+    p99: number;
+    non2xx: number;
+    jwks: number;
+  }
+  const run = async (name: string, opts: autocannon.Options, warmUp = true): Promise<Figures> => {
+    // Warm-up, not measured.
+    if (warmUp) await autocannon({ ...opts, connections, duration: 2 });
+    fake.resetRequestCounts();
+    const r = await autocannon({ connections, duration: seconds, ...opts });
+    const f = {
+      name,
+      requests: r.requests.total,
+      rps: r.requests.average,
+      p50: r.latency.p50,
+      p99: r.latency.p99,
+      non2xx: r.non2xx + r.errors,
+      jwks: fake.requestCounts().jwks,
+    };
+    process.stderr.write(`${name}: done\n`);
+    return f;
+  };
+
+  const c = await run('C  GET /healthz (no auth, ceiling)', { url: `${url}/healthz` });
+  const a = await run('A  GET /data/read, one token', { url: `${url}/data/read`, headers: { authorization: `Bearer ${token}` } });
+  let next = 0;
+  const b = await run('B  GET /data/read, distinct tokens', {
+    url: `${url}/data/read`,
+    amount: tokens.length,
+    requests: [
+      {
+        setupRequest: (req) => ({ ...req, headers: { ...req.headers, authorization: `Bearer ${tokens[next++ % tokens.length]}` } }),
+      },
+    ],
+  }, false); // A warmed the same route; a warm-up here would spend tokens
+  if (next > tokens.length) process.stderr.write('note: B reused tokens\n');
+
+  const rows = [c, a, b];
+  console.log(`\nAPI benchmark: ${connections} connections, ${seconds} s per run, Node ${process.version}, ${new Date().toISOString()}`);
+  console.log('run                                        req/s     p50 ms  p99 ms  requests  non-2xx  JWKS fetches');
+  for (const f of rows) {
+    console.log(
+      `${f.name.padEnd(42)} ${f.rps.toFixed(0).padStart(8)} ${String(f.p50).padStart(9)} ${String(f.p99).padStart(7)} ${String(f.requests).padStart(9)} ${String(f.non2xx).padStart(8)} ${String(f.jwks).padStart(13)}`,
+    );
+  }
+  console.log(`\nA/C = ${(a.rps / c.rps).toFixed(2)}  (target >= 0.85)`);
+  console.log(`B/C = ${(b.rps / c.rps).toFixed(2)}  (target >= 0.40)`);
+  console.log(`p99 of A = ${a.p99} ms  (target <= 5 ms at ${connections} connections)`);
+  console.log(`JWKS fetches during the measured runs: ${a.jwks + b.jwks + c.jwks} (target 0 after warm-up)`);
+  console.log(`B used ${b.requests} distinct tokens (each request a full signature verification)`);
+} finally {
+  await stop();
+}
