@@ -4,7 +4,7 @@
 // permission - and returns a code by query, fragment or form_post.
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { ClientConfig, UserConfig } from '../config.ts';
 import { SESSION_COOKIE, type Harness } from '../context.ts';
 import { Directory, type ResolvedScopes } from '../directory.ts';
@@ -171,6 +171,9 @@ export function registerAuthorize(router: Router, h: Harness): void {
         expiresAt: Date.now() + h.tokens.lifetimes.code * 1000,
         redeemed: false,
       });
+      // A new session id at every sign-in (no fixation); the map is bounded, oldest first out.
+      h.sessions.delete(ctx.cookies.get(SESSION_COOKIE) ?? '');
+      if (h.sessions.size >= 10_000) h.sessions.delete(h.sessions.keys().next().value!);
       const sessionId = randomBytes(24).toString('base64url');
       h.sessions.set(sessionId, user.oid);
       ctx.cookies.set(SESSION_COOKIE, sessionId, { httpOnly: true, sameSite: 'lax', path: '/', overwrite: true });
@@ -178,7 +181,7 @@ export function registerAuthorize(router: Router, h: Harness): void {
         code,
         client_info: p.client_info === '1' ? clientInfo(user.oid, userTenant) : undefined,
         state,
-        session_state: sessionId.slice(0, 16),
+        session_state: randomUUID(),
       });
     } catch (error) {
       if (!(error instanceof EntraError)) throw error;
