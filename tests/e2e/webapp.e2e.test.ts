@@ -67,6 +67,26 @@ describeWith([chromium], 'web app in a browser', () => {
     expect(session).toMatchObject({ httpOnly: true, sameSite: 'Lax' });
   }, 30_000);
 
+  test('usable on a phone and readable without the stylesheet', async () => {
+    const phone = await browser.newContext({ viewport: { width: 360, height: 640 }, isMobile: true, hasTouch: true });
+    phone.setDefaultTimeout(10_000);
+    try {
+      const small = await phone.newPage();
+      await signInThroughPage(small, web.url, 'Alice Example');
+      const fits = await small.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+      expect(fits).toBe(true);
+      const signOut = await small.getByRole('button', { name: 'Sign out' }).boundingBox();
+      expect(signOut!.height).toBeGreaterThanOrEqual(44); // a finger-sized target
+      // Without the stylesheet the page still names the user and offers the actions.
+      await small.route('**/static/app.css', (route) => route.abort());
+      await small.reload();
+      await expect(small.getByTestId('profile-name').textContent()).resolves.toBe('Alice Example');
+      await expect(small.getByRole('link', { name: 'Read data' }).first().isVisible()).resolves.toBe(true);
+    } finally {
+      await phone.close();
+    }
+  }, 30_000);
+
   test('reads, writes and reads back; scopes are shown', async () => {
     await signInThroughPage(page, web.url, 'Alice Example', '/read');
     expect(new URL(page.url()).pathname).toBe('/read');
@@ -93,11 +113,12 @@ describeWith([chromium], 'web app in a browser', () => {
     system.fake.setLifetimes({ accessToken: 2 });
     await signInThroughPage(page, web.url, 'Alice Example', '/read');
     await new Promise((r) => setTimeout(r, 3000)); // the API token has now expired
-    const before = system.fake.requestCounts().token;
+    const before = system.fake.requestCounts();
     const answer = await page.goto(`${web.url}/read`);
     expect(answer?.status()).toBe(200);
     await expect(page.getByTestId('scopes').textContent()).resolves.toContain('data.read');
-    expect(system.fake.requestCounts().token).toBeGreaterThan(before); // a refresh, not a new sign-in
+    expect(system.fake.requestCounts().token).toBeGreaterThan(before.token); // a refresh...
+    expect(system.fake.requestCounts().authorize).toBe(before.authorize); // ...not a new sign-in
     expect(new URL(page.url()).pathname).toBe('/read');
   }, 30_000);
 
@@ -107,8 +128,10 @@ describeWith([chromium], 'web app in a browser', () => {
     await write(page, web.url, secret);
     await page.waitForURL(`${web.url}/read`);
     await expect(page.getByText(secret).isVisible()).resolves.toBe(true);
+    const logouts = system.fake.requestCounts().logout;
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL(`${web.url}/`);
+    expect(system.fake.requestCounts().logout).toBe(logouts + 1); // through the issuer's end-session endpoint
     await expect(page.getByRole('link', { name: 'Sign in with Microsoft' }).isVisible()).resolves.toBe(true);
     await page.goBack();
     await page.goBack().catch(() => undefined);
