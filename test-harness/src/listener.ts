@@ -20,7 +20,10 @@ export function createDualListener(handler: RequestListener, tls: { cert: string
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
+    // A connection that never says anything is dropped; afterwards the http(s) server's own timeouts apply.
+    socket.setTimeout(10_000, () => socket.destroy());
     socket.once('data', (first: Buffer) => {
+      socket.setTimeout(0);
       socket.pause();
       socket.unshift(first);
       (first[0] === 0x16 ? https : http).emit('connection', socket);
