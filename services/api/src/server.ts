@@ -123,6 +123,9 @@ export async function createApi(config: ApiConfig, options: ApiOptions = {}): Pr
 export async function startApi(config: ApiConfig, options: ApiOptions = {}): Promise<RunningApi> {
   const api = await createApi(config, options);
   const server = api.app.listen({ port: config.port, host: config.host });
+  // Bound slow clients: the whole request must arrive within 30 s, its headers within 10 s.
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 10_000;
   try {
     await once(server, 'listening');
   } catch (error) {

@@ -48,6 +48,19 @@ describe('durability', () => {
   });
 });
 
+describe('one process per SQLite file', () => {
+  test('a second process on the same DATA_DIR refuses to start, naming the reason', async () => {
+    const env = apiEnv(fake, { DATA_DIR: tempDir() });
+    const first = await start(env);
+    const second = runApi(env);
+    expect((await second.exit).code).toBe(1);
+    expect(second.output()).toContain('is locked by another process');
+    expect((await read(first, await alice())).status).toBe(200);
+    first.child.kill('SIGTERM');
+    expect((await first.exit).code).toBe(0);
+  });
+});
+
 describe('graceful shutdown', () => {
   test('SIGTERM: stops accepting, finishes the request in flight, closes the store, exits 0', async () => {
     const env = apiEnv(fake, { DATA_DIR: tempDir() });

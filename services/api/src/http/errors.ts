@@ -57,6 +57,8 @@ export function toResponse(error: unknown): ErrorResponse {
     return { status: 401, headers: { 'www-authenticate': `Bearer realm=${quote(REALM)}` }, body: { error: error.error, error_description: error.message } };
   }
   if (error instanceof HttpError) {
+    // The unread rest of an oversized body is not worth receiving: close the connection.
+    if (error.status === 413) return { status: 413, headers: { connection: 'close' }, body: { error: error.error, error_description: error.message } };
     if (error.bearer) return challenge(error.status, error.error, error.message, error.scope);
     return { status: error.status, headers: {}, body: { error: error.error, error_description: error.message } };
   }

@@ -50,8 +50,16 @@ export class SqliteStore implements Store {
     mkdirSync(dataDir, { recursive: true });
     this.path = join(dataDir, 'api.sqlite');
     this.#db = new DatabaseSync(this.path);
-    this.#db.exec('PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;');
-    this.#migrate();
+    try {
+      this.#db.exec('PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;');
+      this.#migrate();
+    } catch (error) {
+      this.#db.close();
+      if (error instanceof Error && /locked|busy/i.test(error.message)) {
+        throw new Error(`SQLite database ${this.path} is locked by another process: one API process per DATA_DIR (set DATABASE_URL to run several)`, { cause: error });
+      }
+      throw error;
+    }
     this.#insert = this.#db.prepare('INSERT INTO items (tenant_id, owner_id, data, created_at) VALUES (?, ?, ?, ?) RETURNING *');
     this.#byOwner = this.#db.prepare('SELECT * FROM items WHERE tenant_id = ? AND owner_id = ? ORDER BY id DESC LIMIT ?');
     this.#all = this.#db.prepare('SELECT * FROM items ORDER BY id DESC LIMIT ?');
