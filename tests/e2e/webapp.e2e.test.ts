@@ -122,6 +122,26 @@ describeWith([chromium], 'web app in a browser', () => {
     expect(new URL(page.url()).pathname).toBe('/read');
   }, 30_000);
 
+  test('an expired refresh token sends the user through sign-in and back to the page asked for', async () => {
+    system.fake.setLifetimes({ accessToken: 1, refreshToken: 1 });
+    try {
+      await signInThroughPage(page, web.url, 'Alice Example');
+      await new Promise((r) => setTimeout(r, 2500)); // access and refresh token have expired
+      const authorizeBefore = system.fake.requestCounts().authorize;
+      system.fake.setLifetimes({ accessToken: 3600, refreshToken: 86400 });
+      await page.goto(`${web.url}/read?from=test`);
+      if (!page.url().startsWith(web.url)) {
+        // The issuer's page (unless it still remembers the browser and answers at once).
+        await page.getByRole('button', { name: 'Sign in as Alice Example' }).click();
+      }
+      await page.waitForURL(`${web.url}/read?from=test`);
+      await expect(page.getByTestId('scopes').textContent()).resolves.toContain('data.read');
+      expect(system.fake.requestCounts().authorize).toBeGreaterThan(authorizeBefore); // really signed in again
+    } finally {
+      system.fake.setLifetimes({ accessToken: 3600, refreshToken: 86400 });
+    }
+  }, 30_000);
+
   test('sign-out ends the session: going back shows no data', async () => {
     await signInThroughPage(page, web.url, 'Alice Example', '/read');
     const secret = `private ${Date.now()}`;

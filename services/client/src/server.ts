@@ -8,7 +8,7 @@ import { bodyParser } from '@koa/bodyparser';
 import type { DestinationStream, Logger } from 'pino';
 import { Authenticator } from './auth/authenticator.ts';
 import type { WebAppConfig } from './config.ts';
-import { errorPages } from './http/errors.ts';
+import { errorPages, interactionRedirect } from './http/errors.ts';
 import { createLogger } from './http/logging.ts';
 import { createMetrics, type Metrics } from './http/metrics.ts';
 import { requestContext } from './http/requestContext.ts';
@@ -56,6 +56,7 @@ export async function createWebApp(config: WebAppConfig, options: WebAppOptions 
   app.use(errorPages());
   app.use(sessions(app, config, store));
   app.use(absoluteExpiry(config));
+  app.use(interactionRedirect());
   app.use(bodyParser({ enableTypes: ['form'], formLimit: '16kb' }));
   const router = routes({ auth, upstreams, store, metrics, ownOrigin });
   app.use(router.routes());

@@ -32,6 +32,8 @@ export interface PendingSignIn {
   codeVerifier: string;
   returnTo: string;
   startedAt: number;
+  /** Started because MSAL needed interaction for a signed-in user (loop guard). */
+  reauthentication: boolean;
 }
 
 /** What the session keeps about a signed-in user: ids and names to show, never tokens. */
@@ -40,6 +42,8 @@ export interface SignedInUser {
   name: string;
   username: string;
   signedInAt: number;
+  /** This sign-in was a re-authentication asked for by MSAL (interaction required). */
+  reauthentication: boolean;
 }
 
 export type Resource = 'graph' | 'api';
@@ -146,9 +150,20 @@ export class Authenticator {
   }
 
   /** Step 1: the URL to send the browser to, and what to keep in the session until it comes back. */
-  async beginSignIn(returnTo: string, loginHint?: string): Promise<{ url: string; pending: PendingSignIn }> {
+  async beginSignIn(
+    returnTo: string,
+    options: { loginHint?: string | undefined; reauthentication?: boolean } = {},
+  ): Promise<{ url: string; pending: PendingSignIn }> {
+    const { loginHint, reauthentication = false } = options;
     const { verifier, challenge } = await this.#crypto.generatePkceCodes();
-    const pending: PendingSignIn = { state: random(), nonce: random(), codeVerifier: verifier, returnTo, startedAt: Date.now() };
+    const pending: PendingSignIn = {
+      state: random(),
+      nonce: random(),
+      codeVerifier: verifier,
+      returnTo,
+      startedAt: Date.now(),
+      reauthentication,
+    };
     const { app } = await this.#client(undefined);
     const url = await app.getAuthCodeUrl({
       scopes: this.#config.graphScopes,
@@ -221,6 +236,7 @@ export class Authenticator {
       name: result.account.name ?? (typeof claims.name === 'string' ? claims.name : ''),
       username: result.account.username,
       signedInAt: Date.now(),
+      reauthentication: pending.reauthentication === true,
     };
   }
 
@@ -249,7 +265,9 @@ export class Authenticator {
         (err instanceof ServerError && err.errorCode === 'invalid_grant')
       ) {
         this.#observe(resource, 'interaction_required');
-        throw new InteractionRequiredError((err as AuthError).errorCode || 'interaction_required', { cause: err });
+        const e = err as AuthError;
+        const reason = [e.errorCode || 'interaction_required', e.subError].filter(Boolean).join('/');
+        throw new InteractionRequiredError(reason, { cause: err });
       }
       this.#observe(resource, 'error');
       if (err instanceof AuthError) {

@@ -1,12 +1,15 @@
 // The one error-to-response mapper: every failure becomes a page a person understands, with the
-// request id to quote. Interaction required sends the user through sign-in and back.
-import type { Middleware } from 'koa';
+// request id to quote. Interaction required is handled first, inside the session (below).
+import type { Context, Middleware, Next } from 'koa';
 import { InteractionRequiredError, PageError } from '../errors.ts';
 import { errorPage, layout } from '../views/pages.ts';
 import type { SessionData } from './session.ts';
 
-/** A sign-in this recent that still leaves MSAL needing interaction would loop: show why instead. */
-const LOOP_GUARD_MS = 30_000;
+/**
+ * A re-authentication this recent that still leaves MSAL needing interaction would loop: show
+ * why instead (e.g. consent for a required permission is missing).
+ */
+const LOOP_GUARD_MS = 60_000;
 
 const STATUS_TEXT: Record<number, [string, string]> = {
   400: ['Bad request', 'The request could not be understood.'],
@@ -22,29 +25,12 @@ export function errorPages(): Middleware {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) ctx.throw(404);
     } catch (caught) {
-      let err: unknown = caught;
+      const err: unknown = caught;
       let user: SessionData['user'];
       try {
-        user = (ctx.session as (SessionData & Record<string, unknown>) | null)?.user;
+        user = (ctx.session as unknown as SessionData | null)?.user;
       } catch {
         user = undefined; // the session store itself may be what failed
-      }
-      if (err instanceof InteractionRequiredError) {
-        const recent = user && Date.now() - user.signedInAt < LOOP_GUARD_MS;
-        if (!recent) {
-          ctx.state.log.info({ reason: err.reason }, 'interaction required: signing in again');
-          const back = ctx.method === 'GET' ? ctx.originalUrl : ctx.path;
-          ctx.status = 303;
-          ctx.redirect(`/auth/signin?returnTo=${encodeURIComponent(back)}`);
-          return;
-        }
-        err = new PageError(
-          403,
-          'Access could not be granted',
-          `Signing in again did not give this app access (${err.reason}). Consent for a required permission may be missing.`,
-          'Ask an administrator to grant this app the permissions it needs, then sign out and sign in.',
-          { cause: err },
-        );
       }
       let view: { status: number; title: string; detail: string; advice?: string | undefined };
       if (err instanceof PageError) {
@@ -71,6 +57,39 @@ export function errorPages(): Middleware {
         view.title,
         errorPage({ ...view, requestId: ctx.state.requestId, signedIn: Boolean(user) }),
       );
+    }
+  };
+}
+
+/**
+ * Interaction required (consent missing, refresh token expired or revoked, cache empty): send the
+ * user through sign-in and back to the page asked for. Runs inside the session middleware so
+ * that the re-authentication mark is saved. A re-authentication that did not help is shown as a
+ * page instead of looping.
+ */
+export function interactionRedirect(): Middleware {
+  return async (ctx: Context, next: Next) => {
+    try {
+      await next();
+    } catch (err) {
+      if (!(err instanceof InteractionRequiredError)) throw err;
+      const session = ctx.session as unknown as SessionData | null;
+      const user = session?.user;
+      const looping = user?.reauthentication === true && Date.now() - user.signedInAt < LOOP_GUARD_MS;
+      if (looping) {
+        throw new PageError(
+          403,
+          'Access could not be granted',
+          `Signing in again did not give this app access (${err.reason}). Consent for a required permission may be missing.`,
+          'Ask an administrator to grant this app the permissions it needs, then sign out and sign in.',
+          { cause: err },
+        );
+      }
+      ctx.state.log.info({ reason: err.reason }, 'interaction required: signing in again');
+      if (session) session.reauthenticationRequested = true;
+      const back = ctx.method === 'GET' ? ctx.originalUrl : ctx.path;
+      ctx.status = 303;
+      ctx.redirect(`/auth/signin?returnTo=${encodeURIComponent(back)}`);
     }
   };
 }

@@ -14,6 +14,8 @@ export interface SessionData {
   user?: SignedInUser;
   pendingSignIn?: PendingSignIn;
   formTokens?: string[];
+  /** Set when MSAL asked for interaction: the next sign-in is a re-authentication. */
+  reauthenticationRequested?: boolean;
 }
 
 export const sessionKey = (id: string): string => `sess:${id}`;

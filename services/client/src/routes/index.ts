@@ -92,7 +92,11 @@ export function routes(deps: RouteDeps): Router {
     const returnTo = safeReturnPath(ctx.query.returnTo);
     const data = session(ctx);
     if (!data) throw new Error('no session');
-    const { url, pending } = await auth.beginSignIn(returnTo, data.user?.username);
+    const { url, pending } = await auth.beginSignIn(returnTo, {
+      loginHint: data.user?.username,
+      reauthentication: data.reauthenticationRequested === true,
+    });
+    delete data.reauthenticationRequested;
     data.pendingSignIn = pending;
     ctx.redirect(url);
   });
