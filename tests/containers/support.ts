@@ -207,9 +207,9 @@ export async function signIn(page: Page, webAppUrl: string, upn: string): Promis
   await expect(page.getByTestId('profile-email').textContent()).resolves.toBe(upn);
 }
 
-/** The fake issuer's sign-in page: pick the account. */
+/** The fake issuer's sign-in page: one "Sign in as {name}" button per user (value = upn). */
 async function signInOnIssuerPage(page: Page, upn: string): Promise<void> {
-  await page.getByRole('button', { name: new RegExp(upn.replace(/[.@]/g, '\\$&'), 'i') }).first().click();
+  await page.locator(`button[value="${upn}"]`).click();
 }
 
 /** Writes `text` through the web app's form and checks that the read page lists it. */
