@@ -74,7 +74,7 @@ export async function createApi(config: ApiConfig, options: ApiOptions = {}): Pr
       validator.clearCache();
       logger.info({ kids }, 'signing keys retired by the issuer; verified-token cache emptied');
     },
-    onError: (error) => logger.warn({ err: { message: error.message } }, 'issuer key fetch failed'),
+    onError: (error) => logger.warn({ reason: error.message }, 'issuer key fetch failed'),
   });
   const validator = new TokenValidator({
     keys,

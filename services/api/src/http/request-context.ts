@@ -41,8 +41,10 @@ export function requestContext(logger: Logger, metrics: Metrics) {
       ip: ctx.ip,
       ...(ctx.state.principal ? { tid: ctx.state.principal.tenantId, oid: ctx.state.principal.objectId, clientId: ctx.state.principal.clientId } : {}),
     };
-    if (ctx.status >= 500) {
+    if (ctx.status === 500) {
       logger.error({ ...entry, err: failure instanceof Error ? { type: failure.name, message: failure.message, stack: failure.stack } : undefined }, 'request failed');
+    } else if (ctx.status > 500) {
+      logger.warn({ ...entry, reason: failure instanceof Error ? failure.message : undefined }, 'request not served');
     } else {
       logger.info(entry, 'request');
     }
