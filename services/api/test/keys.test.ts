@@ -115,25 +115,29 @@ describe('issuer outage', () => {
   });
 
   test('cold start without the issuer: 503 + Retry-After, /readyz not ready; recovers when the issuer returns', async () => {
-    const { fake, api, token } = await setup({ JWKS_COOLDOWN_SECONDS: '2' }, { outage: true });
+    const { fake, api, token } = await setup({ JWKS_COOLDOWN_SECONDS: '3' }, { outage: true });
+    // startTestApi waited for the failed warm-up fetch; the failure cooldown starts now.
     fake.setOutage(false);
     const t = await token();
     fake.setOutage(true);
-    const r = await read(api, t);
-    expect(r.status).toBe(503);
-    expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-    expect(r.body.error).toBe('temporarily_unavailable');
+    fake.resetRequestCounts();
+    const answers = await Promise.all(Array.from({ length: 20 }, () => read(api, t)));
+    for (const r of answers) {
+      expect(r.status).toBe(503);
+      expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(r.headers.get('www-authenticate')).toBeNull();
+      expect(r.body.error).toBe('temporarily_unavailable');
+    }
     const ready = await call(`${api.url}/readyz`);
     expect(ready.status).toBe(503);
     expect(ready.body.status).toBe('not ready');
     expect((await call(`${api.url}/healthz`)).status).toBe(200);
-    // Requests during the failure cooldown do not hammer the issuer.
-    fake.resetRequestCounts();
-    fake.setOutage(false);
-    await read(api, t);
+    // Within the failure cooldown nobody asks the issuer again.
     expect(fake.requestCounts().discovery + fake.requestCounts().jwks).toBe(0);
-    await sleep(2100);
+    fake.setOutage(false);
+    await sleep(3100);
     expect((await read(api, t)).status).toBe(200);
     expect((await call(`${api.url}/readyz`)).status).toBe(200);
   });
+
 });

@@ -82,16 +82,23 @@ describe('graceful shutdown', () => {
       );
       req.on('error', reject);
       req.write(body.slice(0, 10));
-      setTimeout(() => {
+      setTimeout(async () => {
         api.child.kill('SIGTERM');
-        setTimeout(async () => {
-          // New connections are refused while the old request is still open.
-          await expect(fetch(`${api.url}/healthz`)).rejects.toThrow();
-          req.end(body.slice(10));
-        }, 500);
+        // New connections are refused while the old request is still open.
+        const deadline = Date.now() + 5000;
+        let refused = false;
+        while (!refused && Date.now() < deadline) {
+          refused = await fetch(`${api.url}/healthz`).then(
+            () => false,
+            () => true,
+          );
+          if (!refused) await new Promise((r) => setTimeout(r, 50));
+        }
+        expect(refused).toBe(true);
+        req.end(body.slice(10));
       }, 300);
     });
-    const signalledAt = Date.now();
+    const signalledAt = Date.now() + 300;
     const answer = await response;
     expect(answer.status).toBe(201);
     expect(JSON.parse(answer.text).result).toBe('You wrote protected data!');
