@@ -139,5 +139,4 @@ describe('issuer outage', () => {
     expect((await read(api, t)).status).toBe(200);
     expect((await call(`${api.url}/readyz`)).status).toBe(200);
   });
-
 });

@@ -13,13 +13,19 @@ const BEARER = /^Bearer +([^\s]+) *$/i;
 
 /** The bearer token of the request; throws the RFC 6750 error for anything else. */
 export function bearerToken(ctx: Context): string {
-  if (Object.hasOwn(ctx.query, 'access_token')) {
+  // (Parse the query only when it could hold a token: this runs on every request.)
+  if (ctx.querystring.includes('access_token') && Object.hasOwn(ctx.query, 'access_token')) {
     throw invalidRequest('Send the access token only in the Authorization header, not in the query string');
   }
-  const headers = ctx.req.headersDistinct.authorization;
-  if (!headers || headers.length === 0) throw new MissingCredentialsError();
-  if (headers.length > 1) throw invalidRequest('The request carries more than one Authorization header');
-  const header = headers[0] ?? '';
+  const raw = ctx.req.rawHeaders;
+  let header: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    if ((raw[i] as string).length === 13 && (raw[i] as string).toLowerCase() === 'authorization') {
+      if (header !== undefined) throw invalidRequest('The request carries more than one Authorization header');
+      header = raw[i + 1] as string;
+    }
+  }
+  if (header === undefined || header === '') throw new MissingCredentialsError();
   if (!/^Bearer(\s|$)/i.test(header)) {
     // Another scheme (Basic, ...) is no credential for this API: plain challenge.
     throw new MissingCredentialsError();
