@@ -104,8 +104,12 @@ describe('issuer outage', () => {
   test('past the stale bound the keys are unusable: 503 with Retry-After, never 401', async () => {
     const { fake, api, token } = await setup({ JWKS_REFRESH_SECONDS: '1', JWKS_STALE_MAX_SECONDS: '1', JWKS_COOLDOWN_SECONDS: '5' });
     const t = await token();
+    const cached = await token();
+    expect((await read(api, cached)).status).toBe(200);
     fake.setOutage(true);
     await sleep(2200);
+    // Neither a new token nor one verified before the outage is accepted without usable keys.
+    expect((await read(api, cached)).status).toBe(503);
     const r = await read(api, t);
     expect(r.status).toBe(503);
     expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);

@@ -91,6 +91,11 @@ export class SigningKeys {
     return this.#usable(this.#o.now());
   }
 
+  /** Whether cached keys may be used now (cheap: called on every request). */
+  usable(): boolean {
+    return this.#usable(this.#o.now());
+  }
+
   status(): KeyStatus {
     return {
       ready: this.#usable(this.#o.now()),

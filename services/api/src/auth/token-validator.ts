@@ -62,9 +62,10 @@ export class TokenValidator {
     if (token.length > MAX_TOKEN_LENGTH) {
       throw new InvalidTokenError('too_large', `The token is longer than ${MAX_TOKEN_LENGTH} characters`);
     }
-    // A cached token passed every check below already.
+    // A cached token passed every check below already; it counts only while its keys would
+    // (past the stale bound of an issuer outage the full path answers 503).
     const cached = this.#cache.get(token, this.#now());
-    if (cached) {
+    if (cached && this.#o.keys.usable()) {
       this.#o.onCacheHit?.();
       return cached;
     }
