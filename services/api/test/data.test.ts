@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, test, jest } from '@jest/globals
 
 jest.setTimeout(30_000);
 import { randomUUID } from 'node:crypto';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import pg from 'pg';
 import { describeWith, databaseUrl, postgres } from '../../../tests/support/prerequisites.ts';
 import { ALICE, BOB, DEFAULTS, FakeEntra, call, read, startTestApi, write, type TestApi } from './support/api.ts';
@@ -137,6 +138,49 @@ describeWith([postgres], 'PostgreSQL store', () => {
     await client.end();
   });
   dataSuite(async () => ({ DATABASE_URL: url.toString() }), 'postgres');
+  const alice = () => fake.mintAccessToken({ user: ALICE, scopes: ['data.read', 'data.write'] });
+
+  test('database outage: 503 with Retry-After and /readyz not ready; recovers when it returns', async () => {
+    // A TCP relay between the API and PostgreSQL that the test can cut.
+    const target = new URL(databaseUrl as string);
+    const sockets = new Set<Socket>();
+    const relay = createServer((client) => {
+      const upstream = connect(Number(target.port || 5432), target.hostname);
+      for (const s of [client, upstream]) {
+        sockets.add(s);
+        s.on('close', () => sockets.delete(s));
+        s.on('error', () => undefined);
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+    const port = (relay.address() as AddressInfo).port;
+    const viaRelay = new URL(url);
+    viaRelay.hostname = '127.0.0.1';
+    viaRelay.port = String(port);
+    const relayed = await startTestApi(fake, { DATABASE_URL: viaRelay.toString() });
+    try {
+      const token = await alice();
+      expect((await write(relayed, token, { before: 'outage' })).status).toBe(201);
+      await new Promise<void>((r) => {
+        relay.close(() => r());
+        for (const s of sockets) s.destroy();
+      });
+      const r = await read(relayed, token);
+      expect(r.status).toBe(503);
+      expect(r.headers.get('retry-after')).toBe('5');
+      expect(r.body).toEqual({ error: 'temporarily_unavailable', error_description: 'The data store cannot be reached; try again later' });
+      const ready = await call(`${relayed.url}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(String((ready.body.checks as Record<string, string>).store)).toMatch(/^unavailable/);
+      await new Promise<void>((resolve) => relay.listen(port, '127.0.0.1', resolve));
+      expect((await read(relayed, token)).status).toBe(200);
+    } finally {
+      await relayed.close();
+      relay.close();
+      for (const s of sockets) s.destroy();
+    }
+  });
 
   test('migrations run once, also when replicas start together', async () => {
     const starts = await Promise.all([0, 1, 2].map(() => startTestApi(fake, { DATABASE_URL: url.toString() })));

@@ -1,6 +1,7 @@
 // The one mapping from failures to responses (RFC 6750 for the bearer-token ones). Bodies
 // carry `error` and `error_description`; never a stack trace, never the token.
 import { InvalidTokenError, KeysUnavailableError } from '../auth/index.ts';
+import { StoreUnavailableError } from '../store/store.ts';
 
 export const REALM = 'api';
 
@@ -51,6 +52,13 @@ export function toResponse(error: unknown): ErrorResponse {
       status: 503,
       headers: { 'retry-after': String(error.retryAfterSeconds) },
       body: { error: 'temporarily_unavailable', error_description: 'The token issuer cannot be reached; try again later' },
+    };
+  }
+  if (error instanceof StoreUnavailableError) {
+    return {
+      status: 503,
+      headers: { 'retry-after': '5' },
+      body: { error: 'temporarily_unavailable', error_description: 'The data store cannot be reached; try again later' },
     };
   }
   if (error instanceof MissingCredentialsError) {

@@ -1,7 +1,7 @@
 // PostgreSQL, for several API replicas. Migrations run at start under an advisory lock, so
 // replicas starting together apply each one exactly once.
 import pg from 'pg';
-import type { Item, Owner, Store } from './store.ts';
+import { StoreUnavailableError, type Item, type Owner, type Store } from './store.ts';
 
 const MIGRATIONS = [
   `CREATE TABLE items (
@@ -73,7 +73,7 @@ export class PostgresStore implements Store {
   }
 
   async put(owner: Owner, data: unknown): Promise<Item> {
-    const { rows } = await this.#pool.query<Row>(
+    const { rows } = await this.#query<Row>(
       'INSERT INTO items (tenant_id, owner_id, data, created_at) VALUES ($1, $2, $3::json, $4) RETURNING *',
       [owner.tid, owner.oid, JSON.stringify(data), new Date()],
     );
@@ -82,16 +82,33 @@ export class PostgresStore implements Store {
 
   async list(owner: Owner | null, limit: number): Promise<Item[]> {
     const { rows } = owner
-      ? await this.#pool.query<Row>('SELECT * FROM items WHERE tenant_id = $1 AND owner_id = $2 ORDER BY id DESC LIMIT $3', [owner.tid, owner.oid, limit])
-      : await this.#pool.query<Row>('SELECT * FROM items ORDER BY id DESC LIMIT $1', [limit]);
+      ? await this.#query<Row>('SELECT * FROM items WHERE tenant_id = $1 AND owner_id = $2 ORDER BY id DESC LIMIT $3', [owner.tid, owner.oid, limit])
+      : await this.#query<Row>('SELECT * FROM items ORDER BY id DESC LIMIT $1', [limit]);
     return rows.map(toItem);
   }
 
   async ping(): Promise<void> {
-    await this.#pool.query('SELECT 1');
+    await this.#query('SELECT 1');
+  }
+
+  async #query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+    try {
+      return await this.#pool.query<R>(text, values);
+    } catch (error) {
+      if (isConnectionFailure(error)) throw new StoreUnavailableError(`PostgreSQL unavailable: ${(error as Error).message}`, { cause: error });
+      throw error;
+    }
   }
 
   async close(): Promise<void> {
     await this.#pool.end();
   }
+}
+
+/** Connection-level failures (not a bad query): network errors, SQLSTATE 08xxx, 57P0x, 53300. */
+function isConnectionFailure(error: unknown): boolean {
+  const e = error as { code?: unknown; message?: unknown };
+  const code = typeof e?.code === 'string' ? e.code : '';
+  if (/^(08|57P0|53300)/.test(code) || /^E[A-Z]+$/.test(code)) return true;
+  return typeof e?.message === 'string' && /Connection terminated|timeout exceeded when trying to connect|connect ECONN/i.test(e.message);
 }

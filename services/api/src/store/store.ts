@@ -23,3 +23,8 @@ export interface Store {
   ping(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** The store cannot be reached right now (database down, connection lost): 503, not the caller's fault. */
+export class StoreUnavailableError extends Error {
+  override name = 'StoreUnavailableError';
+}
