@@ -74,7 +74,7 @@ describeWith([dockerEngine, chromium], 'docker compose up (offline, fake issuer)
       const state = await inspectContainer(await containerOf(service));
       expect({ service, ...state }).toMatchObject({ service, running: true, health: 'healthy', readOnly: true, user: 'node' });
     }
-  });
+  }, 30_000);
 
   test('a newcomer signs in on the fake issuer page, writes and reads protected data; the data survives a new API container', async () => {
     browser = await playwright.launch({ executablePath: chromiumPath, args: ['--no-sandbox'] });
@@ -115,5 +115,5 @@ describeWith([dockerEngine, chromium], 'docker compose up (offline, fake issuer)
     expect(stdout).toContain('https://login.microsoftonline.com');
     expect(stdout).toContain('https://graph.microsoft.com');
     await expect(config({ ...filled, CLIENT_SECRET: '' })).rejects.toThrow(/CLIENT_SECRET/);
-  });
+  }, 60_000);
 });

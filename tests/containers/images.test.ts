@@ -208,7 +208,7 @@ describeWith([dockerEngine, chromium], 'container images', () => {
       expect(write.exitCode).not.toBe(0);
       expect(write.output).toMatch(/EROFS|read-only/);
     }
-  });
+  }, 30_000);
 
   test('images declare NODE_ENV=production, the node user and a health check, and carry no dev dependencies or tests', async () => {
     for (const { tag } of Object.values(images)) {
@@ -221,7 +221,7 @@ describeWith([dockerEngine, chromium], 'container images', () => {
     const probe = "const fs=require('node:fs');process.stdout.write(JSON.stringify(['/app/node_modules/typescript','/app/node_modules/jest','/app/services/api/src','/app/services/api/test','/app/.git','/app/.env'].filter(p=>fs.existsSync(p))))";
     const { output } = await api.exec(['node', '-e', probe]);
     expect(JSON.parse(output)).toEqual([]);
-  });
+  }, 30_000);
 
   test('health endpoints answer 200 on every container', async () => {
     const urls = [
@@ -235,7 +235,7 @@ describeWith([dockerEngine, chromium], 'container images', () => {
       const response = await fetch(url);
       expect({ url, status: response.status }).toEqual({ url, status: 200 });
     }
-  });
+  }, 30_000);
 
   test('the API container accepts tokens issued by the fake issuer container (over TLS by service name)', async () => {
     const alice = await userToken(fakeHttp(), 'alice@contoso.test', redirectUri());
@@ -253,7 +253,7 @@ describeWith([dockerEngine, chromium], 'container images', () => {
     const daemon = await daemonToken(fakeHttp());
     const daemonRead = await fetch(apiUrl('/data/read'), { headers: { authorization: `Bearer ${daemon}` } });
     expect(daemonRead.status).toBe(200);
-  });
+  }, 30_000);
 
   test('the API container answers RFC 6750 errors', async () => {
     const none = await fetch(apiUrl('/data/read'));
@@ -281,7 +281,7 @@ describeWith([dockerEngine, chromium], 'container images', () => {
     const inQuery = await fetch(apiUrl(`/data/read?access_token=${alice}`), { headers: { authorization: `Bearer ${alice}` } });
     expect(inQuery.status).toBe(400);
     expect(inQuery.headers.get('www-authenticate')).toMatch(/error="invalid_request"/);
-  });
+  }, 30_000);
 
   test('a user signs in through the containers in the browser, then writes and reads protected data', async () => {
     browser = await playwright.launch({ executablePath: chromiumPath, args: ['--no-sandbox'] });
