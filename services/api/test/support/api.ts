@@ -1,6 +1,7 @@
 // Test support: the real FakeEntra issuer (in-process, port 0) and the real API HTTP server.
+import { afterAll } from '@jest/globals';
 import { Writable } from 'node:stream';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULTS, FakeEntra } from '@koa-entra/test-harness';
@@ -17,8 +18,16 @@ export const BOB = DEFAULTS.users.bob.upn;
 export const repoRoot = new URL('../../../../', import.meta.url).pathname;
 export const apiMain = join(repoRoot, 'services/api/src/main.ts');
 
+const created: string[] = [];
+// Registered by every test file that imports this module: its data directories go with it.
+afterAll(() => {
+  for (const dir of created.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
 export function tempDir(prefix = 'api-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  created.push(dir);
+  return dir;
 }
 
 /** The environment a deployment next to the fake issuer would set. */
