@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { MemoryStore } from '../src/store/store.ts';
 import { accountsInSerializedCache, tokenCacheKey } from '../src/auth/tokenCache.ts';
 import { Agent, SESSION_KEY, signIn, startTestApp, type TestApp } from './support/agent.ts';
-import { AUTHORITY, NockEntra, TENANT, USERS, resetNock } from './support/nockEntra.ts';
+import { AUTHORITY, NockEntra, TENANT, USERS, removeNock, resetNock } from './support/nockEntra.ts';
 
 const homeId = (oid: string) => `${oid}.${TENANT}`;
 
@@ -22,6 +22,10 @@ afterEach(async () => {
   await app.close();
   await store.close();
   resetNock();
+});
+
+afterAll(() => {
+  removeNock();
 });
 
 describe('sign-in', () => {

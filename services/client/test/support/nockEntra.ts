@@ -61,6 +61,7 @@ export class NockEntra {
   readonly items: { id: number; data: unknown; createdAt: string }[] = [];
 
   install(): this {
+    if (!nock.isActive()) nock.activate();
     nock.disableNetConnect();
     nock.enableNetConnect((host) => host.startsWith('127.0.0.1') || host.startsWith('localhost'));
     const base = `/${TENANT}`;
@@ -196,4 +197,10 @@ export class NockEntra {
 export function resetNock(): void {
   nock.cleanAll();
   nock.enableNetConnect();
+}
+
+/** Takes nock out of node:http/https and fetch entirely (other test files share this worker). */
+export function removeNock(): void {
+  resetNock();
+  nock.restore();
 }
