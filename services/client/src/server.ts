@@ -14,7 +14,7 @@ import { createMetrics, type Metrics } from './http/metrics.ts';
 import { requestContext } from './http/requestContext.ts';
 import { securityHeaders } from './http/securityHeaders.ts';
 import { absoluteExpiry, sessions } from './http/session.ts';
-import { routes } from './routes/index.ts';
+import { operationalRoutes, routes } from './routes/index.ts';
 import { openStore, type KeyValueStore } from './store/store.ts';
 import { Upstreams } from './upstream.ts';
 
@@ -54,6 +54,8 @@ export async function createWebApp(config: WebAppConfig, options: WebAppOptions 
   app.use(requestContext(log, metrics));
   app.use(securityHeaders(() => auth.issuerPageOrigins()));
   app.use(errorPages());
+  const operational = operationalRoutes({ store, metrics });
+  app.use(operational.routes());
   app.use(sessions(app, config, store));
   app.use(absoluteExpiry(config));
   app.use(interactionRedirect());

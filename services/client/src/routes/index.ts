@@ -1,5 +1,6 @@
 // Route handlers. They read the signed-in user from the session, get tokens from the
 // Authenticator and data from Upstreams; errors go to http/errors.ts.
+import { createHash } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Authenticator } from '../auth/authenticator.ts';
@@ -42,10 +43,11 @@ function requireUser(ctx: Context) {
   return user;
 }
 
-export function routes(deps: RouteDeps): Router {
-  const { auth, upstreams, store, metrics, ownOrigin } = deps;
+/** Probes, metrics and the stylesheet: mounted before the session middleware (no session I/O). */
+export function operationalRoutes(deps: Pick<RouteDeps, 'store' | 'metrics'>): Router {
+  const { store, metrics } = deps;
   const router = new Router();
-  const stylesheetEtag = `"${Buffer.from(STYLESHEET).length.toString(16)}-css"`;
+  const stylesheetEtag = `"${createHash('sha256').update(STYLESHEET).digest('base64url').slice(0, 16)}"`;
 
   router.get('/healthz', (ctx) => {
     ctx.body = { status: 'ok' };
@@ -53,7 +55,11 @@ export function routes(deps: RouteDeps): Router {
 
   router.get('/readyz', async (ctx) => {
     try {
-      await store.ping();
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('no answer within 2 s')), 2000);
+      });
+      await Promise.race([store.ping(), timeout]).finally(() => clearTimeout(timer));
       ctx.body = { status: 'ready', store: store.kind };
     } catch (error) {
       ctx.status = 503;
@@ -76,6 +82,13 @@ export function routes(deps: RouteDeps): Router {
     ctx.type = 'text/css; charset=utf-8';
     ctx.body = STYLESHEET;
   });
+
+  return router;
+}
+
+export function routes(deps: RouteDeps): Router {
+  const { auth, upstreams, metrics, ownOrigin } = deps;
+  const router = new Router();
 
   router.get('/', async (ctx) => {
     const user = session(ctx)?.user;
