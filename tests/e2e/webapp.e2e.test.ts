@@ -35,7 +35,7 @@ describeWith([chromium], 'web app in a browser', () => {
 
   beforeAll(async () => {
     web = await startWebAppProcess(system.webEnv);
-  }, 30_000);
+  }, 60_000);
 
   afterAll(async () => {
     const code = await web?.stop();
@@ -48,7 +48,7 @@ describeWith([chromium], 'web app in a browser', () => {
   beforeEach(async () => {
     system.fake.setLifetimes({ accessToken: 3600 });
     context = await browser.newContext();
-    context.setDefaultTimeout(10_000);
+    context.setDefaultTimeout(20_000);
     page = await context.newPage();
   });
 
@@ -65,11 +65,11 @@ describeWith([chromium], 'web app in a browser', () => {
     const cookies = await context.cookies(web.url);
     const session = cookies.find((c) => c.name === 'webapp.sid');
     expect(session).toMatchObject({ httpOnly: true, sameSite: 'Lax' });
-  }, 30_000);
+  }, 60_000);
 
   test('usable on a phone and readable without the stylesheet', async () => {
     const phone = await browser.newContext({ viewport: { width: 360, height: 640 }, isMobile: true, hasTouch: true });
-    phone.setDefaultTimeout(10_000);
+    phone.setDefaultTimeout(20_000);
     try {
       const small = await phone.newPage();
       await signInThroughPage(small, web.url, 'Alice Example');
@@ -85,7 +85,7 @@ describeWith([chromium], 'web app in a browser', () => {
     } finally {
       await phone.close();
     }
-  }, 30_000);
+  }, 60_000);
 
   test('reads, writes and reads back; scopes are shown', async () => {
     await signInThroughPage(page, web.url, 'Alice Example', '/read');
@@ -96,7 +96,7 @@ describeWith([chromium], 'web app in a browser', () => {
     await page.waitForURL(`${web.url}/read`);
     await expect(page.getByText(text, { exact: true }).isVisible()).resolves.toBe(true);
     expect(await page.locator('b', { hasText: 'not bold' }).count()).toBe(0);
-  }, 30_000);
+  }, 60_000);
 
   test('a user who consented only data.read sees the insufficient-scope page on write', async () => {
     await signInThroughPage(page, web.url, 'Bob Example', '/read');
@@ -107,7 +107,7 @@ describeWith([chromium], 'web app in a browser', () => {
     // Still signed in: reading works.
     const read = await page.goto(`${web.url}/read`);
     expect(read?.status()).toBe(200);
-  }, 30_000);
+  }, 60_000);
 
   test('tokens with a lifetime of seconds are refreshed silently', async () => {
     system.fake.setLifetimes({ accessToken: 2 });
@@ -120,7 +120,7 @@ describeWith([chromium], 'web app in a browser', () => {
     expect(system.fake.requestCounts().token).toBeGreaterThan(before.token); // a refresh...
     expect(system.fake.requestCounts().authorize).toBe(before.authorize); // ...not a new sign-in
     expect(new URL(page.url()).pathname).toBe('/read');
-  }, 30_000);
+  }, 60_000);
 
   test('an expired refresh token sends the user through sign-in and back to the page asked for', async () => {
     system.fake.setLifetimes({ accessToken: 1, refreshToken: 1 });
@@ -140,7 +140,7 @@ describeWith([chromium], 'web app in a browser', () => {
     } finally {
       system.fake.setLifetimes({ accessToken: 3600, refreshToken: 86400 });
     }
-  }, 30_000);
+  }, 60_000);
 
   test('sign-out ends the session: going back shows no data', async () => {
     await signInThroughPage(page, web.url, 'Alice Example', '/read');
@@ -159,7 +159,7 @@ describeWith([chromium], 'web app in a browser', () => {
     await page.goto(`${web.url}/read`);
     expect(await page.content()).not.toContain(secret);
     expect(page.url()).not.toBe(`${web.url}/read`);
-  }, 30_000);
+  }, 60_000);
 
   test('a forged cross-site POST is refused with 403 and writes nothing', async () => {
     await signInThroughPage(page, web.url, 'Alice Example');
@@ -188,7 +188,7 @@ describeWith([chromium], 'web app in a browser', () => {
     }
     await page.goto(`${web.url}/read`);
     expect(await page.content()).not.toContain('forged by another site');
-  }, 30_000);
+  }, 60_000);
 
   test('count, do not time: with a warm cache, 100 read pages call the token endpoint 0 times', async () => {
     await signInThroughPage(page, web.url, 'Alice Example', '/read'); // warms the API token
@@ -199,7 +199,7 @@ describeWith([chromium], 'web app in a browser', () => {
     }
     expect(system.fake.requestCounts().token).toBe(0);
     expect(system.fake.requestCounts().discovery).toBe(0);
-  }, 60_000);
+  }, 120_000);
 });
 
 describeWith([chromium, redis], 'two web app instances sharing Redis', () => {
@@ -209,7 +209,7 @@ describeWith([chromium, redis], 'two web app instances sharing Redis', () => {
   beforeAll(async () => {
     const env = { ...system.webEnv, REDIS_URL: redisUrl! };
     [first, second] = await Promise.all([startWebAppProcess(env), startWebAppProcess(env)]);
-  }, 30_000);
+  }, 60_000);
 
   afterAll(async () => {
     await Promise.all([first?.stop(), second?.stop()]);
@@ -217,7 +217,7 @@ describeWith([chromium, redis], 'two web app instances sharing Redis', () => {
 
   test('a user signed in through one instance is signed in on the other', async () => {
     const context = await browser.newContext();
-    context.setDefaultTimeout(10_000);
+    context.setDefaultTimeout(20_000);
     try {
       const page = await context.newPage();
       await signInThroughPage(page, first.url, 'Alice Example');
@@ -232,5 +232,5 @@ describeWith([chromium, redis], 'two web app instances sharing Redis', () => {
     } finally {
       await context.close();
     }
-  }, 30_000);
+  }, 60_000);
 });
