@@ -99,15 +99,24 @@ export async function startWebApp(config: WebAppConfig, options: WebAppOptions =
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   webApp.log.info({ url, store: webApp.store.kind }, 'web app listening');
 
+  let stopping = false;
+  // While stopping, responses say `Connection: close` so clients do not reuse the socket.
+  server.prependListener('request', (_req, res) => {
+    if (stopping) res.setHeader('connection', 'close');
+  });
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
+      stopping = true;
+      // Stop accepting; idle keep-alive connections close now, busy ones once their response
+      // is sent (browsers keep idle sockets for minutes, so waiting for them would stall).
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
+      const sweeper = setInterval(() => server.closeIdleConnections(), 50);
       const timer = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
       timer.unref();
       await stopped;
       clearTimeout(timer);
+      clearInterval(sweeper);
       await webApp.close();
     })();
     return closing;
