@@ -1,19 +1,21 @@
 #!/usr/bin/env node
 // fake-entra: runs the fake Entra ID issuer standalone (development, compose, Kubernetes).
-import { resolve } from 'node:path';
+import { copyFileSync, renameSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONFIG_FILE } from './config.ts';
 import { FakeEntra, type FakeEntraOptions } from './server.ts';
 
 const USAGE = `usage: fake-entra [--port 5050] [--host ADDR] [--config FILE] [--issuer-url URL] [--public-url URL]
-                  [--tls-hostnames a,b] [--ca-dir DIR | --tls-cert FILE --tls-key FILE] [--enable-minting]`;
+                  [--tls-hostnames a,b] [--ca-dir DIR | --tls-cert FILE --tls-key FILE] [--ca-cert-out FILE]
+                  [--enable-minting]`;
 
 function fail(message: string): never {
   console.error(`fake-entra: ${message}`);
   process.exit(1);
 }
 
-function options(argv: string[]): FakeEntraOptions {
+function options(argv: string[]): FakeEntraOptions & { caCertOut?: string } {
   let values;
   try {
     ({ values } = parseArgs({
@@ -30,6 +32,7 @@ function options(argv: string[]): FakeEntraOptions {
         'ca-dir': { type: 'string' },
         'tls-cert': { type: 'string' },
         'tls-key': { type: 'string' },
+        'ca-cert-out': { type: 'string' },
         'enable-minting': { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
@@ -54,6 +57,7 @@ function options(argv: string[]): FakeEntraOptions {
     tlsHostnames: values['tls-hostnames']?.split(',').map((h) => h.trim()).filter(Boolean),
     tls: values['tls-cert'] ? { certFile: resolve(values['tls-cert']), keyFile: resolve(values['tls-key']!) } : values['ca-dir'] ? { caDir: resolve(values['ca-dir']) } : undefined,
     enableMinting: values['enable-minting'],
+    caCertOut: values['ca-cert-out'] ? resolve(values['ca-cert-out']) : undefined,
   };
 }
 
@@ -64,12 +68,24 @@ try {
 } catch (error) {
   fail((error as Error).message);
 }
+// Publish only the CA certificate where the services read it, so that the directory holding
+// the CA's private key need not be shared with them. Written atomically (tmp + rename).
+if (opts.caCertOut) {
+  const tmp = join(dirname(opts.caCertOut), `.ca-${process.pid}.tmp`);
+  try {
+    copyFileSync(fake.caCertFile, tmp);
+    renameSync(tmp, opts.caCertOut);
+  } catch (error) {
+    await fake.close();
+    fail(`--ca-cert-out: cannot write ${opts.caCertOut} (${(error as Error).message})`);
+  }
+}
 console.log(`fake-entra listening on port ${fake.port}
   issuer base (https):     ${fake.baseUrl}
   browser pages (http):    ${fake.publicUrl}
   authority (for MSAL):    ${fake.authority()}
   issuer:                  ${fake.issuer()}
-  CA certificate:          ${fake.caCertFile}   (trust it: NODE_EXTRA_CA_CERTS=${fake.caCertFile})
+  CA certificate:          ${opts.caCertOut ?? fake.caCertFile}   (trust it: NODE_EXTRA_CA_CERTS=${opts.caCertOut ?? fake.caCertFile})
   configuration:           ${typeof opts.config === 'string' ? opts.config : '(object)'}
   minting endpoint:        ${opts.enableMinting ? `${fake.baseUrl}/_harness/tokens (ENABLED: test use only)` : 'disabled'}`);
 

@@ -2,7 +2,7 @@
 // refuses a bad configuration or bad flags with a message naming the problem (exit 1).
 import { describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,6 +47,25 @@ describe('fake-entra CLI', () => {
     expect(stdout).toContain('healthz=200');
     expect(stdout).toContain('SIGTERM received, stopping');
     expect(code).toBe(0);
+  }, 20_000);
+
+  it('publishes only the CA certificate with --ca-cert-out (the private key stays in --ca-dir)', async () => {
+    // The default CA (the one this test process trusts through NODE_EXTRA_CA_CERTS).
+    const caFile = process.env.NODE_EXTRA_CA_CERTS!;
+    const trustDir = mkdtempSync(join(tmpdir(), 'fake-entra-trust-'));
+    const out = join(trustDir, 'ca.pem');
+    const { code, stdout } = await run(['--port', '0', '--ca-cert-out', out], /minting endpoint/);
+    expect(code).toBe(0);
+    expect(stdout).toContain(`NODE_EXTRA_CA_CERTS=${out}`);
+    expect(readdirSync(trustDir)).toEqual(['ca.pem']);
+    expect(readFileSync(out, 'utf8')).toBe(readFileSync(caFile, 'utf8'));
+    expect(readFileSync(out, 'utf8')).not.toContain('PRIVATE KEY');
+  }, 20_000);
+
+  it('exits 1 naming --ca-cert-out when it cannot be written', async () => {
+    const { code, stderr } = await run(['--port', '0', '--ca-cert-out', '/nonexistent-dir/ca.pem']);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/--ca-cert-out: cannot write \/nonexistent-dir\/ca\.pem/);
   }, 20_000);
 
   it('exits 1 naming the field of a bad configuration file', async () => {

@@ -103,6 +103,8 @@ const images = {
 
 const suffix = randomBytes(4).toString('hex');
 const caVolume = `koa-entra-test-ca-${suffix}`;
+// The services mount only the published CA certificate, never the volume with its key.
+const trustVolume = `koa-entra-test-trust-${suffix}`;
 const dataVolume = `koa-entra-test-data-${suffix}`;
 
 describeWith([dockerEngine, chromium], 'container images', () => {
@@ -132,7 +134,7 @@ describeWith([dockerEngine, chromium], 'container images', () => {
         NODE_EXTRA_CA_CERTS: '/etc/fake-entra/ca.pem',
       })
       .withBindMounts([
-        { source: caVolume, target: '/etc/fake-entra', mode: 'ro' },
+        { source: trustVolume, target: '/etc/fake-entra', mode: 'ro' },
         { source: dataVolume, target: '/data', mode: 'rw' },
       ])
       .withExposedPorts(8000)
@@ -161,8 +163,12 @@ describeWith([dockerEngine, chromium], 'container images', () => {
         '--issuer-url', 'https://fake-entra:5050',
         '--public-url', `http://localhost:${fakePort}`,
         '--tls-hostnames', 'fake-entra',
+        '--ca-cert-out', '/var/lib/fake-entra-trust/ca.pem',
       ])
-      .withBindMounts([{ source: caVolume, target: '/var/lib/fake-entra', mode: 'rw' }])
+      .withBindMounts([
+        { source: caVolume, target: '/var/lib/fake-entra', mode: 'rw' },
+        { source: trustVolume, target: '/var/lib/fake-entra-trust', mode: 'rw' },
+      ])
       .withExposedPorts({ container: 5050, host: fakePort })
       .start();
     started.push(fake);
@@ -183,7 +189,7 @@ describeWith([dockerEngine, chromium], 'container images', () => {
         GRAPH_BASE_URL: 'https://fake-entra:5050',
         NODE_EXTRA_CA_CERTS: '/etc/fake-entra/ca.pem',
       })
-      .withBindMounts([{ source: caVolume, target: '/etc/fake-entra', mode: 'ro' }])
+      .withBindMounts([{ source: trustVolume, target: '/etc/fake-entra', mode: 'ro' }])
       .withExposedPorts({ container: 5001, host: clientPort })
       .start();
     started.push(client);
@@ -195,7 +201,7 @@ describeWith([dockerEngine, chromium], 'container images', () => {
       await container.stop({ timeout: 10_000, removeVolumes: true }).catch(() => undefined);
     }
     await network?.stop().catch(() => undefined);
-    await docker(['volume', 'rm', '-f', caVolume, dataVolume]).catch(() => undefined);
+    await docker(['volume', 'rm', '-f', caVolume, trustVolume, dataVolume]).catch(() => undefined);
   }, 120_000);
 
   test('every container runs as the unprivileged node user, with a read-only root filesystem, and is healthy', async () => {
@@ -207,6 +213,14 @@ describeWith([dockerEngine, chromium], 'container images', () => {
       const write = await container.exec(['node', '-e', "require('node:fs').writeFileSync('/app/probe', 'x')"]);
       expect(write.exitCode).not.toBe(0);
       expect(write.output).toMatch(/EROFS|read-only/);
+    }
+  }, 30_000);
+
+  test('the services see the fake issuer\'s CA certificate but not its private key', async () => {
+    const list = "process.stdout.write(JSON.stringify(require('node:fs').readdirSync('/etc/fake-entra')))";
+    for (const container of [api, client]) {
+      const { output } = await container.exec(['node', '-e', list]);
+      expect(JSON.parse(output)).toEqual(['ca.pem']);
     }
   }, 30_000);
 

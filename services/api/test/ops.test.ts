@@ -53,14 +53,20 @@ describe('metrics', () => {
 
 describe('request ids and logs', () => {
   test('a request id is generated, or a safe one from the caller reused', async () => {
-    const generated = await call(`${api.url}/healthz`);
+    const generated = await call(`${api.url}/openapi.json`);
     expect(generated.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
-    const given = await call(`${api.url}/healthz`, { headers: { 'x-request-id': 'trace-123.abc' } });
+    const given = await call(`${api.url}/openapi.json`, { headers: { 'x-request-id': 'trace-123.abc' } });
     expect(given.headers.get('x-request-id')).toBe('trace-123.abc');
-    const unsafe = await call(`${api.url}/healthz`, { headers: { 'x-request-id': 'a b<script>' } });
+    const unsafe = await call(`${api.url}/openapi.json`, { headers: { 'x-request-id': 'a b<script>' } });
     expect(unsafe.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
     const line = api.logs.entries().find((e) => e.requestId === 'trace-123.abc');
-    expect(line).toMatchObject({ msg: 'request', method: 'GET', path: '/healthz', route: '/healthz', status: 200, service: 'api' });
+    expect(line).toMatchObject({ msg: 'request', method: 'GET', path: '/openapi.json', route: '/openapi.json', status: 200, service: 'api' });
+  });
+
+  test('successful probes are logged at debug, not info, so they do not drown the access log', async () => {
+    const probe = await call(`${api.url}/healthz`, { headers: { 'x-request-id': 'probe-1' } });
+    expect(probe.headers.get('x-request-id')).toBe('probe-1');
+    expect(api.logs.entries().find((e) => e.requestId === 'probe-1')).toBeUndefined();
   });
 
   test('logs carry the caller identity but never the token, cookies or the Authorization header', async () => {

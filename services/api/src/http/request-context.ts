@@ -7,6 +7,8 @@ import type { Metrics } from './metrics.ts';
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+const PROBE_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+
 export function requestContext(logger: Logger, metrics: Metrics) {
   return async function handleRequest(ctx: Context, next: Next): Promise<void> {
     const started = process.hrtime.bigint();
@@ -45,6 +47,9 @@ export function requestContext(logger: Logger, metrics: Metrics) {
       logger.error({ ...entry, err: failure instanceof Error ? { type: failure.name, message: failure.message, stack: failure.stack } : undefined }, 'request failed');
     } else if (ctx.status > 500) {
       logger.warn({ ...entry, reason: failure instanceof Error ? failure.message : undefined }, 'request not served');
+    } else if (PROBE_PATHS.has(ctx.path) && ctx.status < 400) {
+      // Probes arrive every few seconds: log them at debug unless they fail.
+      logger.debug(entry, 'request');
     } else {
       logger.info(entry, 'request');
     }

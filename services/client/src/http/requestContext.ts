@@ -14,6 +14,8 @@ declare module 'koa' {
   }
 }
 
+const PROBE_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+
 export function requestContext(log: Logger, metrics: Metrics): Middleware {
   return async (ctx, next) => {
     const incoming = ctx.get('X-Request-Id');
@@ -31,7 +33,9 @@ export function requestContext(log: Logger, metrics: Metrics): Middleware {
       metrics.httpRequests.inc({ method: ctx.method, route, status: String(ctx.status) });
       metrics.httpDuration.observe({ method: ctx.method, route }, seconds);
       // The path only: query strings may carry authorization codes and state.
-      ctx.state.log.info(
+      // Probes arrive every few seconds: log them at debug unless they fail.
+      const level = PROBE_PATHS.has(ctx.path) && ctx.status < 400 ? 'debug' : 'info';
+      ctx.state.log[level](
         { method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(seconds * 1000) },
         'request',
       );
