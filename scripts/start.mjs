@@ -60,7 +60,9 @@ const services = [
 
 const children = [];
 let stopping = false;
-for (const service of services) {
+for (const [index, service] of services.entries()) {
+  // The services fetch the issuer's keys at start: start them once the issuer answers.
+  if (index === 1) await waitFor(`http://localhost:${issuerPort}/healthz`);
   const child = spawn(process.execPath, service.args, { env: service.env, stdio: ['ignore', 'pipe', 'pipe'] });
   for (const stream of [child.stdout, child.stderr]) {
     let pending = '';
@@ -78,6 +80,22 @@ for (const service of services) {
   children.push(child);
 }
 console.log('open http://localhost:5001 (sign in as alice@contoso.test or bob@contoso.test); Ctrl+C stops');
+
+async function waitFor(url, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && !stopping) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  if (!stopping) {
+    console.error(`${url} did not answer within ${timeoutMs / 1000} s`);
+    stop(1);
+  }
+}
 
 function stop(code = 0) {
   if (stopping) return;

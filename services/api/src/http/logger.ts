@@ -25,6 +25,8 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
       base: { service: 'api' },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
+      // Level names, not numbers: the same log shape as the web app's.
+      formatters: { level: (label) => ({ level: label }) },
     },
     destination ?? pino.destination({ dest: 1, sync: true }),
   );
