@@ -3,7 +3,8 @@
 // that every process a test starts (and the test process itself) accepts its certificates
 // the way a real deployment would: through NODE_EXTRA_CA_CERTS, read at process start.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { devCaPaths } from './dev-ca.mjs';
@@ -23,5 +24,18 @@ const env = {
 };
 // jest's package.json does not export its bin; resolve it from the package root.
 const jest = join(dirname(require.resolve('jest/package.json')), 'bin/jest.js');
-const result = spawnSync(process.execPath, [jest, ...process.argv.slice(2)], { stdio: 'inherit', env });
+// A plain closing line ("jest: N passed, N failed, N skipped") for readers of the CI log.
+const summaryFile = join(mkdtempSync(join(tmpdir(), 'jest-summary-')), 'results.json');
+const result = spawnSync(process.execPath, [jest, '--json', `--outputFile=${summaryFile}`, ...process.argv.slice(2)], {
+  stdio: 'inherit',
+  env,
+});
+try {
+  const r = JSON.parse(readFileSync(summaryFile, 'utf8'));
+  console.log(`jest: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+} catch {
+  // jest did not get as far as writing results; its own output says why
+} finally {
+  rmSync(dirname(summaryFile), { recursive: true, force: true });
+}
 process.exit(result.status ?? 1);
