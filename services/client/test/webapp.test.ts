@@ -136,6 +136,10 @@ describe('sign-in', () => {
     ['//evil.example/phish', '/'],
     ['/\\evil.example', '/'],
     ['/%2F%2Fevil.example', '/'],
+    // Dot segments that normalise into a protocol-relative `//host`.
+    ['/.//evil.example', '/'],
+    ['/a/..//evil.example', '/'],
+    ['/%2e//evil.example', '/'],
     ['/auth/signout', '/'],
     ['/read?page=2', '/read?page=2'],
   ])('return-to %s becomes %s', async (returnTo, expected) => {

@@ -19,5 +19,7 @@ export function safeReturnPath(value: unknown, fallback = '/'): string {
   if (parsed.origin !== PLACEHOLDER_ORIGIN) return fallback;
   // Never come back into the sign-in machinery itself (loops, replays of the redirect URI).
   if (parsed.pathname.startsWith('/auth/')) return fallback;
+  // Dot segments normalise away (`/.//host`, `/a/..//host`): check the path actually returned.
+  if (parsed.pathname.startsWith('//')) return fallback;
   return `${parsed.pathname}${parsed.search}`;
 }
