@@ -352,6 +352,25 @@ describe('pages and errors', () => {
     for (const token of entra.tokens.keys()) expect(logs).not.toContain(token);
     expect(logs).not.toContain(SESSION_KEY);
   });
+
+  test('a store failure is logged without the tokens the store was asked to keep', async () => {
+    const set = store.set.bind(store);
+    store.set = async (key, value, ttl) => {
+      if (!key.startsWith('msal:')) return set(key, value, ttl);
+      // What ioredis rejects with when Redis refuses a command (OOM, READONLY) or the connection
+      // drops under it: the error carries the command and its arguments.
+      throw Object.assign(new Error("OOM command not allowed when used memory > 'maxmemory'."), {
+        command: { name: 'set', args: [key, value, 'EX', String(ttl)] },
+      });
+    };
+    const answer = await agent.get('/read');
+    expect(answer.status).toBe(500);
+    const logs = app.logs.text;
+    expect(logs).toContain('OOM command not allowed');
+    const refreshTokens = entra.tokenCalls.map((c) => c.refresh_token).filter(Boolean);
+    for (const token of [...entra.tokens.keys(), ...refreshTokens]) expect(logs).not.toContain(token);
+    expect(logs).not.toMatch(/"(at|rt)-[0-9a-f]{32}/);
+  });
 });
 
 describe('operations', () => {

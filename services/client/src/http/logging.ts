@@ -23,6 +23,8 @@ export const REDACT_PATHS = [
   '*.token',
   '*.client_secret',
   '*.clientSecret',
+  // ioredis puts the failed command's arguments on its errors: session data and token caches.
+  'err.command.args',
 ];
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {
