@@ -448,6 +448,36 @@ describe('session lifetime and keys', () => {
   });
 });
 
+describe('absolute expiry while signing in again', () => {
+  const age = async (agent: Agent) => {
+    const key = `sess:${agent.cookies.get('webapp.sid')}`;
+    const data = JSON.parse((await store.get(key))!);
+    data.user.signedInAt -= 8 * 3600_000 + 1000;
+    await store.set(key, JSON.stringify(data), 600);
+  };
+
+  test('an expired session can start a sign-in', async () => {
+    const agent = new Agent(app.base);
+    await signIn(agent, entra, USERS.alice!);
+    await age(agent);
+    const answer = await agent.get('/auth/signin?returnTo=%2Fread');
+    expect(answer.status).toBe(302);
+    expect(answer.location).toContain(`${AUTHORITY}/${TENANT}/oauth2/v2.0/authorize`);
+  });
+
+  test('a sign-in started just before the limit completes after it', async () => {
+    const agent = new Agent(app.base);
+    await signIn(agent, entra, USERS.alice!);
+    const start = await agent.get('/auth/signin?returnTo=%2Fread');
+    await age(agent);
+    const { code, state } = entra.authorize(start.location, USERS.alice!);
+    const back = await agent.get(`/auth/redirect?code=${code}&state=${state}`);
+    expect(back.status).toBe(303);
+    expect(back.location).toBe('/read');
+    expect((await agent.get('/read')).status).toBe(200);
+  });
+});
+
 describe('behind a proxy', () => {
   let proxied: TestApp;
   beforeAll(async () => {

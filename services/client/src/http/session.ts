@@ -51,13 +51,17 @@ export function sessions(app: Koa, config: WebAppConfig, store: KeyValueStore): 
   ) as Middleware;
 }
 
-/** Ends signed-in sessions older than the absolute limit (their token cache is left to its TTL). */
+/**
+ * Ends signed-in sessions older than the absolute limit (their token cache is left to its TTL).
+ * The request goes on with an empty session (the routes need one to start or finish a sign-in);
+ * a sign-in this browser had already started is kept so that it can still complete.
+ */
 export function absoluteExpiry(config: WebAppConfig): Middleware {
   const limitMs = config.sessionAbsoluteTimeoutSeconds * 1000;
   return async (ctx, next) => {
     const data = ctx.session as (SessionData & Record<string, unknown>) | null;
     if (data?.user && Date.now() - data.user.signedInAt > limitMs) {
-      ctx.session = null;
+      ctx.session = data.pendingSignIn ? { pendingSignIn: data.pendingSignIn } : {};
     }
     await next();
   };
