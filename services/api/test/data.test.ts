@@ -109,6 +109,25 @@ function dataSuite(storeEnv: () => Promise<Record<string, string>>, expectedKind
     expect(text.status).toBe(415);
   });
 
+  test('deeply nested JSON is refused with 400 and cannot break later reads', async () => {
+    // Within the default 16 KB limit JSON.parse accepts thousands of levels that JSON.stringify
+    // (storing, or answering a read) cannot handle: one such item would break every read of it.
+    const roomy = await startTestApi(fake, { ...(await storeEnv()) });
+    try {
+      const token = await alice();
+      for (const depth of [100, 3000, 4400]) {
+        const r = await write(roomy, token, `{"deep":${'['.repeat(depth)}${']'.repeat(depth)}}`);
+        expect(r.status).toBe(400);
+        expect(r.body).toEqual({ error: 'invalid_request', error_description: 'The request body is nested deeper than 64 levels' });
+      }
+      expect((await read(roomy, token)).status).toBe(200);
+      expect((await read(roomy, await fake.mintAccessToken({ app: true, roles: ['Data.Read.All'] }))).status).toBe(200);
+      expect((await write(roomy, token, { nested: { a: [[{ b: 1 }]] } })).status).toBe(201);
+    } finally {
+      await roomy.close();
+    }
+  });
+
   test('an unauthenticated oversized body gets 401, not 413: credentials first', async () => {
     const r = await write(api, undefined, { pad: 'x'.repeat(5000) });
     expect(r.status).toBe(401);

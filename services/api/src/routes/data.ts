@@ -8,6 +8,8 @@ import { HttpError, invalidRequest } from '../http/errors.ts';
 import type { Store } from '../store/index.ts';
 
 export const READ_LIMIT = 100;
+/** JSON.parse accepts any depth, JSON.stringify (store, response) only a few thousand levels. */
+export const MAX_DEPTH = 64;
 
 export function dataRoutes(router: Router, options: { store: Store; authenticate: (ctx: Context, next: Next) => Promise<void>; maxBodyBytes: number }): Router {
   const { store, authenticate, maxBodyBytes } = options;
@@ -40,6 +42,9 @@ export function dataRoutes(router: Router, options: { store: Store; authenticate
     if (typeof data !== 'object' || data === null || Array.isArray(data)) {
       throw invalidRequest('The request body must be a JSON object', false);
     }
+    if (depthExceeds(data, MAX_DEPTH)) {
+      throw invalidRequest(`The request body is nested deeper than ${MAX_DEPTH} levels`, false);
+    }
     const principal = ctx.state.principal as Principal;
     const item = await store.put(ownerOf(principal), data);
     ctx.status = 201;
@@ -55,3 +60,15 @@ const ownerOf = (p: Principal) => ({ tid: p.tenantId, oid: p.objectId });
 
 const tooLarge = (limit: number) =>
   new HttpError(413, 'request_too_large', `The request body is larger than ${limit} bytes`);
+
+/** Whether `value` nests objects/arrays deeper than `max` levels (iterative: no recursion on hostile input). */
+function depthExceeds(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop() as [unknown, number];
+    if (typeof node !== 'object' || node === null) continue;
+    if (depth > max) return true;
+    for (const child of Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
