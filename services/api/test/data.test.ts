@@ -79,6 +79,25 @@ function dataSuite(storeEnv: () => Promise<Record<string, string>>, expectedKind
     }
   });
 
+  test("an app with Data.Read.All reads all items of its own tenant, never another tenant's", async () => {
+    const other = '11111111-2222-4333-8444-555555555555';
+    const multi = await startTestApi(fake, { ALLOWED_TENANTS: other, ...(await storeEnv()) });
+    try {
+      const marker = randomUUID();
+      expect((await write(multi, await alice(), { marker })).status).toBe(201);
+      const has = (r: { body: Record<string, unknown> }) => (r.body.data as { data: { marker?: string } }[]).some((i) => i.data.marker === marker);
+      const home = await read(multi, await fake.mintAccessToken({ app: true, roles: ['Data.Read.All'] }));
+      expect(home.status).toBe(200);
+      expect(has(home)).toBe(true);
+      const foreign = await read(multi, await fake.mintAccessToken({ app: true, roles: ['Data.Read.All'], tenant: other }));
+      expect(foreign.status).toBe(200);
+      expect(has(foreign)).toBe(false);
+      expect((foreign.body.data as { owner: { tid: string } }[]).every((i) => i.owner.tid === other)).toBe(true);
+    } finally {
+      await multi.close();
+    }
+  });
+
   test('body limits: 413 over MAX_BODY_BYTES (declared or streamed), 400 on malformed JSON, 415 on other types', async () => {
     const token = await alice();
     const big = await write(api, token, { pad: 'x'.repeat(2000) });

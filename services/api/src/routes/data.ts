@@ -17,8 +17,8 @@ export function dataRoutes(router: Router, options: { store: Store; authenticate
 
   router.get('/data/read', authenticate, requireScopes(READ), async (ctx) => {
     const principal = ctx.state.principal as Principal;
-    // An app with Data.Read.All reads everyone's items; a user reads their own.
-    const items = await store.list(principal.kind === 'app' ? null : ownerOf(principal), READ_LIMIT);
+    // An app with Data.Read.All reads everyone's items in its tenant; a user reads their own.
+    const items = await store.list(principal.kind === 'app' ? { tid: principal.tenantId, oid: null } : ownerOf(principal), READ_LIMIT);
     ctx.set('cache-control', 'no-store');
     ctx.body = { data: items, 'current-user-scopes': principal.permissions };
   });

@@ -56,7 +56,7 @@ export function openApiDocument(config: ApiConfig): Record<string, unknown> {
     paths: {
       '/data/read': {
         get: {
-          summary: "Read the caller's items (an app with Data.Read.All reads all)",
+          summary: "Read the caller's items (an app with Data.Read.All reads all of its tenant)",
           security: [{ entra: [scope('data.read')] }],
           responses: {
             '200': {

@@ -80,10 +80,10 @@ export class PostgresStore implements Store {
     return toItem(rows[0] as Row);
   }
 
-  async list(owner: Owner | null, limit: number): Promise<Item[]> {
-    const { rows } = owner
+  async list(owner: { tid: string; oid: string | null }, limit: number): Promise<Item[]> {
+    const { rows } = owner.oid !== null
       ? await this.#query<Row>('SELECT * FROM items WHERE tenant_id = $1 AND owner_id = $2 ORDER BY id DESC LIMIT $3', [owner.tid, owner.oid, limit])
-      : await this.#query<Row>('SELECT * FROM items ORDER BY id DESC LIMIT $1', [limit]);
+      : await this.#query<Row>('SELECT * FROM items WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2', [owner.tid, limit]);
     return rows.map(toItem);
   }
 

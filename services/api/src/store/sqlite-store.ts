@@ -19,7 +19,7 @@ const MIGRATIONS = [
 ];
 
 const READ_CACHE_OWNERS = 1000;
-const ownerKey = (o: Owner) => `${o.tid}/${o.oid}`;
+const ownerKey = (o: { tid: string; oid: string | null }) => JSON.stringify([o.tid, o.oid]);
 
 interface Row {
   id: number;
@@ -42,8 +42,8 @@ export class SqliteStore implements Store {
   readonly #db: DatabaseSync;
   readonly #insert: StatementSync;
   readonly #byOwner: StatementSync;
-  readonly #all: StatementSync;
-  /** Recent query results by owner ('' = all owners); a write drops its owner's entry and the all-owners entry. */
+  readonly #byTenant: StatementSync;
+  /** Recent query results by owner (oid null = all owners of the tenant); a write drops its owner's entry and its tenant's. */
   readonly #reads = new Map<string, { limit: number; items: Item[] }>();
 
   constructor(dataDir: string) {
@@ -62,7 +62,7 @@ export class SqliteStore implements Store {
     }
     this.#insert = this.#db.prepare('INSERT INTO items (tenant_id, owner_id, data, created_at) VALUES (?, ?, ?, ?) RETURNING *');
     this.#byOwner = this.#db.prepare('SELECT * FROM items WHERE tenant_id = ? AND owner_id = ? ORDER BY id DESC LIMIT ?');
-    this.#all = this.#db.prepare('SELECT * FROM items ORDER BY id DESC LIMIT ?');
+    this.#byTenant = this.#db.prepare('SELECT * FROM items WHERE tenant_id = ? ORDER BY id DESC LIMIT ?');
   }
 
   #migrate(): void {
@@ -83,15 +83,15 @@ export class SqliteStore implements Store {
   async put(owner: Owner, data: unknown): Promise<Item> {
     const row = this.#insert.get(owner.tid, owner.oid, JSON.stringify(data), new Date().toISOString()) as unknown as Row;
     this.#reads.delete(ownerKey(owner));
-    this.#reads.delete('');
+    this.#reads.delete(ownerKey({ tid: owner.tid, oid: null }));
     return toItem(row);
   }
 
-  async list(owner: Owner | null, limit: number): Promise<Item[]> {
-    const key = owner ? ownerKey(owner) : '';
+  async list(owner: { tid: string; oid: string | null }, limit: number): Promise<Item[]> {
+    const key = ownerKey(owner);
     const cached = this.#reads.get(key);
     if (cached && cached.limit === limit) return cached.items;
-    const rows = (owner ? this.#byOwner.all(owner.tid, owner.oid, limit) : this.#all.all(limit)) as unknown as Row[];
+    const rows = (owner.oid !== null ? this.#byOwner.all(owner.tid, owner.oid, limit) : this.#byTenant.all(owner.tid, limit)) as unknown as Row[];
     const items = Object.freeze(rows.map(toItem)) as Item[];
     if (this.#reads.size >= READ_CACHE_OWNERS) this.#reads.delete(this.#reads.keys().next().value as string);
     this.#reads.set(key, { limit, items });

@@ -17,8 +17,8 @@ export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /** Stores the item durably before resolving. */
   put(owner: Owner, data: unknown): Promise<Item>;
-  /** Newest first; `owner` null lists every owner's items (app permission Data.Read.All). */
-  list(owner: Owner | null, limit: number): Promise<Item[]>;
+  /** Newest first; `owner.oid` null lists every owner's items of the tenant (app permission Data.Read.All). */
+  list(owner: { tid: string; oid: string | null }, limit: number): Promise<Item[]>;
   /** Throws unless the store answers. */
   ping(): Promise<void>;
   close(): Promise<void>;
