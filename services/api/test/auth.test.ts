@@ -70,6 +70,22 @@ describe('TokenValidator', () => {
     expect(keys.status().ready).toBe(false);
   });
 
+  test('a token whose verification overlaps a key retirement is not cached', async () => {
+    const { keys, validator } = validatorFor(discovery());
+    const getKey = keys.getKey.bind(keys);
+    // The issuer retires keys (the cache is emptied) while this verification is in flight.
+    keys.getKey = async (kid: string) => {
+      const key = await getKey(kid);
+      validator.clearCache();
+      return key;
+    };
+    await validator.verify(await fake.mintAccessToken({ user: ALICE, scopes: ['data.read'] }));
+    expect(validator.cacheSize).toBe(0);
+    keys.getKey = getKey;
+    await validator.verify(await fake.mintAccessToken({ user: ALICE, scopes: ['data.read'] }));
+    expect(validator.cacheSize).toBe(1);
+  });
+
   test('concurrent verifications on a cold cache share one discovery and one JWKS fetch', async () => {
     const { validator } = validatorFor(discovery(), { cacheMaxEntries: 0 });
     const tokens = await Promise.all(Array.from({ length: 30 }, () => fake.mintAccessToken({ user: ALICE, scopes: ['data.read'] })));

@@ -39,6 +39,8 @@ export class TokenValidator {
   readonly #now: () => number;
   readonly #cache: VerifiedTokenCache<Principal>;
   readonly #tenants: Set<string>;
+  /** Counts clearCache() calls: a verification that overlapped one must not fill the cache. */
+  #epoch = 0;
 
   constructor(options: TokenValidatorOptions) {
     this.#o = options;
@@ -51,6 +53,7 @@ export class TokenValidator {
 
   /** Forget every verified token (called when the issuer retires keys). */
   clearCache(): void {
+    this.#epoch++;
     this.#cache.clear();
   }
 
@@ -86,6 +89,7 @@ export class TokenValidator {
     if (typeof header.kid !== 'string' || header.kid.length === 0) {
       throw new InvalidTokenError('missing_kid', 'The token header has no key id (kid)');
     }
+    const epoch = this.#epoch;
     const key = await this.#o.keys.getKey(header.kid);
 
     let payload: JWTPayload;
@@ -101,7 +105,8 @@ export class TokenValidator {
     }
 
     const principal = this.#checkClaims(payload);
-    this.#cache.set(token, principal, payload.exp as number, payload.nbf);
+    // Keys retired meanwhile: the key used may be one of them, so accept once but do not cache.
+    if (epoch === this.#epoch) this.#cache.set(token, principal, payload.exp as number, payload.nbf);
     return principal;
   }
 
