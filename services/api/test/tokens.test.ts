@@ -51,6 +51,9 @@ describe('credentials', () => {
     for (const r of [
       await call(`${api.url}/data/read?access_token=${token}`),
       await call(`${api.url}/data/read?access_token=${token}`, { token }),
+      // The parameter name percent-encoded is the same parameter.
+      await call(`${api.url}/data/read?access%5Ftoken=${token}`, { token }),
+      await call(`${api.url}/data/read?%61ccess_token=${token}`),
     ]) {
       expect(r.status).toBe(400);
       expect(r.headers.get('www-authenticate')).toBe(

@@ -13,8 +13,9 @@ const BEARER = /^Bearer +([^\s]+) *$/i;
 
 /** The bearer token of the request; throws the RFC 6750 error for anything else. */
 export function bearerToken(ctx: Context): string {
-  // (Parse the query only when it could hold a token: this runs on every request.)
-  if (ctx.querystring.includes('access_token') && Object.hasOwn(ctx.query, 'access_token')) {
+  // (Parse the query only when it could hold a token, its name maybe percent-encoded: this runs on every request.)
+  const qs = ctx.querystring;
+  if ((qs.includes('access_token') || qs.includes('%')) && Object.hasOwn(ctx.query, 'access_token')) {
     throw invalidRequest('Send the access token only in the Authorization header, not in the query string');
   }
   const raw = ctx.req.rawHeaders;
