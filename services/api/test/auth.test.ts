@@ -116,6 +116,23 @@ describe('VerifiedTokenCache', () => {
     expect(cache.get('early', now)).toBeUndefined();
   });
 
+  test('keyed by the token tail, but a hit needs the whole token: tokens sharing a tail never stand in for each other', () => {
+    const cache = new VerifiedTokenCache<string>(10, 0);
+    const exp = Date.now() / 1000 + 60;
+    const tail = 's'.repeat(100);
+    const good = `h.good.${tail}`;
+    const forged = `h.forged.${tail}`;
+    cache.set(good, 'GOOD', exp, undefined);
+    expect(cache.get(forged, Date.now())).toBeUndefined();
+    expect(cache.get(`x${good}`, Date.now())).toBeUndefined();
+    expect(cache.get(good.slice(1), Date.now())).toBeUndefined();
+    expect(cache.get(good, Date.now())).toBe('GOOD');
+    // A second verified token with the same tail displaces the first: a miss, never a wrong hit.
+    cache.set(forged, 'FORGED', exp, undefined);
+    expect(cache.get(good, Date.now())).toBeUndefined();
+    expect(cache.get(forged, Date.now())).toBe('FORGED');
+  });
+
   test('size 0 is off', () => {
     const cache = new VerifiedTokenCache<string>(0, 0);
     cache.set('a', 'A', Date.now() / 1000 + 60, undefined);
