@@ -83,7 +83,7 @@ describe('credentials', () => {
 
   test('two tokens in one header, an empty Bearer, or two Authorization headers: 400 invalid_request', async () => {
     const token = await aliceToken();
-    for (const header of [`Bearer ${token} ${token}`, 'Bearer ', 'Bearer']) {
+    for (const header of [`Bearer ${token} ${token}`, `Bearer\t${token}`, `Bearer ${token}\u00a0x`, 'Bearer ', 'Bearer', 'Bearer  ']) {
       const r = await read(api, undefined, { headers: { authorization: header } });
       expect(r.status).toBe(400);
       expect(r.body.error).toBe('invalid_request');

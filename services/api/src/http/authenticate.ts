@@ -9,8 +9,6 @@ export interface AuthState {
   principal?: Principal;
 }
 
-const BEARER = /^Bearer +([^\s]+) *$/i;
-
 /** The bearer token of the request; throws the RFC 6750 error for anything else. */
 export function bearerToken(ctx: Context): string {
   // (Parse the query only when it could hold a token, its name maybe percent-encoded: this runs on every request.)
@@ -31,9 +29,29 @@ export function bearerToken(ctx: Context): string {
     // Another scheme (Basic, ...) is no credential for this API: plain challenge.
     throw new MissingCredentialsError();
   }
-  const match = BEARER.exec(header);
-  if (!match?.[1]) throw invalidRequest('The Authorization header must be "Bearer <token>" with exactly one token');
-  return match[1];
+  const token = bearerCredential(header);
+  if (token === undefined) throw invalidRequest('The Authorization header must be "Bearer <token>" with exactly one token');
+  return token;
+}
+
+const WHITESPACE = /\s/;
+
+/**
+ * What /^Bearer +([^\s]+) *$/i captures, without that regex: its `[^\s]+` over a ~1.5 KB token
+ * cost about 1 µs per request, a plain /\s/ search over the same text a tenth of that.
+ */
+function bearerCredential(header: string): string | undefined {
+  // "Bearer" in any ASCII case ((c | 32) folds only A-Z onto a-z), then at least one space.
+  if (header.length < 8) return undefined;
+  for (let i = 0; i < 6; i++) if ((header.charCodeAt(i) | 32) !== 'bearer'.charCodeAt(i)) return undefined;
+  if (header.charCodeAt(6) !== 0x20) return undefined;
+  let start = 7;
+  while (header.charCodeAt(start) === 0x20) start++;
+  let end = header.length;
+  while (end > start && header.charCodeAt(end - 1) === 0x20) end--;
+  if (end === start) return undefined;
+  const token = header.slice(start, end);
+  return WHITESPACE.test(token) ? undefined : token;
 }
 
 export function authenticate(validator: TokenValidator, metrics: Metrics) {
