@@ -15,15 +15,15 @@ export function dataRoutes(router: Router, options: { store: Store; authenticate
   const { store, authenticate, maxBodyBytes } = options;
   const parse = bodyParser({ enableTypes: ['json', 'form'], jsonLimit: maxBodyBytes, formLimit: maxBodyBytes, jsonStrict: true });
 
-  router.get('/data/read', authenticate, requireScopes(READ), async (ctx) => {
+  router.get('/data/read', chain(authenticate, requireScopes(READ), async (ctx) => {
     const principal = ctx.state.principal as Principal;
     // An app with Data.Read.All reads everyone's items in its tenant; a user reads their own.
     const items = await store.list(principal.kind === 'app' ? { tid: principal.tenantId, oid: null } : ownerOf(principal), READ_LIMIT);
     ctx.set('cache-control', 'no-store');
     ctx.body = { data: items, 'current-user-scopes': principal.permissions };
-  });
+  }));
 
-  router.post('/data/write', authenticate, requireScopes(WRITE), async (ctx, next) => {
+  router.post('/data/write', chain(authenticate, requireScopes(WRITE), async (ctx, next) => {
     const declared = Number(ctx.get('content-length'));
     if (declared > maxBodyBytes) throw tooLarge(maxBodyBytes);
     try {
@@ -51,9 +51,26 @@ export function dataRoutes(router: Router, options: { store: Store; authenticate
     ctx.set('cache-control', 'no-store');
     ctx.body = { result: 'You wrote protected data!', item, 'current-user-scopes': principal.permissions };
     await next();
-  });
+  }));
 
   return router;
+}
+
+type Middleware = (ctx: Context, next: Next) => Promise<void>;
+
+/**
+ * A route's middleware as one function, composed once: koa-router composes a route's stack
+ * anew on every request (koa-compose: flatten, bind, Promise.resolve per step), about 1 µs per
+ * request for the two extra steps of a data route.
+ */
+function chain(...fns: [Middleware, ...Middleware[]]): Middleware {
+  let composed = fns[fns.length - 1] as Middleware;
+  for (let i = fns.length - 2; i >= 0; i--) {
+    const fn = fns[i] as Middleware;
+    const inner = composed;
+    composed = (ctx, next) => fn(ctx, () => inner(ctx, next));
+  }
+  return composed;
 }
 
 const ownerOf = (p: Principal) => ({ tid: p.tenantId, oid: p.objectId });
