@@ -10,6 +10,8 @@ try {
     process.exit(1);
   }
 } catch (error) {
-  console.error(`healthcheck: ${url} unreachable: ${error instanceof Error ? error.message : String(error)}`);
+  console.error(
+    `healthcheck: ${url} unreachable: ${error instanceof Error ? error.message : String(error)}`,
+  );
   process.exit(1);
 }

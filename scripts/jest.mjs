@@ -12,13 +12,19 @@ import { devCaPaths } from './dev-ca.mjs';
 const require = createRequire(import.meta.url);
 const { certFile } = devCaPaths();
 if (!existsSync(certFile)) {
-  console.error(`jest: ${certFile} is missing; run "node scripts/dev-ca.mjs" first (npm test does).`);
+  console.error(
+    `jest: ${certFile} is missing; run "node scripts/dev-ca.mjs" first (npm test does).`,
+  );
   process.exit(1);
 }
 const env = {
   ...process.env,
   NODE_EXTRA_CA_CERTS: certFile,
-  NODE_OPTIONS: [process.env.NODE_OPTIONS, '--experimental-vm-modules', '--no-warnings=ExperimentalWarning']
+  NODE_OPTIONS: [
+    process.env.NODE_OPTIONS,
+    '--experimental-vm-modules',
+    '--no-warnings=ExperimentalWarning',
+  ]
     .filter(Boolean)
     .join(' '),
 };
@@ -26,13 +32,19 @@ const env = {
 const jest = join(dirname(require.resolve('jest/package.json')), 'bin/jest.js');
 // A plain closing line ("jest: N passed, N failed, N skipped") for readers of the CI log.
 const summaryFile = join(mkdtempSync(join(tmpdir(), 'jest-summary-')), 'results.json');
-const result = spawnSync(process.execPath, [jest, '--json', `--outputFile=${summaryFile}`, ...process.argv.slice(2)], {
-  stdio: 'inherit',
-  env,
-});
+const result = spawnSync(
+  process.execPath,
+  [jest, '--json', `--outputFile=${summaryFile}`, ...process.argv.slice(2)],
+  {
+    stdio: 'inherit',
+    env,
+  },
+);
 try {
   const r = JSON.parse(readFileSync(summaryFile, 'utf8'));
-  console.log(`jest: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+  console.log(
+    `jest: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`,
+  );
 } catch {
   // jest did not get as far as writing results; its own output says why
 } finally {

@@ -19,12 +19,23 @@ const issuerPort = 5050;
 const dataDir = join(root, '.data/api');
 mkdirSync(dataDir, { recursive: true });
 
-const shared = { ...process.env, NODE_EXTRA_CA_CERTS: certFile, NODE_ENV: process.env.NODE_ENV ?? 'development' };
+const shared = {
+  ...process.env,
+  NODE_EXTRA_CA_CERTS: certFile,
+  NODE_ENV: process.env.NODE_ENV ?? 'development',
+};
 const services = [
   {
     name: 'fake-entra',
-    args: [join(root, 'test-harness/src/cli.ts'), '--port', String(issuerPort), '--config',
-      join(root, 'test-harness/config/default.json'), '--ca-dir', dirname(certFile)],
+    args: [
+      join(root, 'test-harness/src/cli.ts'),
+      '--port',
+      String(issuerPort),
+      '--config',
+      join(root, 'test-harness/config/default.json'),
+      '--ca-dir',
+      dirname(certFile),
+    ],
     env: shared,
   },
   {
@@ -63,7 +74,10 @@ let stopping = false;
 for (const [index, service] of services.entries()) {
   // The services fetch the issuer's keys at start: start them once the issuer answers.
   if (index === 1) await waitFor(`http://localhost:${issuerPort}/healthz`);
-  const child = spawn(process.execPath, service.args, { env: service.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, service.args, {
+    env: service.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   for (const stream of [child.stdout, child.stderr]) {
     let pending = '';
     stream.setEncoding('utf8');
@@ -79,7 +93,9 @@ for (const [index, service] of services.entries()) {
   });
   children.push(child);
 }
-console.log('open http://localhost:5001 (sign in as alice@contoso.test or bob@contoso.test); Ctrl+C stops');
+console.log(
+  'open http://localhost:5001 (sign in as alice@contoso.test or bob@contoso.test); Ctrl+C stops',
+);
 
 async function waitFor(url, timeoutMs = 20_000) {
   const deadline = Date.now() + timeoutMs;
@@ -102,9 +118,9 @@ function stop(code = 0) {
   stopping = true;
   for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
   setTimeout(() => process.exit(code), 11_000).unref();
-  Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.on('exit', r)) : null))).then(() =>
-    process.exit(code),
-  );
+  Promise.all(
+    children.map((c) => (c.exitCode === null ? new Promise((r) => c.on('exit', r)) : null)),
+  ).then(() => process.exit(code));
 }
 process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));

@@ -22,7 +22,12 @@ export function toEntraError(error: unknown, path: string, method: string): Entr
     if (status === 413) return errors.malformed('The request body is too large.');
     return errors.malformed((error as Error).message);
   }
-  return new EntraError(500, 'server_error', 90100, 'An unexpected error occurred in the fake issuer.');
+  return new EntraError(
+    500,
+    'server_error',
+    90100,
+    'An unexpected error occurred in the fake issuer.',
+  );
 }
 
 export function createApp(h: Harness): Koa {
@@ -39,19 +44,37 @@ export function createApp(h: Harness): Koa {
       if (ctx.status === 404 && ctx.body === undefined) throw errors.notFound(ctx.path);
     } catch (error) {
       const err = toEntraError(error, ctx.path, ctx.method);
-      if (err.status >= 500 && !h.outage) console.error(`fake-entra: ${ctx.method} ${ctx.path} failed:`, error);
+      if (err.status >= 500 && !h.outage)
+        console.error(`fake-entra: ${ctx.method} ${ctx.path} failed:`, error);
       ctx.status = err.status;
       ctx.set('Cache-Control', 'no-store');
       if (err.status === 503) ctx.set('Retry-After', '1');
       if (ctx.path.startsWith('/v1.0/')) {
-        ctx.body = { error: { code: err.status === 404 ? 'Request_ResourceNotFound' : 'BadRequest', message: err.message, innerError: { date: new Date().toISOString(), 'request-id': randomUUID(), 'client-request-id': correlation || randomUUID() } } };
+        ctx.body = {
+          error: {
+            code: err.status === 404 ? 'Request_ResourceNotFound' : 'BadRequest',
+            message: err.message,
+            innerError: {
+              date: new Date().toISOString(),
+              'request-id': randomUUID(),
+              'client-request-id': correlation || randomUUID(),
+            },
+          },
+        };
       } else {
         ctx.body = errorBody(err, correlation, h.baseUrl);
       }
     }
   });
 
-  app.use(bodyParser({ enableTypes: ['form', 'json'], formLimit: '64kb', jsonLimit: '64kb', jsonStrict: true }));
+  app.use(
+    bodyParser({
+      enableTypes: ['form', 'json'],
+      formLimit: '64kb',
+      jsonLimit: '64kb',
+      jsonStrict: true,
+    }),
+  );
 
   const router = new Router();
   registerHarness(router, h);

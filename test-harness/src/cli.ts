@@ -45,17 +45,27 @@ function options(argv: string[]): FakeEntraOptions & { caCertOut?: string } {
     process.exit(0);
   }
   const port = Number(values.port);
-  if (!/^\d+$/.test(values.port) || port > 65535) fail(`--port must be a port number (0-65535), got "${values.port}"`);
-  if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) fail('--tls-cert and --tls-key go together');
-  if (values['tls-cert'] && values['ca-dir']) fail('give either --ca-dir or --tls-cert/--tls-key, not both');
+  if (!/^\d+$/.test(values.port) || port > 65535)
+    fail(`--port must be a port number (0-65535), got "${values.port}"`);
+  if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined))
+    fail('--tls-cert and --tls-key go together');
+  if (values['tls-cert'] && values['ca-dir'])
+    fail('give either --ca-dir or --tls-cert/--tls-key, not both');
   return {
     port,
     host: values.host,
     config: values.config ? resolve(values.config) : DEFAULT_CONFIG_FILE,
     issuerUrl: values['issuer-url'],
     publicUrl: values['public-url'],
-    tlsHostnames: values['tls-hostnames']?.split(',').map((h) => h.trim()).filter(Boolean),
-    tls: values['tls-cert'] ? { certFile: resolve(values['tls-cert']), keyFile: resolve(values['tls-key']!) } : values['ca-dir'] ? { caDir: resolve(values['ca-dir']) } : undefined,
+    tlsHostnames: values['tls-hostnames']
+      ?.split(',')
+      .map((h) => h.trim())
+      .filter(Boolean),
+    tls: values['tls-cert']
+      ? { certFile: resolve(values['tls-cert']), keyFile: resolve(values['tls-key']!) }
+      : values['ca-dir']
+        ? { caDir: resolve(values['ca-dir']) }
+        : undefined,
     enableMinting: values['enable-minting'],
     caCertOut: values['ca-cert-out'] ? resolve(values['ca-cert-out']) : undefined,
   };

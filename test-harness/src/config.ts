@@ -5,7 +5,9 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
-export const DEFAULT_CONFIG_FILE = fileURLToPath(new URL('../config/default.json', import.meta.url));
+export const DEFAULT_CONFIG_FILE = fileURLToPath(
+  new URL('../config/default.json', import.meta.url),
+);
 
 const guid = z.guid();
 const httpUrl = z.url({ protocol: /^https?$/ });
@@ -18,9 +20,18 @@ const TenantSchema = z.strictObject({
 const ApiSchema = z.strictObject({
   name: z.string().min(1),
   clientId: guid,
-  identifier: z.string().min(1).refine((v) => !v.endsWith('/'), 'must not end with "/"'),
-  scopes: z.array(z.string().regex(/^[A-Za-z0-9._-]+$/, 'scope names are letters, digits, ".", "_" or "-"')).default([]),
-  appRoles: z.array(z.string().regex(/^[A-Za-z0-9._-]+$/, 'role names are letters, digits, ".", "_" or "-"')).default([]),
+  identifier: z
+    .string()
+    .min(1)
+    .refine((v) => !v.endsWith('/'), 'must not end with "/"'),
+  scopes: z
+    .array(
+      z.string().regex(/^[A-Za-z0-9._-]+$/, 'scope names are letters, digits, ".", "_" or "-"'),
+    )
+    .default([]),
+  appRoles: z
+    .array(z.string().regex(/^[A-Za-z0-9._-]+$/, 'role names are letters, digits, ".", "_" or "-"'))
+    .default([]),
 });
 
 const ClientSchema = z.strictObject({
@@ -63,32 +74,81 @@ const ConfigSchema = z
     const unique = (items: string[], path: (i: number) => (string | number)[], what: string) => {
       const seen = new Set<string>();
       items.forEach((item, i) => {
-        if (seen.has(item.toLowerCase())) ctx.addIssue({ code: 'custom', path: path(i), message: `duplicate ${what} "${item}"` });
+        if (seen.has(item.toLowerCase()))
+          ctx.addIssue({ code: 'custom', path: path(i), message: `duplicate ${what} "${item}"` });
         seen.add(item.toLowerCase());
       });
     };
-    unique(config.tenants.map((t) => t.id), (i) => ['tenants', i, 'id'], 'tenant id');
-    unique(config.apis.map((a) => a.clientId), (i) => ['apis', i, 'clientId'], 'client id');
-    unique(config.apis.map((a) => a.identifier), (i) => ['apis', i, 'identifier'], 'identifier');
-    unique(config.clients.map((c) => c.clientId), (i) => ['clients', i, 'clientId'], 'client id');
-    unique(config.users.map((u) => u.upn), (i) => ['users', i, 'upn'], 'upn');
-    unique(config.users.map((u) => u.oid), (i) => ['users', i, 'oid'], 'oid');
+    unique(
+      config.tenants.map((t) => t.id),
+      (i) => ['tenants', i, 'id'],
+      'tenant id',
+    );
+    unique(
+      config.apis.map((a) => a.clientId),
+      (i) => ['apis', i, 'clientId'],
+      'client id',
+    );
+    unique(
+      config.apis.map((a) => a.identifier),
+      (i) => ['apis', i, 'identifier'],
+      'identifier',
+    );
+    unique(
+      config.clients.map((c) => c.clientId),
+      (i) => ['clients', i, 'clientId'],
+      'client id',
+    );
+    unique(
+      config.users.map((u) => u.upn),
+      (i) => ['users', i, 'upn'],
+      'upn',
+    );
+    unique(
+      config.users.map((u) => u.oid),
+      (i) => ['users', i, 'oid'],
+      'oid',
+    );
 
-    const checkPermission = (value: string, kind: 'scopes' | 'appRoles', path: (string | number)[]) => {
+    const checkPermission = (
+      value: string,
+      kind: 'scopes' | 'appRoles',
+      path: (string | number)[],
+    ) => {
       const match = splitPermission(config.apis, value);
       if (!match) {
-        ctx.addIssue({ code: 'custom', path, message: `"${value}" names no configured API (expected "{api identifier}/{name}")` });
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: `"${value}" names no configured API (expected "{api identifier}/{name}")`,
+        });
       } else if (!match.api[kind].includes(match.name)) {
-        ctx.addIssue({ code: 'custom', path, message: `API "${match.api.identifier}" has no ${kind === 'scopes' ? 'scope' : 'app role'} "${match.name}"` });
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: `API "${match.api.identifier}" has no ${kind === 'scopes' ? 'scope' : 'app role'} "${match.name}"`,
+        });
       }
     };
     config.clients.forEach((c, i) => {
-      if (c.tenant && !tenantIds.has(c.tenant.toLowerCase())) ctx.addIssue({ code: 'custom', path: ['clients', i, 'tenant'], message: `unknown tenant "${c.tenant}"` });
-      c.permissions.forEach((p, j) => checkPermission(p, 'scopes', ['clients', i, 'permissions', j]));
+      if (c.tenant && !tenantIds.has(c.tenant.toLowerCase()))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['clients', i, 'tenant'],
+          message: `unknown tenant "${c.tenant}"`,
+        });
+      c.permissions.forEach((p, j) =>
+        checkPermission(p, 'scopes', ['clients', i, 'permissions', j]),
+      );
       c.appRoles.forEach((p, j) => checkPermission(p, 'appRoles', ['clients', i, 'appRoles', j]));
     });
     config.users.forEach((u, i) => {
-      if (u.tenant && !tenantIds.has(u.tenant.toLowerCase())) ctx.addIssue({ code: 'custom', path: ['users', i, 'tenant'], message: `unknown tenant "${u.tenant}"` });
+      if (u.tenant && !tenantIds.has(u.tenant.toLowerCase()))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['users', i, 'tenant'],
+          message: `unknown tenant "${u.tenant}"`,
+        });
       u.consents.forEach((p, j) => checkPermission(p, 'scopes', ['users', i, 'consents', j]));
     });
   });
@@ -121,14 +181,20 @@ export class ConfigError extends Error {
 }
 
 function formatPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)), '');
+  return path.reduce<string>(
+    (out, key) =>
+      typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key),
+    '',
+  );
 }
 
 /** Validates a configuration object; `source` names it in error messages. */
 export function parseConfig(input: unknown, source = 'configuration'): HarnessConfig {
   const result = ConfigSchema.safeParse(input);
   if (!result.success) {
-    const details = result.error.issues.map((issue) => `${formatPath(issue.path) || '(root)'}: ${issue.message}`);
+    const details = result.error.issues.map(
+      (issue) => `${formatPath(issue.path) || '(root)'}: ${issue.message}`,
+    );
     throw new ConfigError(`invalid fake-entra configuration in ${source}: ${details.join('; ')}`);
   }
   return result.data;
@@ -141,13 +207,19 @@ export function loadConfig(config: FakeEntraConfig | string = DEFAULT_CONFIG_FIL
   try {
     text = readFileSync(config, 'utf8');
   } catch (error) {
-    throw new ConfigError(`cannot read fake-entra configuration file ${config}: ${(error as Error).message}`, { cause: error });
+    throw new ConfigError(
+      `cannot read fake-entra configuration file ${config}: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new ConfigError(`fake-entra configuration file ${config} is not valid JSON: ${(error as Error).message}`, { cause: error });
+    throw new ConfigError(
+      `fake-entra configuration file ${config} is not valid JSON: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
   return parseConfig(json, config);
 }

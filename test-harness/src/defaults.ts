@@ -13,7 +13,15 @@ export const DEFAULTS = {
   graphClientId: '00000003-0000-0000-c000-000000000000',
   graphIdentifier: 'https://graph.microsoft.com',
   users: {
-    alice: { upn: 'alice@contoso.test', oid: 'a11ce000-5e7d-4c3b-9a2f-0e1d2c3b4a59', name: 'Alice Example' },
-    bob: { upn: 'bob@contoso.test', oid: 'b0b00000-6f8e-4d4c-8b3a-1f2e3d4c5b6a', name: 'Bob Example' },
+    alice: {
+      upn: 'alice@contoso.test',
+      oid: 'a11ce000-5e7d-4c3b-9a2f-0e1d2c3b4a59',
+      name: 'Alice Example',
+    },
+    bob: {
+      upn: 'bob@contoso.test',
+      oid: 'b0b00000-6f8e-4d4c-8b3a-1f2e3d4c5b6a',
+      name: 'Bob Example',
+    },
   },
 } as const;

@@ -1,7 +1,13 @@
 // Lookups over the validated configuration: tenants, client apps, users, APIs, and the rules
 // that turn a requested `scope` parameter into what Entra would grant.
 import { createHash } from 'node:crypto';
-import { splitPermission, type ApiConfig, type ClientConfig, type HarnessConfig, type UserConfig } from './config.ts';
+import {
+  splitPermission,
+  type ApiConfig,
+  type ClientConfig,
+  type HarnessConfig,
+  type UserConfig,
+} from './config.ts';
 import { DEFAULTS } from './defaults.ts';
 import { errors } from './errors.ts';
 
@@ -47,7 +53,9 @@ export class Directory {
   /** A configured tenant by id or verified domain (case-insensitive). */
   tenant(idOrDomain: string): string | undefined {
     const key = idOrDomain.toLowerCase();
-    return this.config.tenants.find((t) => t.id.toLowerCase() === key || t.domains.some((d) => d.toLowerCase() === key))?.id;
+    return this.config.tenants.find(
+      (t) => t.id.toLowerCase() === key || t.domains.some((d) => d.toLowerCase() === key),
+    )?.id;
   }
 
   /** Tenant from a path segment; `common`/`organizations` mean "the user's home tenant" (undefined). */
@@ -66,7 +74,8 @@ export class Directory {
   requireClient(clientId: string | undefined, tenant: string): ClientConfig {
     if (!clientId) throw errors.missingParameter('client_id');
     const client = this.client(clientId);
-    if (!client || (client.tenant && client.tenant.toLowerCase() !== tenant.toLowerCase())) throw errors.unknownClient(clientId, tenant);
+    if (!client || (client.tenant && client.tenant.toLowerCase() !== tenant.toLowerCase()))
+      throw errors.unknownClient(clientId, tenant);
     return client;
   }
 
@@ -80,7 +89,9 @@ export class Directory {
 
   user(upnOrOid: string): UserConfig | undefined {
     const key = upnOrOid.toLowerCase();
-    return this.config.users.find((u) => u.upn.toLowerCase() === key || u.oid.toLowerCase() === key);
+    return this.config.users.find(
+      (u) => u.upn.toLowerCase() === key || u.oid.toLowerCase() === key,
+    );
   }
 
   userTenant(user: UserConfig): string {
@@ -88,7 +99,9 @@ export class Directory {
   }
 
   usersOf(tenant: string | undefined): UserConfig[] {
-    return tenant ? this.config.users.filter((u) => this.userTenant(u).toLowerCase() === tenant.toLowerCase()) : this.config.users;
+    return tenant
+      ? this.config.users.filter((u) => this.userTenant(u).toLowerCase() === tenant.toLowerCase())
+      : this.config.users;
   }
 
   graph(): ApiConfig | undefined {
@@ -98,7 +111,9 @@ export class Directory {
   /** An API by client id or identifier URI. */
   api(idOrIdentifier: string): ApiConfig | undefined {
     const key = idOrIdentifier.replace(/\/+$/, '').toLowerCase();
-    return this.config.apis.find((a) => a.clientId.toLowerCase() === key || a.identifier.toLowerCase() === key);
+    return this.config.apis.find(
+      (a) => a.clientId.toLowerCase() === key || a.identifier.toLowerCase() === key,
+    );
   }
 
   /**
@@ -170,13 +185,15 @@ export class Directory {
       wanted = registered;
     } else {
       for (const name of resolved.names) {
-        if (!registered.includes(name)) throw errors.scopeNotInRegistration(`${api.identifier}/${name}`);
+        if (!registered.includes(name))
+          throw errors.scopeNotInRegistration(`${api.identifier}/${name}`);
       }
       wanted = resolved.names;
     }
     const scopes = wanted.filter((n) => consented.includes(n));
     const askedForResource = resolved.isDefault || resolved.names.length > 0;
-    if (askedForResource && scopes.length === 0) throw errors.consentRequired(client.clientId, client.name);
+    if (askedForResource && scopes.length === 0)
+      throw errors.consentRequired(client.clientId, client.name);
     const isGraph = api.clientId === DEFAULTS.graphClientId;
     const responseScopes = isGraph
       ? [...scopes, ...resolved.oidc.filter((s) => s !== 'offline_access')]
@@ -213,8 +230,17 @@ export class Directory {
     return registered.some((r) => {
       if (r === candidate) return true;
       const reg = new URL(r);
-      const loopback = (u: URL) => u.protocol === 'http:' && (u.hostname === 'localhost' || u.hostname === '127.0.0.1' || u.hostname === '[::1]');
-      return loopback(reg) && loopback(url) && reg.hostname === url.hostname && reg.pathname === url.pathname && reg.search === url.search && !url.hash;
+      const loopback = (u: URL) =>
+        u.protocol === 'http:' &&
+        (u.hostname === 'localhost' || u.hostname === '127.0.0.1' || u.hostname === '[::1]');
+      return (
+        loopback(reg) &&
+        loopback(url) &&
+        reg.hostname === url.hostname &&
+        reg.pathname === url.pathname &&
+        reg.search === url.search &&
+        !url.hash
+      );
     });
   }
 }

@@ -20,7 +20,10 @@ export class EntraError extends Error {
 
 /** `2026-11-28 20:55:01Z`, Entra's timestamp format. */
 export function entraTimestamp(date = new Date()): string {
-  return date.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  return date
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, 'Z');
 }
 
 export interface EntraErrorBody {
@@ -34,10 +37,15 @@ export interface EntraErrorBody {
   suberror?: string;
 }
 
-export function errorBody(err: EntraError, correlationId: string | undefined, baseUrl: string): EntraErrorBody {
+export function errorBody(
+  err: EntraError,
+  correlationId: string | undefined,
+  baseUrl: string,
+): EntraErrorBody {
   const timestamp = entraTimestamp();
   const traceId = randomUUID();
-  const correlation = correlationId && /^[0-9a-f-]{36}$/i.test(correlationId) ? correlationId : randomUUID();
+  const correlation =
+    correlationId && /^[0-9a-f-]{36}$/i.test(correlationId) ? correlationId : randomUUID();
   return {
     error: err.error,
     error_description: `${err.message} Trace ID: ${traceId} Correlation ID: ${correlation} Timestamp: ${timestamp}`,
@@ -53,46 +61,193 @@ export function errorBody(err: EntraError, correlationId: string | undefined, ba
 // The errors the fake raises, by situation; codes and wording follow Entra's.
 export const errors = {
   missingParameter: (name: string, where = 'request body') =>
-    new EntraError(400, 'invalid_request', 900144, `The ${where} must contain the following parameter: '${name}'.`),
-  malformed: (detail: string) => new EntraError(400, 'invalid_request', 9002313, `Invalid request. Request is malformed or invalid. ${detail}`),
+    new EntraError(
+      400,
+      'invalid_request',
+      900144,
+      `The ${where} must contain the following parameter: '${name}'.`,
+    ),
+  malformed: (detail: string) =>
+    new EntraError(
+      400,
+      'invalid_request',
+      9002313,
+      `Invalid request. Request is malformed or invalid. ${detail}`,
+    ),
   tenantNotFound: (tenant: string) =>
-    new EntraError(400, 'invalid_tenant', 90002, `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`),
+    new EntraError(
+      400,
+      'invalid_tenant',
+      90002,
+      `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`,
+    ),
   unknownClient: (clientId: string, tenant: string) =>
-    new EntraError(400, 'unauthorized_client', 700016, `Application with identifier '${clientId}' was not found in the directory '${tenant}'.`),
+    new EntraError(
+      400,
+      'unauthorized_client',
+      700016,
+      `Application with identifier '${clientId}' was not found in the directory '${tenant}'.`,
+    ),
   missingSecret: () =>
-    new EntraError(401, 'invalid_client', 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'."),
+    new EntraError(
+      401,
+      'invalid_client',
+      7000218,
+      "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+    ),
   badSecret: (clientId: string) =>
-    new EntraError(401, 'invalid_client', 7000215, `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${clientId}'.`),
+    new EntraError(
+      401,
+      'invalid_client',
+      7000215,
+      `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${clientId}'.`,
+    ),
   publicClientSecret: (clientId: string) =>
-    new EntraError(401, 'invalid_client', 700025, `Client is public so neither 'client_assertion' nor 'client_secret' should be presented. App '${clientId}'.`),
-  unsupportedGrant: (grant: string) => new EntraError(400, 'unsupported_grant_type', 70003, `The app requested an unsupported grant type '${grant}'.`),
+    new EntraError(
+      401,
+      'invalid_client',
+      700025,
+      `Client is public so neither 'client_assertion' nor 'client_secret' should be presented. App '${clientId}'.`,
+    ),
+  unsupportedGrant: (grant: string) =>
+    new EntraError(
+      400,
+      'unsupported_grant_type',
+      70003,
+      `The app requested an unsupported grant type '${grant}'.`,
+    ),
   unsupportedResponseType: (type: string) =>
-    new EntraError(400, 'unsupported_response_type', 700054, `response_type '${type}' is not enabled for the application.`),
+    new EntraError(
+      400,
+      'unsupported_response_type',
+      700054,
+      `response_type '${type}' is not enabled for the application.`,
+    ),
   invalidScope: (scope: string) =>
-    new EntraError(400, 'invalid_scope', 70011, `The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope '${scope}' is not valid.`),
+    new EntraError(
+      400,
+      'invalid_scope',
+      70011,
+      `The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope '${scope}' is not valid.`,
+    ),
   multipleResources: (scope: string) =>
-    new EntraError(400, 'invalid_scope', 28000, `Provided value for the input parameter scope is not valid because it contains more than one resource. Scope ${scope} is not valid.`),
+    new EntraError(
+      400,
+      'invalid_scope',
+      28000,
+      `Provided value for the input parameter scope is not valid because it contains more than one resource. Scope ${scope} is not valid.`,
+    ),
   scopeNotInRegistration: (scope: string) =>
-    new EntraError(400, 'invalid_client', 650057, `Invalid resource. The client has requested access to a resource which is not listed in the requested permissions in the client's application registration. Scope: '${scope}'.`),
+    new EntraError(
+      400,
+      'invalid_client',
+      650057,
+      `Invalid resource. The client has requested access to a resource which is not listed in the requested permissions in the client's application registration. Scope: '${scope}'.`,
+    ),
   clientCredentialsScope: (scope: string) =>
-    new EntraError(400, 'invalid_scope', 1002012, `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`),
+    new EntraError(
+      400,
+      'invalid_scope',
+      1002012,
+      `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`,
+    ),
   resourceNotFound: (resource: string, tenant: string) =>
-    new EntraError(400, 'invalid_resource', 500011, `The resource principal named ${resource} was not found in the tenant named ${tenant}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.`),
+    new EntraError(
+      400,
+      'invalid_resource',
+      500011,
+      `The resource principal named ${resource} was not found in the tenant named ${tenant}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.`,
+    ),
   consentRequired: (clientId: string, clientName: string) =>
-    new EntraError(400, 'invalid_grant', 65001, `The user or administrator has not consented to use the application with ID '${clientId}' named '${clientName}'. Send an interactive authorization request for this user and resource.`, 'consent_required'),
-  invalidCode: (detail: string) => new EntraError(400, 'invalid_grant', 70000, `The provided value for the 'code' parameter is not valid. ${detail}`),
-  codeRedeemed: () => new EntraError(400, 'invalid_grant', 54005, 'OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.'),
-  codeExpired: () => new EntraError(400, 'invalid_grant', 70008, 'The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.'),
-  pkceMismatch: () => new EntraError(400, 'invalid_grant', 501481, 'The Code_Verifier does not match the code_challenge supplied in the authorization request.'),
+    new EntraError(
+      400,
+      'invalid_grant',
+      65001,
+      `The user or administrator has not consented to use the application with ID '${clientId}' named '${clientName}'. Send an interactive authorization request for this user and resource.`,
+      'consent_required',
+    ),
+  invalidCode: (detail: string) =>
+    new EntraError(
+      400,
+      'invalid_grant',
+      70000,
+      `The provided value for the 'code' parameter is not valid. ${detail}`,
+    ),
+  codeRedeemed: () =>
+    new EntraError(
+      400,
+      'invalid_grant',
+      54005,
+      'OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.',
+    ),
+  codeExpired: () =>
+    new EntraError(
+      400,
+      'invalid_grant',
+      70008,
+      'The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.',
+    ),
+  pkceMismatch: () =>
+    new EntraError(
+      400,
+      'invalid_grant',
+      501481,
+      'The Code_Verifier does not match the code_challenge supplied in the authorization request.',
+    ),
   redirectMismatch: () =>
-    new EntraError(400, 'invalid_grant', 500112, "The reply address does not match the reply address provided when requesting Authorization code."),
-  invalidRefreshToken: (detail: string) => new EntraError(400, 'invalid_grant', 9002313, `Invalid request. Request is malformed or invalid. ${detail}`),
-  refreshTokenExpired: () => new EntraError(400, 'invalid_grant', 700082, 'The refresh token has expired due to inactivity. The token was issued on a date beyond its lifetime.'),
+    new EntraError(
+      400,
+      'invalid_grant',
+      500112,
+      'The reply address does not match the reply address provided when requesting Authorization code.',
+    ),
+  invalidRefreshToken: (detail: string) =>
+    new EntraError(
+      400,
+      'invalid_grant',
+      9002313,
+      `Invalid request. Request is malformed or invalid. ${detail}`,
+    ),
+  refreshTokenExpired: () =>
+    new EntraError(
+      400,
+      'invalid_grant',
+      700082,
+      'The refresh token has expired due to inactivity. The token was issued on a date beyond its lifetime.',
+    ),
   redirectUriNotRegistered: (uri: string, clientId: string) =>
-    new EntraError(400, 'invalid_request', 50011, `The redirect URI '${uri}' specified in the request does not match the redirect URIs configured for the application '${clientId}'.`),
+    new EntraError(
+      400,
+      'invalid_request',
+      50011,
+      `The redirect URI '${uri}' specified in the request does not match the redirect URIs configured for the application '${clientId}'.`,
+    ),
   loginRequired: () =>
-    new EntraError(400, 'login_required', 50058, 'A silent sign-in request was sent but no user is signed in, or the login_hint names no user of this tenant.'),
-  unavailable: () => new EntraError(503, 'temporarily_unavailable', 90033, 'A transient error has occurred. Please try again.'),
-  notFound: (path: string) => new EntraError(404, 'invalid_request', 90010, `The request is not supported: no endpoint at '${path}'.`),
-  methodNotAllowed: (method: string) => new EntraError(405, 'invalid_request', 90056, `The ${method} method is not supported by this endpoint.`),
+    new EntraError(
+      400,
+      'login_required',
+      50058,
+      'A silent sign-in request was sent but no user is signed in, or the login_hint names no user of this tenant.',
+    ),
+  unavailable: () =>
+    new EntraError(
+      503,
+      'temporarily_unavailable',
+      90033,
+      'A transient error has occurred. Please try again.',
+    ),
+  notFound: (path: string) =>
+    new EntraError(
+      404,
+      'invalid_request',
+      90010,
+      `The request is not supported: no endpoint at '${path}'.`,
+    ),
+  methodNotAllowed: (method: string) =>
+    new EntraError(
+      405,
+      'invalid_request',
+      90056,
+      `The ${method} method is not supported by this endpoint.`,
+    ),
 } as const;

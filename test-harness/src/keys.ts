@@ -71,7 +71,8 @@ export class KeyStore {
 
   /** Removes a key from the JWKS. The current signing key cannot be retired (rotate first). */
   retire(kid: string): void {
-    if (kid === this.#signing.kid) throw new Error(`key ${kid} is the current signing key; rotateSigningKey() first`);
+    if (kid === this.#signing.kid)
+      throw new Error(`key ${kid} is the current signing key; rotateSigningKey() first`);
     if (!this.find(kid)) throw new Error(`no published key with kid ${kid}`);
     this.#published = this.#published.filter((k) => k.kid !== kid);
   }
@@ -80,7 +81,16 @@ export class KeyStore {
     return {
       keys: this.#published.map((k) => {
         const jwk = k.publicKey.export({ format: 'jwk' });
-        return { kty: 'RSA', use: 'sig', kid: k.kid, x5t: k.x5t, n: String(jwk.n), e: String(jwk.e), x5c: [k.x5c], issuer };
+        return {
+          kty: 'RSA',
+          use: 'sig',
+          kid: k.kid,
+          x5t: k.x5t,
+          n: String(jwk.n),
+          e: String(jwk.e),
+          x5c: [k.x5c],
+          issuer,
+        };
       }),
     };
   }

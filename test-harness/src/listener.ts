@@ -10,9 +10,15 @@ export interface DualListener {
   destroyConnections(): void;
 }
 
-export function createDualListener(handler: RequestListener, tls: { cert: string; key: string }): DualListener {
+export function createDualListener(
+  handler: RequestListener,
+  tls: { cert: string; key: string },
+): DualListener {
   const http = createHttpServer({ keepAliveTimeout: 5000 }, handler);
-  const https = createHttpsServer({ cert: tls.cert, key: tls.key, keepAliveTimeout: 5000 }, handler);
+  const https = createHttpsServer(
+    { cert: tls.cert, key: tls.key, keepAliveTimeout: 5000 },
+    handler,
+  );
   const sockets = new Set<Socket>();
   // TLS errors (e.g. a client that distrusts the CA) must not crash the process.
   https.on('tlsClientError', (_err, socket) => socket.destroy());

@@ -6,10 +6,12 @@ export type Params = Record<string, string | undefined>;
 
 export function readParams(source: unknown): Params {
   if (source === undefined || source === null) return {};
-  if (typeof source !== 'object' || Array.isArray(source)) throw errors.malformed('The parameters must be name=value pairs.');
+  if (typeof source !== 'object' || Array.isArray(source))
+    throw errors.malformed('The parameters must be name=value pairs.');
   const out: Params = {};
   for (const [key, value] of Object.entries(source as Record<string, unknown>)) {
-    if (typeof value !== 'string') throw errors.malformed(`The parameter '${key}' must be given exactly once, as a string.`);
+    if (typeof value !== 'string')
+      throw errors.malformed(`The parameter '${key}' must be given exactly once, as a string.`);
     out[key] = value;
   }
   return out;

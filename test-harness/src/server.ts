@@ -11,8 +11,18 @@ import { Directory } from './directory.ts';
 import { GrantStore } from './grants.ts';
 import { KeyStore } from './keys.ts';
 import { createDualListener, type DualListener } from './listener.ts';
-import { ensureCertificateAuthority, issueServerCertificate, type ServerCertificate } from './tls.ts';
-import { DEFAULT_LIFETIMES, TokenFactory, type BrokenTokenKind, type Lifetimes, type MintOptions } from './tokens.ts';
+import {
+  ensureCertificateAuthority,
+  issueServerCertificate,
+  type ServerCertificate,
+} from './tls.ts';
+import {
+  DEFAULT_LIFETIMES,
+  TokenFactory,
+  type BrokenTokenKind,
+  type Lifetimes,
+  type MintOptions,
+} from './tokens.ts';
 
 export interface FakeEntraOptions {
   /** Configuration object or path to a JSON file; default test-harness/config/default.json. */
@@ -45,10 +55,16 @@ export function defaultCaDir(): string {
 // Server certificates are reused within a process (tests start many instances).
 const certificateCache = new Map<string, Promise<ServerCertificate & { caCertFile: string }>>();
 
-function serverCertificate(options: FakeEntraOptions): Promise<ServerCertificate & { caCertFile: string }> {
+function serverCertificate(
+  options: FakeEntraOptions,
+): Promise<ServerCertificate & { caCertFile: string }> {
   const tls = options.tls ?? {};
   if ('certFile' in tls) {
-    return Promise.resolve({ certPem: readFileSync(tls.certFile, 'utf8'), keyPem: readFileSync(tls.keyFile, 'utf8'), caCertFile: resolve(tls.certFile) });
+    return Promise.resolve({
+      certPem: readFileSync(tls.certFile, 'utf8'),
+      keyPem: readFileSync(tls.keyFile, 'utf8'),
+      caCertFile: resolve(tls.certFile),
+    });
   }
   const caDir = resolve(tls.caDir ?? defaultCaDir());
   const hostnames = [...new Set(options.tlsHostnames ?? [])].sort();
@@ -72,13 +88,15 @@ function trimUrl(url: string, name: string): string {
   } catch {
     throw new Error(`${name} is not a URL: ${url}`);
   }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new Error(`${name} must be http(s): ${url}`);
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')
+    throw new Error(`${name} must be http(s): ${url}`);
   return url.replace(/\/+$/, '');
 }
 
 function validLifetimes(l: Partial<Lifetimes> | undefined): Partial<Lifetimes> {
   for (const [k, v] of Object.entries(l ?? {})) {
-    if (v !== undefined && (!Number.isFinite(v) || v <= 0)) throw new Error(`lifetimes.${k} must be a positive number of seconds, got ${String(v)}`);
+    if (v !== undefined && (!Number.isFinite(v) || v <= 0))
+      throw new Error(`lifetimes.${k} must be a positive number of seconds, got ${String(v)}`);
   }
   return Object.fromEntries(Object.entries(l ?? {}).filter(([, v]) => v !== undefined));
 }
@@ -94,7 +112,13 @@ export class FakeEntra {
   readonly #listener: DualListener;
   readonly #counts: Record<Counter, number>;
 
-  private constructor(h: Harness, listener: DualListener, port: number, caCertFile: string, counts: Record<Counter, number>) {
+  private constructor(
+    h: Harness,
+    listener: DualListener,
+    port: number,
+    caCertFile: string,
+    counts: Record<Counter, number>,
+  ) {
     this.#h = h;
     this.#listener = listener;
     this.#counts = counts;
@@ -127,7 +151,10 @@ export class FakeEntra {
       tokens: undefined as unknown as TokenFactory,
     };
     h.tokens = new TokenFactory(directory, keys, h, lifetimes);
-    const listener = createDualListener(createApp(h).callback(), { cert: cert.certPem, key: cert.keyPem });
+    const listener = createDualListener(createApp(h).callback(), {
+      cert: cert.certPem,
+      key: cert.keyPem,
+    });
     await new Promise<void>((resolvePromise, reject) => {
       listener.server.once('error', reject);
       listener.server.listen(options.port ?? 0, options.host, () => {

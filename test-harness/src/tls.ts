@@ -45,7 +45,9 @@ function signCertificate(cert: forge.pki.Certificate, privateKeyPem: string): vo
   cert.signatureOid = forge.pki.oids.sha256WithRSAEncryption!;
   cert.siginfo.algorithmOid = cert.signatureOid;
   // getTBSCertificate exists in forge but is missing from @types/node-forge.
-  cert.tbsCertificate = (forge.pki as unknown as { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 }).getTBSCertificate(cert);
+  cert.tbsCertificate = (
+    forge.pki as unknown as { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 }
+  ).getTBSCertificate(cert);
   const tbs = Buffer.from(forge.asn1.toDer(cert.tbsCertificate).getBytes(), 'binary');
   cert.signature = sign('sha256', tbs, privateKeyPem).toString('binary');
 }
@@ -60,7 +62,10 @@ async function exists(file: string): Promise<boolean> {
 }
 
 async function readAuthority(certFile: string, keyFile: string): Promise<CertificateAuthority> {
-  const [certPem, keyPem] = await Promise.all([readFile(certFile, 'utf8'), readFile(keyFile, 'utf8')]);
+  const [certPem, keyPem] = await Promise.all([
+    readFile(certFile, 'utf8'),
+    readFile(keyFile, 'utf8'),
+  ]);
   return { certFile, keyFile, certPem, keyPem };
 }
 
@@ -104,16 +109,24 @@ export async function ensureCertificateAuthority(dir: string): Promise<Certifica
       break;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      if ((await exists(certFile)) && (await exists(keyFile))) return readAuthority(certFile, keyFile);
+      if ((await exists(certFile)) && (await exists(keyFile)))
+        return readAuthority(certFile, keyFile);
       // A lock left by a crashed process is older than any real CA creation takes.
-      const age = Date.now() - (await stat(lock).then((s) => s.mtimeMs, () => Date.now()));
+      const age =
+        Date.now() -
+        (await stat(lock).then(
+          (s) => s.mtimeMs,
+          () => Date.now(),
+        ));
       if (age > 20_000) await rm(lock, { recursive: true, force: true });
-      if (Date.now() > deadline) throw new Error(`timed out waiting for the CA lock ${lock}`, { cause: error });
+      if (Date.now() > deadline)
+        throw new Error(`timed out waiting for the CA lock ${lock}`, { cause: error });
       await new Promise((r) => setTimeout(r, 50));
     }
   }
   try {
-    if ((await exists(certFile)) && (await exists(keyFile))) return readAuthority(certFile, keyFile);
+    if ((await exists(certFile)) && (await exists(keyFile)))
+      return readAuthority(certFile, keyFile);
     const { certPem, keyPem } = await createAuthorityPem();
     await writeFile(join(lock, 'ca-key.pem'), keyPem, { mode: 0o600 });
     await writeFile(join(lock, 'ca.pem'), certPem, { mode: 0o644 });
@@ -138,28 +151,47 @@ export async function issueServerCertificate(
 ): Promise<ServerCertificate> {
   const caCert = forge.pki.certificateFromPem(ca.certPem);
   const { privateKeyPem, publicKeyPem } = await rsaKeyPair();
-  const names = [...new Set(['localhost', '127.0.0.1', '::1', ...hostnames.map((h) => h.trim()).filter(Boolean)])];
+  const names = [
+    ...new Set([
+      'localhost',
+      '127.0.0.1',
+      '::1',
+      ...hostnames.map((h) => h.trim()).filter(Boolean),
+    ]),
+  ];
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.publicKeyFromPem(publicKeyPem);
   cert.serialNumber = randomSerial();
   cert.validity.notBefore = new Date(Date.now() - DAY_MS);
   cert.validity.notAfter = new Date(Date.now() + 30 * DAY_MS);
-  cert.setSubject([{ name: 'commonName', value: names.find((n) => !IP_ADDRESS.test(n)) ?? 'localhost' }]);
+  cert.setSubject([
+    { name: 'commonName', value: names.find((n) => !IP_ADDRESS.test(n)) ?? 'localhost' },
+  ]);
   cert.setIssuer(caCert.subject.attributes);
   cert.setExtensions([
     { name: 'basicConstraints', cA: false, critical: true },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
     { name: 'extKeyUsage', serverAuth: true },
-    { name: 'subjectAltName', altNames: names.map((n) => (IP_ADDRESS.test(n) ? { type: 7, ip: n } : { type: 2, value: n })) },
+    {
+      name: 'subjectAltName',
+      altNames: names.map((n) => (IP_ADDRESS.test(n) ? { type: 7, ip: n } : { type: 2, value: n })),
+    },
     { name: 'subjectKeyIdentifier' },
-    { name: 'authorityKeyIdentifier', keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes() },
+    {
+      name: 'authorityKeyIdentifier',
+      keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes(),
+    },
   ]);
   signCertificate(cert, ca.keyPem);
   return { certPem: forge.pki.certificateToPem(cert), keyPem: privateKeyPem };
 }
 
 /** Self-signed certificate wrapping a signing key, so the JWKS can publish x5c/x5t as Entra does. */
-export function selfSignedDer(privateKeyPem: string, publicKeyPem: string, commonName: string): Buffer {
+export function selfSignedDer(
+  privateKeyPem: string,
+  publicKeyPem: string,
+  commonName: string,
+): Buffer {
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.publicKeyFromPem(publicKeyPem);
   cert.serialNumber = randomSerial();

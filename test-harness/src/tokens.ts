@@ -13,7 +13,12 @@ export interface Lifetimes {
   code: number;
 }
 
-export const DEFAULT_LIFETIMES: Lifetimes = { accessToken: 3600, idToken: 3600, refreshToken: 86_400, code: 600 };
+export const DEFAULT_LIFETIMES: Lifetimes = {
+  accessToken: 3600,
+  idToken: 3600,
+  refreshToken: 86_400,
+  code: 600,
+};
 
 export type BrokenTokenKind =
   | 'expired'
@@ -31,8 +36,19 @@ export type BrokenTokenKind =
   | 'v1-token';
 
 export const BROKEN_TOKEN_KINDS: readonly BrokenTokenKind[] = [
-  'expired', 'not-yet-valid', 'wrong-audience', 'wrong-issuer', 'other-tenant', 'unknown-kid', 'no-kid',
-  'alg-none', 'hs256-with-public-key', 'tampered-payload', 'missing-exp', 'id-token', 'v1-token',
+  'expired',
+  'not-yet-valid',
+  'wrong-audience',
+  'wrong-issuer',
+  'other-tenant',
+  'unknown-kid',
+  'no-kid',
+  'alg-none',
+  'hs256-with-public-key',
+  'tampered-payload',
+  'missing-exp',
+  'id-token',
+  'v1-token',
 ];
 
 export interface MintOptions {
@@ -101,7 +117,11 @@ export class TokenFactory {
   }
 
   /** Signs `claims` as a compact JWS (RS256 with the current signing key unless `key` is given). */
-  sign(claims: Claims, header?: Record<string, unknown>, key: SigningKey = this.#keys.signing): string {
+  sign(
+    claims: Claims,
+    header?: Record<string, unknown>,
+    key: SigningKey = this.#keys.signing,
+  ): string {
     const h = applyOverrides({ typ: 'JWT', alg: 'RS256', kid: key.kid }, header);
     const input = `${b64url(h)}.${b64url(claims)}`;
     return `${input}.${sign('sha256', Buffer.from(input), key.privateKey).toString('base64url')}`;
@@ -112,7 +132,15 @@ export class TokenFactory {
     return { iat: t, nbf: t, exp: t + lifetime };
   }
 
-  userAccessClaims(o: { user: UserConfig; client: ClientConfig; api: ApiConfig; scopes: string[]; tenant: string; lifetime: number; audience?: string }): Claims {
+  userAccessClaims(o: {
+    user: UserConfig;
+    client: ClientConfig;
+    api: ApiConfig;
+    scopes: string[];
+    tenant: string;
+    lifetime: number;
+    audience?: string;
+  }): Claims {
     return {
       aud: o.audience ?? o.api.clientId,
       iss: this.#urls.issuer(o.tenant),
@@ -133,7 +161,14 @@ export class TokenFactory {
     };
   }
 
-  appAccessClaims(o: { client: ClientConfig; api: ApiConfig; roles: string[]; tenant: string; lifetime: number; audience?: string }): Claims {
+  appAccessClaims(o: {
+    client: ClientConfig;
+    api: ApiConfig;
+    roles: string[];
+    tenant: string;
+    lifetime: number;
+    audience?: string;
+  }): Claims {
     const spId = this.#directory.clientObjectId(o.client);
     return {
       aud: o.audience ?? o.api.clientId,
@@ -153,7 +188,14 @@ export class TokenFactory {
     };
   }
 
-  idTokenClaims(o: { user: UserConfig; client: ClientConfig; tenant: string; nonce?: string; lifetime: number; email?: boolean }): Claims {
+  idTokenClaims(o: {
+    user: UserConfig;
+    client: ClientConfig;
+    tenant: string;
+    nonce?: string;
+    lifetime: number;
+    email?: boolean;
+  }): Claims {
     return {
       aud: o.client.clientId,
       iss: this.#urls.issuer(o.tenant),
@@ -179,20 +221,59 @@ export class TokenFactory {
     const tenant = o.tenant ?? d.defaultTenant;
     const lifetime = o.lifetimeSeconds ?? this.lifetimes.accessToken;
     const api = d.api(o.audience ?? DEFAULTS.apiClientId) ?? d.config.apis[0];
-    if (!api) throw new Error('mintAccessToken: the configuration has no API; pass a configured audience');
+    if (!api)
+      throw new Error('mintAccessToken: the configuration has no API; pass a configured audience');
     const stripped = (list: string[]) => list.map((s) => s.slice(s.lastIndexOf('/') + 1));
     if (o.app) {
       const clientId = o.clientId ?? DEFAULTS.daemonClientId;
-      const client = d.client(clientId) ?? { name: 'minted', clientId, secret: 'minted', redirectUris: [], postLogoutRedirectUris: [], permissions: [], appRoles: [] };
+      const client = d.client(clientId) ?? {
+        name: 'minted',
+        clientId,
+        secret: 'minted',
+        redirectUris: [],
+        postLogoutRedirectUris: [],
+        permissions: [],
+        appRoles: [],
+      };
       const roles = o.roles ?? d.appRoles(client, api);
-      return applyOverrides(this.appAccessClaims({ client, api, roles: stripped(roles), tenant, lifetime, audience: o.audience }), o.claims);
+      return applyOverrides(
+        this.appAccessClaims({
+          client,
+          api,
+          roles: stripped(roles),
+          tenant,
+          lifetime,
+          audience: o.audience,
+        }),
+        o.claims,
+      );
     }
-    const user = d.user(o.user ?? DEFAULTS.users.alice.upn) ?? (o.user ? undefined : d.config.users[0]);
-    if (!user) throw new Error(`mintAccessToken: no configured user "${o.user ?? DEFAULTS.users.alice.upn}"`);
+    const user =
+      d.user(o.user ?? DEFAULTS.users.alice.upn) ?? (o.user ? undefined : d.config.users[0]);
+    if (!user)
+      throw new Error(
+        `mintAccessToken: no configured user "${o.user ?? DEFAULTS.users.alice.upn}"`,
+      );
     const clientId = o.clientId ?? DEFAULTS.webClientId;
-    const client = d.client(clientId) ?? { name: 'minted', clientId, secret: 'minted', redirectUris: [], postLogoutRedirectUris: [], permissions: [], appRoles: [] };
+    const client = d.client(clientId) ?? {
+      name: 'minted',
+      clientId,
+      secret: 'minted',
+      redirectUris: [],
+      postLogoutRedirectUris: [],
+      permissions: [],
+      appRoles: [],
+    };
     const scopes = stripped(o.scopes ?? d.consentedScopes(user, api));
-    let claims = this.userAccessClaims({ user, client, api, scopes, tenant, lifetime, audience: o.audience });
+    let claims = this.userAccessClaims({
+      user,
+      client,
+      api,
+      scopes,
+      tenant,
+      lifetime,
+      audience: o.audience,
+    });
     if (o.roles) claims.roles = stripped(o.roles);
     claims = applyOverrides(claims, o.claims);
     return claims;
@@ -220,7 +301,10 @@ export class TokenFactory {
       case 'wrong-audience':
         return this.sign({ ...claims, aud: randomUUID() }, o.header);
       case 'wrong-issuer':
-        return this.sign({ ...claims, iss: `https://login.fake-entra.invalid/${tid}/v2.0` }, o.header);
+        return this.sign(
+          { ...claims, iss: `https://login.fake-entra.invalid/${tid}/v2.0` },
+          o.header,
+        );
       case 'other-tenant': {
         const other = randomUUID();
         return this.sign({ ...claims, tid: other, iss: this.#urls.issuer(other) }, o.header);
@@ -243,7 +327,13 @@ export class TokenFactory {
       case 'tampered-payload': {
         const [header, , signature] = this.sign(claims, o.header).split('.');
         const api = this.#directory.api(String(claims.aud));
-        const tampered = { ...claims, oid: randomUUID(), ...(claims.scp !== undefined ? { scp: (api?.scopes ?? ['data.read', 'data.write']).join(' ') } : {}) };
+        const tampered = {
+          ...claims,
+          oid: randomUUID(),
+          ...(claims.scp !== undefined
+            ? { scp: (api?.scopes ?? ['data.read', 'data.write']).join(' ') }
+            : {}),
+        };
         return `${header}.${b64url(tampered)}.${signature}`;
       }
       case 'missing-exp': {
@@ -255,8 +345,21 @@ export class TokenFactory {
         const user = d.user(o.user ?? DEFAULTS.users.alice.upn) ?? d.config.users[0];
         if (!user) throw new Error('mintBrokenToken(id-token): the configuration has no user');
         const clientId = o.clientId ?? DEFAULTS.webClientId;
-        const client = d.client(clientId) ?? { name: 'minted', clientId, redirectUris: [], postLogoutRedirectUris: [], permissions: [], appRoles: [] };
-        const idClaims = this.idTokenClaims({ user, client, tenant: o.tenant ?? d.defaultTenant, nonce: opaque(16), lifetime: o.lifetimeSeconds ?? this.lifetimes.idToken });
+        const client = d.client(clientId) ?? {
+          name: 'minted',
+          clientId,
+          redirectUris: [],
+          postLogoutRedirectUris: [],
+          permissions: [],
+          appRoles: [],
+        };
+        const idClaims = this.idTokenClaims({
+          user,
+          client,
+          tenant: o.tenant ?? d.defaultTenant,
+          nonce: opaque(16),
+          lifetime: o.lifetimeSeconds ?? this.lifetimes.idToken,
+        });
         return this.sign(applyOverrides(idClaims, o.claims), o.header);
       }
       case 'v1-token': {
@@ -264,11 +367,20 @@ export class TokenFactory {
         const v1: Claims = {
           aud: api?.identifier ?? claims.aud,
           iss: `https://sts.windows.net/${tid}/`,
-          iat: claims.iat, nbf: claims.nbf, exp: claims.exp,
+          iat: claims.iat,
+          nbf: claims.nbf,
+          exp: claims.exp,
           aio: claims.aio,
           appid: claims.azp,
           appidacr: claims.azpacr,
-          ...(claims.idtyp ? { idtyp: claims.idtyp, roles: claims.roles } : { name: claims.name, scp: claims.scp, upn: claims.preferred_username, unique_name: claims.preferred_username }),
+          ...(claims.idtyp
+            ? { idtyp: claims.idtyp, roles: claims.roles }
+            : {
+                name: claims.name,
+                scp: claims.scp,
+                upn: claims.preferred_username,
+                unique_name: claims.preferred_username,
+              }),
           oid: claims.oid,
           rh: claims.rh,
           sub: claims.sub,

@@ -1,6 +1,6 @@
 // The standalone server: prints where it listens and the CA file, stops on SIGTERM, and
 // refuses a bad configuration or bad flags with a message naming the problem (exit 1).
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, test } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +9,10 @@ import { fileURLToPath } from 'node:url';
 
 const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 
-function run(args: string[], untilOutput?: RegExp): Promise<{ code: number | null; stdout: string; stderr: string; port?: number }> {
+function run(
+  args: string[],
+  untilOutput?: RegExp,
+): Promise<{ code: number | null; stdout: string; stderr: string; port?: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -38,8 +41,11 @@ function run(args: string[], untilOutput?: RegExp): Promise<{ code: number | nul
 }
 
 describe('fake-entra CLI', () => {
-  it('starts, prints its URLs and CA file, serves https, and stops on SIGTERM', async () => {
-    const { code, stdout } = await run(['--port', '0', '--tls-hostnames', 'fake-entra', '--enable-minting'], /minting endpoint/);
+  test('starts, prints its URLs and CA file, serves https, and stops on SIGTERM', async () => {
+    const { code, stdout } = await run(
+      ['--port', '0', '--tls-hostnames', 'fake-entra', '--enable-minting'],
+      /minting endpoint/,
+    );
     expect(stdout).toMatch(/issuer base \(https\):\s+https:\/\/localhost:\d+/);
     expect(stdout).toMatch(/browser pages \(http\):\s+http:\/\/localhost:\d+/);
     expect(stdout).toMatch(/CA certificate:\s+\S+ca\.pem/);
@@ -49,7 +55,7 @@ describe('fake-entra CLI', () => {
     expect(code).toBe(0);
   }, 20_000);
 
-  it('publishes only the CA certificate with --ca-cert-out (the private key stays in --ca-dir)', async () => {
+  test('publishes only the CA certificate with --ca-cert-out (the private key stays in --ca-dir)', async () => {
     // The default CA (the one this test process trusts through NODE_EXTRA_CA_CERTS).
     const caFile = process.env.NODE_EXTRA_CA_CERTS!;
     const trustDir = mkdtempSync(join(tmpdir(), 'fake-entra-trust-'));
@@ -62,30 +68,40 @@ describe('fake-entra CLI', () => {
     expect(readFileSync(out, 'utf8')).not.toContain('PRIVATE KEY');
   }, 20_000);
 
-  it('exits 1 naming --ca-cert-out when it cannot be written', async () => {
+  test('exits 1 naming --ca-cert-out when it cannot be written', async () => {
     const { code, stderr } = await run(['--port', '0', '--ca-cert-out', '/nonexistent-dir/ca.pem']);
     expect(code).toBe(1);
     expect(stderr).toMatch(/--ca-cert-out: cannot write \/nonexistent-dir\/ca\.pem/);
   }, 20_000);
 
-  it('exits 1 naming the field of a bad configuration file', async () => {
+  test('exits 1 naming the field of a bad configuration file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fake-entra-cli-'));
     const file = join(dir, 'bad.json');
-    writeFileSync(file, JSON.stringify({ tenants: [{ id: '3f1d2c4b-8a6e-4f7d-9b0c-1e2a3b4c5d6e' }], users: [{ upn: 'x@y', oid: 'nope', name: 'X' }] }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        tenants: [{ id: '3f1d2c4b-8a6e-4f7d-9b0c-1e2a3b4c5d6e' }],
+        users: [{ upn: 'x@y', oid: 'nope', name: 'X' }],
+      }),
+    );
     const { code, stderr } = await run(['--port', '0', '--config', file]);
     expect(code).toBe(1);
     expect(stderr).toContain('bad.json');
     expect(stderr).toContain('users[0].oid: Invalid GUID');
   }, 20_000);
 
-  it.each([
+  test.each([
     [['--port', 'abc'], /--port must be a port number/],
     [['--bogus'], /Unknown option '--bogus'/],
     [['--tls-cert', 'x.pem'], /--tls-cert and --tls-key go together/],
     [['--issuer-url', 'not a url', '--port', '0'], /issuerUrl is not a URL/],
-  ])('exits 1 on bad flags %j', async (args, message) => {
-    const { code, stderr } = await run(args as string[]);
-    expect(code).toBe(1);
-    expect(stderr).toMatch(message as RegExp);
-  }, 20_000);
+  ])(
+    'exits 1 on bad flags %j',
+    async (args, message) => {
+      const { code, stderr } = await run(args as string[]);
+      expect(code).toBe(1);
+      expect(stderr).toMatch(message as RegExp);
+    },
+    20_000,
+  );
 });

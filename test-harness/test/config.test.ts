@@ -1,42 +1,92 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- the table rows mutate parsed JSON */
 // The configuration file is validated at start; errors name the offending field.
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, test } from '@jest/globals';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, DEFAULT_CONFIG_FILE, DEFAULTS, FakeEntra, loadConfig, parseConfig } from '../src/index.ts';
+import {
+  ConfigError,
+  DEFAULT_CONFIG_FILE,
+  DEFAULTS,
+  FakeEntra,
+  loadConfig,
+  parseConfig,
+} from '../src/index.ts';
 
 const defaultJson = () => JSON.parse(readFileSync(DEFAULT_CONFIG_FILE, 'utf8'));
 
 describe('configuration', () => {
-  it('the default file matches DEFAULTS (what the services default to)', () => {
+  test('the default file matches DEFAULTS (what the services default to)', () => {
     const config = loadConfig();
     expect(config.tenants[0]!.id).toBe(DEFAULTS.tenantId);
     const api = config.apis.find((a) => a.clientId === DEFAULTS.apiClientId)!;
-    expect(api).toMatchObject({ identifier: DEFAULTS.apiIdentifier, scopes: ['data.read', 'data.write'], appRoles: ['Data.Read.All'] });
-    expect(config.apis.find((a) => a.clientId === DEFAULTS.graphClientId)?.identifier).toBe(DEFAULTS.graphIdentifier);
+    expect(api).toMatchObject({
+      identifier: DEFAULTS.apiIdentifier,
+      scopes: ['data.read', 'data.write'],
+      appRoles: ['Data.Read.All'],
+    });
+    expect(config.apis.find((a) => a.clientId === DEFAULTS.graphClientId)?.identifier).toBe(
+      DEFAULTS.graphIdentifier,
+    );
     const web = config.clients.find((c) => c.clientId === DEFAULTS.webClientId)!;
-    expect(web).toMatchObject({ secret: DEFAULTS.webClientSecret, redirectUris: [DEFAULTS.webRedirectUri], postLogoutRedirectUris: [DEFAULTS.webPostLogoutRedirectUri] });
+    expect(web).toMatchObject({
+      secret: DEFAULTS.webClientSecret,
+      redirectUris: [DEFAULTS.webRedirectUri],
+      postLogoutRedirectUris: [DEFAULTS.webPostLogoutRedirectUri],
+    });
     const daemon = config.clients.find((c) => c.clientId === DEFAULTS.daemonClientId)!;
-    expect(daemon).toMatchObject({ secret: DEFAULTS.daemonClientSecret, appRoles: [`${DEFAULTS.apiIdentifier}/Data.Read.All`] });
+    expect(daemon).toMatchObject({
+      secret: DEFAULTS.daemonClientSecret,
+      appRoles: [`${DEFAULTS.apiIdentifier}/Data.Read.All`],
+    });
     for (const user of Object.values(DEFAULTS.users)) {
       expect(config.users.find((u) => u.upn === user.upn)).toMatchObject(user);
     }
-    const consents = (upn: string) => config.users.find((u) => u.upn === upn)!.consents.filter((c) => c.startsWith(DEFAULTS.apiIdentifier));
-    expect(consents(DEFAULTS.users.alice.upn)).toEqual([`${DEFAULTS.apiIdentifier}/data.read`, `${DEFAULTS.apiIdentifier}/data.write`]);
+    const consents = (upn: string) =>
+      config.users
+        .find((u) => u.upn === upn)!
+        .consents.filter((c) => c.startsWith(DEFAULTS.apiIdentifier));
+    expect(consents(DEFAULTS.users.alice.upn)).toEqual([
+      `${DEFAULTS.apiIdentifier}/data.read`,
+      `${DEFAULTS.apiIdentifier}/data.write`,
+    ]);
     expect(consents(DEFAULTS.users.bob.upn)).toEqual([`${DEFAULTS.apiIdentifier}/data.read`]);
   });
 
-  it.each([
+  test.each([
     ['a bad GUID', (c: any) => (c.users[1].oid = 'not-a-guid'), /users\[1\]\.oid: Invalid GUID/],
     ['a missing field', (c: any) => delete c.apis[0].clientId, /apis\[0\]\.clientId: /],
     ['no tenants', (c: any) => (c.tenants = []), /tenants: /],
-    ['an unknown field', (c: any) => (c.clients[0].redirectUri = 'x'), /clients\[0\]: .*redirectUri/],
-    ['a redirect URI that is no URL', (c: any) => (c.clients[0].redirectUris = ['localhost:5001']), /clients\[0\]\.redirectUris\[0\]: /],
-    ['a consent to an unknown scope', (c: any) => c.users[0].consents.push(`${DEFAULTS.apiIdentifier}/data.delete`), /users\[0\]\.consents\[3\]: API "api:\/\/c750c37c-6c67-4211-a9e2-6f035a897cfa" has no scope "data.delete"/],
-    ['a permission on an unknown API', (c: any) => c.clients[0].permissions.push('api://nope/x'), /clients\[0\]\.permissions\[3\]: "api:\/\/nope\/x" names no configured API/],
-    ['a duplicate user', (c: any) => (c.users[1].upn = c.users[0].upn), /users\[1\]\.upn: duplicate upn/],
-    ['an unknown tenant', (c: any) => (c.users[0].tenant = '11111111-1111-4111-8111-111111111111'), /users\[0\]\.tenant: unknown tenant/],
+    [
+      'an unknown field',
+      (c: any) => (c.clients[0].redirectUri = 'x'),
+      /clients\[0\]: .*redirectUri/,
+    ],
+    [
+      'a redirect URI that is no URL',
+      (c: any) => (c.clients[0].redirectUris = ['localhost:5001']),
+      /clients\[0\]\.redirectUris\[0\]: /,
+    ],
+    [
+      'a consent to an unknown scope',
+      (c: any) => c.users[0].consents.push(`${DEFAULTS.apiIdentifier}/data.delete`),
+      /users\[0\]\.consents\[3\]: API "api:\/\/c750c37c-6c67-4211-a9e2-6f035a897cfa" has no scope "data.delete"/,
+    ],
+    [
+      'a permission on an unknown API',
+      (c: any) => c.clients[0].permissions.push('api://nope/x'),
+      /clients\[0\]\.permissions\[3\]: "api:\/\/nope\/x" names no configured API/,
+    ],
+    [
+      'a duplicate user',
+      (c: any) => (c.users[1].upn = c.users[0].upn),
+      /users\[1\]\.upn: duplicate upn/,
+    ],
+    [
+      'an unknown tenant',
+      (c: any) => (c.users[0].tenant = '11111111-1111-4111-8111-111111111111'),
+      /users\[0\]\.tenant: unknown tenant/,
+    ],
   ])('rejects %s, naming the field', (_name, mutate, message) => {
     const config = defaultJson();
     mutate(config);
@@ -44,19 +94,25 @@ describe('configuration', () => {
     expect(() => parseConfig(config, 'test.json')).toThrow(message);
   });
 
-  it('names the file when it is missing or not JSON', () => {
+  test('names the file when it is missing or not JSON', () => {
     const dir = mkdtempSync(join(tmpdir(), 'fake-entra-config-'));
-    expect(() => loadConfig(join(dir, 'missing.json'))).toThrow(/cannot read fake-entra configuration file .*missing\.json/);
+    expect(() => loadConfig(join(dir, 'missing.json'))).toThrow(
+      /cannot read fake-entra configuration file .*missing\.json/,
+    );
     writeFileSync(join(dir, 'bad.json'), '{ "tenants": [');
     expect(() => loadConfig(join(dir, 'bad.json'))).toThrow(/bad\.json is not valid JSON/);
     const config = defaultJson();
     config.users[0].name = '';
     writeFileSync(join(dir, 'invalid.json'), JSON.stringify(config));
-    expect(() => loadConfig(join(dir, 'invalid.json'))).toThrow(/invalid\.json: users\[0\]\.name: /);
+    expect(() => loadConfig(join(dir, 'invalid.json'))).toThrow(
+      /invalid\.json: users\[0\]\.name: /,
+    );
   });
 
-  it('FakeEntra.start refuses a bad configuration and bad lifetimes', async () => {
+  test('FakeEntra.start refuses a bad configuration and bad lifetimes', async () => {
     await expect(FakeEntra.start({ config: { tenants: [] } })).rejects.toThrow(/tenants: /);
-    await expect(FakeEntra.start({ lifetimes: { accessToken: 0 } })).rejects.toThrow(/lifetimes\.accessToken must be a positive number/);
+    await expect(FakeEntra.start({ lifetimes: { accessToken: 0 } })).rejects.toThrow(
+      /lifetimes\.accessToken must be a positive number/,
+    );
   });
 });

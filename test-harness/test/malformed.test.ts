@@ -1,5 +1,5 @@
 // Malformed requests to every endpoint get Entra-shaped 4xx answers: never a crash, never a 500.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { connect } from 'node:net';
 import { DEFAULTS, FakeEntra } from '../src/index.ts';
 
@@ -15,7 +15,12 @@ afterAll(async () => {
 
 const form = 'application/x-www-form-urlencoded';
 const authorizeQuery = (extra: string) => {
-  const query = new URLSearchParams({ client_id: DEFAULTS.webClientId, redirect_uri: DEFAULTS.webRedirectUri, response_type: 'code', scope: 'openid' });
+  const query = new URLSearchParams({
+    client_id: DEFAULTS.webClientId,
+    redirect_uri: DEFAULTS.webRedirectUri,
+    response_type: 'code',
+    scope: 'openid',
+  });
   for (const [k, v] of new URLSearchParams(extra)) query.set(k, v);
   return `/${T}/oauth2/v2.0/authorize?${query}`;
 };
@@ -33,59 +38,273 @@ interface Case {
 
 const cases: Case[] = [
   // discovery, keys, instance discovery
-  { name: 'discovery: unknown tenant', path: '/not-a-tenant/v2.0/.well-known/openid-configuration', expect: 90002 },
-  { name: 'discovery: broken percent-encoding', path: '/%E0%A4%A/v2.0/.well-known/openid-configuration', expect: 90002 },
-  { name: 'discovery: POST', method: 'POST', path: `/${T}/v2.0/.well-known/openid-configuration`, expect: 90056 },
-  { name: 'keys: unknown tenant', path: '/00000000-0000-0000-0000-000000000000/discovery/v2.0/keys', expect: 90002 },
-  { name: 'instance: missing authorization_endpoint', path: '/common/discovery/instance?api-version=1.1', expect: 900144 },
-  { name: 'instance: endpoint not a URL', path: '/common/discovery/instance?authorization_endpoint=nope', expect: 9002313 },
-  { name: 'instance: repeated parameter', path: '/common/discovery/instance?authorization_endpoint=a&authorization_endpoint=b', expect: 9002313 },
+  {
+    name: 'discovery: unknown tenant',
+    path: '/not-a-tenant/v2.0/.well-known/openid-configuration',
+    expect: 90002,
+  },
+  {
+    name: 'discovery: broken percent-encoding',
+    path: '/%E0%A4%A/v2.0/.well-known/openid-configuration',
+    expect: 90002,
+  },
+  {
+    name: 'discovery: POST',
+    method: 'POST',
+    path: `/${T}/v2.0/.well-known/openid-configuration`,
+    expect: 90056,
+  },
+  {
+    name: 'keys: unknown tenant',
+    path: '/00000000-0000-0000-0000-000000000000/discovery/v2.0/keys',
+    expect: 90002,
+  },
+  {
+    name: 'instance: missing authorization_endpoint',
+    path: '/common/discovery/instance?api-version=1.1',
+    expect: 900144,
+  },
+  {
+    name: 'instance: endpoint not a URL',
+    path: '/common/discovery/instance?authorization_endpoint=nope',
+    expect: 9002313,
+  },
+  {
+    name: 'instance: repeated parameter',
+    path: '/common/discovery/instance?authorization_endpoint=a&authorization_endpoint=b',
+    expect: 9002313,
+  },
   // authorize: errors before the redirect URI is trusted are pages
   { name: 'authorize: no parameters', path: `/${T}/oauth2/v2.0/authorize`, expect: 900144 },
-  { name: 'authorize: unknown client', path: `/${T}/oauth2/v2.0/authorize?client_id=nope&redirect_uri=x`, expect: 700016 },
-  { name: 'authorize: missing redirect_uri', path: `/${T}/oauth2/v2.0/authorize?client_id=${DEFAULTS.webClientId}`, expect: 900144 },
-  { name: 'authorize: repeated client_id', path: `/${T}/oauth2/v2.0/authorize?client_id=a&client_id=b`, expect: 9002313 },
-  { name: 'authorize: unknown tenant', path: `/contoso.invalid/oauth2/v2.0/authorize?client_id=${DEFAULTS.webClientId}`, expect: 90002 },
-  { name: 'authorize: POST with JSON body', method: 'POST', path: `/${T}/oauth2/v2.0/authorize`, headers: { 'content-type': 'application/json' }, body: '[1,2]', expect: 9002313 },
+  {
+    name: 'authorize: unknown client',
+    path: `/${T}/oauth2/v2.0/authorize?client_id=nope&redirect_uri=x`,
+    expect: 700016,
+  },
+  {
+    name: 'authorize: missing redirect_uri',
+    path: `/${T}/oauth2/v2.0/authorize?client_id=${DEFAULTS.webClientId}`,
+    expect: 900144,
+  },
+  {
+    name: 'authorize: repeated client_id',
+    path: `/${T}/oauth2/v2.0/authorize?client_id=a&client_id=b`,
+    expect: 9002313,
+  },
+  {
+    name: 'authorize: unknown tenant',
+    path: `/contoso.invalid/oauth2/v2.0/authorize?client_id=${DEFAULTS.webClientId}`,
+    expect: 90002,
+  },
+  {
+    name: 'authorize: POST with JSON body',
+    method: 'POST',
+    path: `/${T}/oauth2/v2.0/authorize`,
+    headers: { 'content-type': 'application/json' },
+    body: '[1,2]',
+    expect: 9002313,
+  },
   { name: 'authorize: PUT', method: 'PUT', path: `/${T}/oauth2/v2.0/authorize`, expect: 90056 },
   // token
   { name: 'token: GET', path: `/${T}/oauth2/v2.0/token`, expect: 90056 },
   { name: 'token: no body', method: 'POST', path: `/${T}/oauth2/v2.0/token`, expect: 9002313 },
-  { name: 'token: JSON body', method: 'POST', path: `/${T}/oauth2/v2.0/token`, headers: { 'content-type': 'application/json' }, body: '{"grant_type":"client_credentials"}', expect: 9002313 },
-  { name: 'token: invalid JSON', method: 'POST', path: `/${T}/oauth2/v2.0/token`, headers: { 'content-type': 'application/json' }, body: '{', expect: 9002313 },
-  { name: 'token: empty form', method: 'POST', path: `/${T}/oauth2/v2.0/token`, headers: { 'content-type': form }, body: '', expect: 900144 },
-  { name: 'token: repeated grant_type', method: 'POST', path: `/${T}/oauth2/v2.0/token`, headers: { 'content-type': form }, body: 'grant_type=a&grant_type=b', expect: 9002313 },
-  { name: 'token: unsupported grant', method: 'POST', path: `/${T}/oauth2/v2.0/token`, headers: { 'content-type': form }, body: `grant_type=password&${webAuth}`, expect: 70003 },
-  { name: 'token: missing client_id', method: 'POST', path: `/${T}/oauth2/v2.0/token`, headers: { 'content-type': form }, body: 'grant_type=client_credentials', expect: 900144 },
-  { name: 'token: garbage Basic header', method: 'POST', path: `/${T}/oauth2/v2.0/token`, headers: { 'content-type': form, authorization: 'Basic !!!' }, body: 'grant_type=client_credentials', expect: 9002313 },
-  { name: 'token: Basic without colon', method: 'POST', path: `/${T}/oauth2/v2.0/token`, headers: { 'content-type': form, authorization: `Basic ${Buffer.from('abc').toString('base64')}` }, body: 'grant_type=client_credentials', expect: 9002313 },
-  { name: 'token: Basic with bad percent-encoding', method: 'POST', path: `/${T}/oauth2/v2.0/token`, headers: { 'content-type': form, authorization: `Basic ${Buffer.from('%zz:%zz').toString('base64')}` }, body: 'grant_type=client_credentials', expect: 9002313 },
-  { name: 'token: client_assertion', method: 'POST', path: `/${T}/oauth2/v2.0/token`, headers: { 'content-type': form }, body: `grant_type=client_credentials&client_id=${DEFAULTS.daemonClientId}&client_assertion=x&client_assertion_type=y`, expect: 9002313 },
-  { name: 'token: missing code', method: 'POST', path: `/${T}/oauth2/v2.0/token`, headers: { 'content-type': form }, body: `grant_type=authorization_code&${webAuth}`, expect: 900144 },
-  { name: 'token: missing redirect_uri', method: 'POST', path: `/${T}/oauth2/v2.0/token`, headers: { 'content-type': form }, body: `grant_type=authorization_code&code=x&${webAuth}`, expect: 900144 },
-  { name: 'token: refresh without scope', method: 'POST', path: `/${T}/oauth2/v2.0/token`, headers: { 'content-type': form }, body: `grant_type=refresh_token&refresh_token=x&${webAuth}`, expect: 900144 },
-  { name: 'token: client credentials with two scopes', method: 'POST', path: `/${T}/oauth2/v2.0/token`, headers: { 'content-type': form }, body: `grant_type=client_credentials&client_id=${DEFAULTS.daemonClientId}&client_secret=${DEFAULTS.daemonClientSecret}&scope=${encodeURIComponent(`${DEFAULTS.apiIdentifier}/.default https://graph.microsoft.com/.default`)}`, expect: 1002012 },
-  { name: 'token: oversized body', method: 'POST', path: `/${T}/oauth2/v2.0/token`, headers: { 'content-type': form }, body: `grant_type=${'x'.repeat(100_000)}`, expect: 9002313 },
-  { name: 'token: unknown tenant', method: 'POST', path: '/nowhere/oauth2/v2.0/token', headers: { 'content-type': form }, body: 'grant_type=client_credentials', expect: 90002 },
+  {
+    name: 'token: JSON body',
+    method: 'POST',
+    path: `/${T}/oauth2/v2.0/token`,
+    headers: { 'content-type': 'application/json' },
+    body: '{"grant_type":"client_credentials"}',
+    expect: 9002313,
+  },
+  {
+    name: 'token: invalid JSON',
+    method: 'POST',
+    path: `/${T}/oauth2/v2.0/token`,
+    headers: { 'content-type': 'application/json' },
+    body: '{',
+    expect: 9002313,
+  },
+  {
+    name: 'token: empty form',
+    method: 'POST',
+    path: `/${T}/oauth2/v2.0/token`,
+    headers: { 'content-type': form },
+    body: '',
+    expect: 900144,
+  },
+  {
+    name: 'token: repeated grant_type',
+    method: 'POST',
+    path: `/${T}/oauth2/v2.0/token`,
+    headers: { 'content-type': form },
+    body: 'grant_type=a&grant_type=b',
+    expect: 9002313,
+  },
+  {
+    name: 'token: unsupported grant',
+    method: 'POST',
+    path: `/${T}/oauth2/v2.0/token`,
+    headers: { 'content-type': form },
+    body: `grant_type=password&${webAuth}`,
+    expect: 70003,
+  },
+  {
+    name: 'token: missing client_id',
+    method: 'POST',
+    path: `/${T}/oauth2/v2.0/token`,
+    headers: { 'content-type': form },
+    body: 'grant_type=client_credentials',
+    expect: 900144,
+  },
+  {
+    name: 'token: garbage Basic header',
+    method: 'POST',
+    path: `/${T}/oauth2/v2.0/token`,
+    headers: { 'content-type': form, authorization: 'Basic !!!' },
+    body: 'grant_type=client_credentials',
+    expect: 9002313,
+  },
+  {
+    name: 'token: Basic without colon',
+    method: 'POST',
+    path: `/${T}/oauth2/v2.0/token`,
+    headers: {
+      'content-type': form,
+      authorization: `Basic ${Buffer.from('abc').toString('base64')}`,
+    },
+    body: 'grant_type=client_credentials',
+    expect: 9002313,
+  },
+  {
+    name: 'token: Basic with bad percent-encoding',
+    method: 'POST',
+    path: `/${T}/oauth2/v2.0/token`,
+    headers: {
+      'content-type': form,
+      authorization: `Basic ${Buffer.from('%zz:%zz').toString('base64')}`,
+    },
+    body: 'grant_type=client_credentials',
+    expect: 9002313,
+  },
+  {
+    name: 'token: client_assertion',
+    method: 'POST',
+    path: `/${T}/oauth2/v2.0/token`,
+    headers: { 'content-type': form },
+    body: `grant_type=client_credentials&client_id=${DEFAULTS.daemonClientId}&client_assertion=x&client_assertion_type=y`,
+    expect: 9002313,
+  },
+  {
+    name: 'token: missing code',
+    method: 'POST',
+    path: `/${T}/oauth2/v2.0/token`,
+    headers: { 'content-type': form },
+    body: `grant_type=authorization_code&${webAuth}`,
+    expect: 900144,
+  },
+  {
+    name: 'token: missing redirect_uri',
+    method: 'POST',
+    path: `/${T}/oauth2/v2.0/token`,
+    headers: { 'content-type': form },
+    body: `grant_type=authorization_code&code=x&${webAuth}`,
+    expect: 900144,
+  },
+  {
+    name: 'token: refresh without scope',
+    method: 'POST',
+    path: `/${T}/oauth2/v2.0/token`,
+    headers: { 'content-type': form },
+    body: `grant_type=refresh_token&refresh_token=x&${webAuth}`,
+    expect: 900144,
+  },
+  {
+    name: 'token: client credentials with two scopes',
+    method: 'POST',
+    path: `/${T}/oauth2/v2.0/token`,
+    headers: { 'content-type': form },
+    body: `grant_type=client_credentials&client_id=${DEFAULTS.daemonClientId}&client_secret=${DEFAULTS.daemonClientSecret}&scope=${encodeURIComponent(`${DEFAULTS.apiIdentifier}/.default https://graph.microsoft.com/.default`)}`,
+    expect: 1002012,
+  },
+  {
+    name: 'token: oversized body',
+    method: 'POST',
+    path: `/${T}/oauth2/v2.0/token`,
+    headers: { 'content-type': form },
+    body: `grant_type=${'x'.repeat(100_000)}`,
+    expect: 9002313,
+  },
+  {
+    name: 'token: unknown tenant',
+    method: 'POST',
+    path: '/nowhere/oauth2/v2.0/token',
+    headers: { 'content-type': form },
+    body: 'grant_type=client_credentials',
+    expect: 90002,
+  },
   // logout
-  { name: 'logout: id_token_hint not a JWT', path: `/${T}/oauth2/v2.0/logout?post_logout_redirect_uri=${encodeURIComponent(DEFAULTS.webPostLogoutRedirectUri)}&id_token_hint=nope`, expect: 9002313 },
-  { name: 'logout: repeated parameter', path: `/${T}/oauth2/v2.0/logout?state=a&state=b`, expect: 9002313 },
+  {
+    name: 'logout: id_token_hint not a JWT',
+    path: `/${T}/oauth2/v2.0/logout?post_logout_redirect_uri=${encodeURIComponent(DEFAULTS.webPostLogoutRedirectUri)}&id_token_hint=nope`,
+    expect: 9002313,
+  },
+  {
+    name: 'logout: repeated parameter',
+    path: `/${T}/oauth2/v2.0/logout?state=a&state=b`,
+    expect: 9002313,
+  },
   { name: 'logout: unknown tenant', path: '/nowhere/oauth2/v2.0/logout', expect: 90002 },
   // Graph
-  { name: 'graph: Basic credentials', path: '/v1.0/me', headers: { authorization: 'Basic abc' }, expect: 'InvalidAuthenticationToken' },
-  { name: 'graph: three garbage segments', path: '/v1.0/me', headers: { authorization: 'Bearer a.b.c' }, expect: 'InvalidAuthenticationToken' },
+  {
+    name: 'graph: Basic credentials',
+    path: '/v1.0/me',
+    headers: { authorization: 'Basic abc' },
+    expect: 'InvalidAuthenticationToken',
+  },
+  {
+    name: 'graph: three garbage segments',
+    path: '/v1.0/me',
+    headers: { authorization: 'Bearer a.b.c' },
+    expect: 'InvalidAuthenticationToken',
+  },
   { name: 'graph: unknown path', path: '/v1.0/users', expect: 'Request_ResourceNotFound' },
   // minting endpoint and unknown paths
-  { name: 'minting: form body', method: 'POST', path: '/_harness/tokens', headers: { 'content-type': form }, body: 'user=x', expect: 9002313 },
-  { name: 'minting: array body', method: 'POST', path: '/_harness/tokens', headers: { 'content-type': 'application/json' }, body: '[]', expect: 9002313 },
-  { name: 'minting: unknown broken kind', method: 'POST', path: '/_harness/tokens', headers: { 'content-type': 'application/json' }, body: '{"kind":"bogus"}', expect: 9002313 },
+  {
+    name: 'minting: form body',
+    method: 'POST',
+    path: '/_harness/tokens',
+    headers: { 'content-type': form },
+    body: 'user=x',
+    expect: 9002313,
+  },
+  {
+    name: 'minting: array body',
+    method: 'POST',
+    path: '/_harness/tokens',
+    headers: { 'content-type': 'application/json' },
+    body: '[]',
+    expect: 9002313,
+  },
+  {
+    name: 'minting: unknown broken kind',
+    method: 'POST',
+    path: '/_harness/tokens',
+    headers: { 'content-type': 'application/json' },
+    body: '{"kind":"bogus"}',
+    expect: 9002313,
+  },
   { name: 'unknown path', path: '/nothing/here', expect: 90010 },
   { name: 'healthz: POST', method: 'POST', path: '/healthz', expect: 90056 },
 ];
 
 describe('malformed requests', () => {
-  it.each(cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
-    const res = await fetch(`${fake.baseUrl}${c.path}`, { method: c.method ?? 'GET', headers: c.headers, body: c.body, redirect: 'manual' });
+  test.each(cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    const res = await fetch(`${fake.baseUrl}${c.path}`, {
+      method: c.method ?? 'GET',
+      headers: c.headers,
+      body: c.body,
+      redirect: 'manual',
+    });
     expect(res.status).toBeGreaterThanOrEqual(400);
     expect(res.status).toBeLessThan(500);
     const type = res.headers.get('content-type') ?? '';
@@ -94,7 +313,13 @@ describe('malformed requests', () => {
       expect(JSON.parse(text).error.code).toBe(c.expect);
     } else if (type.startsWith('application/json')) {
       const body = JSON.parse(text);
-      expect(body).toMatchObject({ error: expect.any(String), error_codes: [c.expect], trace_id: expect.any(String), correlation_id: expect.any(String), timestamp: expect.any(String) });
+      expect(body).toMatchObject({
+        error: expect.any(String),
+        error_codes: [c.expect],
+        trace_id: expect.any(String),
+        correlation_id: expect.any(String),
+        timestamp: expect.any(String),
+      });
       expect(body.error_description).toMatch(new RegExp(`^AADSTS${c.expect}: `));
     } else {
       expect(type).toMatch(/^text\/html/);
@@ -102,7 +327,7 @@ describe('malformed requests', () => {
     }
   });
 
-  it('redirects protocol errors to a trusted redirect URI instead of failing hard', async () => {
+  test('redirects protocol errors to a trusted redirect URI instead of failing hard', async () => {
     const table: [string, string][] = [
       ['response_type=token', 'unsupported_response_type'],
       ['response_mode=bogus', 'invalid_request'],
@@ -124,8 +349,12 @@ describe('malformed requests', () => {
     }
   });
 
-  it('survives garbage bytes and half-open connections on the shared port', async () => {
-    for (const payload of [Buffer.from([0x16, 0x03, 0x01, 0x00, 0x05, 1, 2, 3, 4, 5]), Buffer.from('NOT HTTP AT ALL\r\n\r\n'), Buffer.alloc(0)]) {
+  test('survives garbage bytes and half-open connections on the shared port', async () => {
+    for (const payload of [
+      Buffer.from([0x16, 0x03, 0x01, 0x00, 0x05, 1, 2, 3, 4, 5]),
+      Buffer.from('NOT HTTP AT ALL\r\n\r\n'),
+      Buffer.alloc(0),
+    ]) {
       await new Promise<void>((resolve) => {
         const socket = connect(fake.port, 'localhost', () => {
           if (payload.length) socket.write(payload);

@@ -1,8 +1,13 @@
 // The real @azure/msal-node ConfidentialClientApplication against the fake, end to end:
 // auth code + PKCE + state + nonce, silent token for a second resource through the refresh
 // token, client credentials, and missing consent surfacing as InteractionRequiredAuthError.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { ConfidentialClientApplication, CryptoProvider, InteractionRequiredAuthError, type AccountInfo } from '@azure/msal-node';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import {
+  ConfidentialClientApplication,
+  CryptoProvider,
+  InteractionRequiredAuthError,
+  type AccountInfo,
+} from '@azure/msal-node';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { DEFAULTS, FakeEntra } from '../src/index.ts';
 
@@ -23,7 +28,12 @@ afterAll(async () => {
 
 function webApp(secret: string = DEFAULTS.webClientSecret): ConfidentialClientApplication {
   return new ConfidentialClientApplication({
-    auth: { clientId: DEFAULTS.webClientId, clientSecret: secret, authority: fake.authority(), knownAuthorities: [new URL(fake.baseUrl).host] },
+    auth: {
+      clientId: DEFAULTS.webClientId,
+      clientSecret: secret,
+      authority: fake.authority(),
+      knownAuthorities: [new URL(fake.baseUrl).host],
+    },
   });
 }
 
@@ -36,44 +46,86 @@ async function authorize(url: string): Promise<URLSearchParams> {
   return location.searchParams;
 }
 
-async function signIn(cca: ConfidentialClientApplication, upn: string, scopes: string[], extraScopesToConsent?: string[]) {
+async function signIn(
+  cca: ConfidentialClientApplication,
+  upn: string,
+  scopes: string[],
+  extraScopesToConsent?: string[],
+) {
   const { verifier, challenge } = await new CryptoProvider().generatePkceCodes();
   const state = `state-${Math.random()}`;
   const nonce = `nonce-${Math.random()}`;
-  const url = await cca.getAuthCodeUrl({ scopes, extraScopesToConsent, redirectUri: REDIRECT_URI, codeChallenge: challenge, codeChallengeMethod: 'S256', state, nonce, prompt: 'none', loginHint: upn });
-  expect(url.startsWith(`${fake.publicUrl}/${DEFAULTS.tenantId}/oauth2/v2.0/authorize?`)).toBe(true);
-  for (const extra of extraScopesToConsent ?? []) expect(new URL(url).searchParams.get('scope')).toContain(extra);
+  const url = await cca.getAuthCodeUrl({
+    scopes,
+    extraScopesToConsent,
+    redirectUri: REDIRECT_URI,
+    codeChallenge: challenge,
+    codeChallengeMethod: 'S256',
+    state,
+    nonce,
+    prompt: 'none',
+    loginHint: upn,
+  });
+  expect(url.startsWith(`${fake.publicUrl}/${DEFAULTS.tenantId}/oauth2/v2.0/authorize?`)).toBe(
+    true,
+  );
+  for (const extra of extraScopesToConsent ?? [])
+    expect(new URL(url).searchParams.get('scope')).toContain(extra);
   const params = await authorize(url);
   expect(params.get('state')).toBe(state);
   const code = params.get('code');
   expect(code).toBeTruthy();
-  const result = await cca.acquireTokenByCode({ code: code!, scopes, redirectUri: REDIRECT_URI, codeVerifier: verifier, state, nonce }, { code: code!, state: params.get('state')! });
+  const result = await cca.acquireTokenByCode(
+    { code: code!, scopes, redirectUri: REDIRECT_URI, codeVerifier: verifier, state, nonce },
+    { code: code!, state: params.get('state')! },
+  );
   return { result, nonce };
 }
 
 describe('MSAL Node against the fake issuer', () => {
-  it('signs alice in (Graph User.Read, API scopes consented up front), then gets API tokens silently through the refresh token', async () => {
+  test('signs alice in (Graph User.Read, API scopes consented up front), then gets API tokens silently through the refresh token', async () => {
     const cca = webApp();
     fake.resetRequestCounts();
     const { result, nonce } = await signIn(cca, 'alice@contoso.test', ['User.Read'], API_SCOPES);
     expect(result.account?.username).toBe('alice@contoso.test');
     expect(result.account?.homeAccountId).toBe(`${DEFAULTS.users.alice.oid}.${DEFAULTS.tenantId}`);
-    expect(result.idTokenClaims).toMatchObject({ nonce, aud: DEFAULTS.webClientId, oid: DEFAULTS.users.alice.oid, iss: fake.issuer() });
+    expect(result.idTokenClaims).toMatchObject({
+      nonce,
+      aud: DEFAULTS.webClientId,
+      oid: DEFAULTS.users.alice.oid,
+      iss: fake.issuer(),
+    });
     expect(result.scopes).toEqual(expect.arrayContaining(['User.Read']));
     expect(decodeJwt(result.accessToken).aud).toBe(DEFAULTS.graphClientId);
 
     // The Graph token works against the Graph stub.
-    const me = await fetch(`${fake.graphBaseUrl}/v1.0/me`, { headers: { authorization: `Bearer ${result.accessToken}` } });
+    const me = await fetch(`${fake.graphBaseUrl}/v1.0/me`, {
+      headers: { authorization: `Bearer ${result.accessToken}` },
+    });
     expect(me.status).toBe(200);
-    expect(await me.json()).toMatchObject({ id: DEFAULTS.users.alice.oid, displayName: 'Alice Example', userPrincipalName: 'alice@contoso.test', mail: 'alice@contoso.test' });
+    expect(await me.json()).toMatchObject({
+      id: DEFAULTS.users.alice.oid,
+      displayName: 'Alice Example',
+      userPrincipalName: 'alice@contoso.test',
+      mail: 'alice@contoso.test',
+    });
 
     // A second resource, silently: MSAL redeems the refresh token for the API's scopes.
     const tokenCallsBefore = fake.requestCounts().token;
     const account = result.account as AccountInfo;
     const api = await cca.acquireTokenSilent({ account, scopes: API_SCOPES });
     expect(fake.requestCounts().token).toBe(tokenCallsBefore + 1);
-    const { payload } = await jwtVerify(api.accessToken, jwks, { issuer: fake.issuer(), audience: DEFAULTS.apiClientId, algorithms: ['RS256'] });
-    expect(payload).toMatchObject({ scp: 'data.read data.write', azp: DEFAULTS.webClientId, oid: DEFAULTS.users.alice.oid, ver: '2.0' });
+    const { payload } = await jwtVerify(api.accessToken, jwks, {
+      issuer: fake.issuer(),
+      audience: DEFAULTS.apiClientId,
+      algorithms: ['RS256'],
+    });
+    expect(payload).toMatchObject({
+      scp: 'data.read data.write',
+      azp: DEFAULTS.webClientId,
+      oid: DEFAULTS.users.alice.oid,
+      ver: '2.0',
+    });
 
     // Cached now: no further token request.
     const again = await cca.acquireTokenSilent({ account, scopes: API_SCOPES });
@@ -82,47 +134,76 @@ describe('MSAL Node against the fake issuer', () => {
     expect(fake.requestCounts()).toMatchObject({ discovery: 1, authorize: 1 });
   });
 
-  it('refreshes silently when access tokens live only seconds', async () => {
+  test('refreshes silently when access tokens live only seconds', async () => {
     fake.setLifetimes({ accessToken: 3 });
     try {
       const cca = webApp();
       const { result } = await signIn(cca, 'alice@contoso.test', API_SCOPES);
       expect(decodeJwt(result.accessToken).exp! - decodeJwt(result.accessToken).iat!).toBe(3);
       const before = fake.requestCounts().token;
-      const renewed = await cca.acquireTokenSilent({ account: result.account!, scopes: API_SCOPES });
+      const renewed = await cca.acquireTokenSilent({
+        account: result.account!,
+        scopes: API_SCOPES,
+      });
       // MSAL renews tokens that expire within its offset, so a 3 s token is renewed at once.
       expect(fake.requestCounts().token).toBe(before + 1);
       expect(renewed.accessToken).not.toBe(result.accessToken);
-      await expect(jwtVerify(renewed.accessToken, jwks, { issuer: fake.issuer(), audience: DEFAULTS.apiClientId })).resolves.toBeDefined();
+      await expect(
+        jwtVerify(renewed.accessToken, jwks, {
+          issuer: fake.issuer(),
+          audience: DEFAULTS.apiClientId,
+        }),
+      ).resolves.toBeDefined();
     } finally {
       fake.setLifetimes({ accessToken: 3600 });
     }
   });
 
-  it('acquires an app-only token for the daemon with client credentials', async () => {
+  test('acquires an app-only token for the daemon with client credentials', async () => {
     const daemon = new ConfidentialClientApplication({
-      auth: { clientId: DEFAULTS.daemonClientId, clientSecret: DEFAULTS.daemonClientSecret, authority: fake.authority(), knownAuthorities: [new URL(fake.baseUrl).host] },
+      auth: {
+        clientId: DEFAULTS.daemonClientId,
+        clientSecret: DEFAULTS.daemonClientSecret,
+        authority: fake.authority(),
+        knownAuthorities: [new URL(fake.baseUrl).host],
+      },
     });
-    const result = await daemon.acquireTokenByClientCredential({ scopes: [`${DEFAULTS.apiIdentifier}/.default`] });
-    const { payload } = await jwtVerify(result!.accessToken, jwks, { issuer: fake.issuer(), audience: DEFAULTS.apiClientId });
-    expect(payload).toMatchObject({ idtyp: 'app', roles: ['Data.Read.All'], azp: DEFAULTS.daemonClientId, tid: DEFAULTS.tenantId });
+    const result = await daemon.acquireTokenByClientCredential({
+      scopes: [`${DEFAULTS.apiIdentifier}/.default`],
+    });
+    const { payload } = await jwtVerify(result!.accessToken, jwks, {
+      issuer: fake.issuer(),
+      audience: DEFAULTS.apiClientId,
+    });
+    expect(payload).toMatchObject({
+      idtyp: 'app',
+      roles: ['Data.Read.All'],
+      azp: DEFAULTS.daemonClientId,
+      tid: DEFAULTS.tenantId,
+    });
     expect(payload.scp).toBeUndefined();
   });
 
-  it('gives bob only data.read, and InteractionRequiredAuthError (consent_required) for data.write alone', async () => {
+  test('gives bob only data.read, and InteractionRequiredAuthError (consent_required) for data.write alone', async () => {
     const cca = webApp();
     const { result } = await signIn(cca, 'bob@contoso.test', API_SCOPES);
     expect(decodeJwt(result.accessToken).scp).toBe('data.read');
-    const error = await cca.acquireTokenSilent({ account: result.account!, scopes: [`${DEFAULTS.apiIdentifier}/data.write`], forceRefresh: true }).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+    const error = await cca
+      .acquireTokenSilent({
+        account: result.account!,
+        scopes: [`${DEFAULTS.apiIdentifier}/data.write`],
+        forceRefresh: true,
+      })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(error).toBeInstanceOf(InteractionRequiredAuthError);
     expect(error).toMatchObject({ errorCode: 'invalid_grant', subError: 'consent_required' });
     expect((error as Error).message).toMatch(/AADSTS65001/);
   });
 
-  it('bob signs in with Graph + both API scopes up front, and later gets data.read only', async () => {
+  test('bob signs in with Graph + both API scopes up front, and later gets data.read only', async () => {
     const cca = webApp();
     const { result } = await signIn(cca, 'bob@contoso.test', ['User.Read'], API_SCOPES);
     const api = await cca.acquireTokenSilent({ account: result.account!, scopes: API_SCOPES });
@@ -130,8 +211,14 @@ describe('MSAL Node against the fake issuer', () => {
     expect(api.scopes).toEqual([`${DEFAULTS.apiIdentifier}/data.read`]);
   });
 
-  it('redirects a silent sign-in for a scope bob never consented to with error=consent_required', async () => {
-    const url = await webApp().getAuthCodeUrl({ scopes: [`${DEFAULTS.apiIdentifier}/data.write`], redirectUri: REDIRECT_URI, prompt: 'none', loginHint: 'bob@contoso.test', state: 's1' });
+  test('redirects a silent sign-in for a scope bob never consented to with error=consent_required', async () => {
+    const url = await webApp().getAuthCodeUrl({
+      scopes: [`${DEFAULTS.apiIdentifier}/data.write`],
+      redirectUri: REDIRECT_URI,
+      prompt: 'none',
+      loginHint: 'bob@contoso.test',
+      state: 's1',
+    });
     const params = await authorize(url);
     expect(params.get('error')).toBe('consent_required');
     expect(params.get('error_description')).toMatch(/^AADSTS65001: /);
@@ -139,17 +226,29 @@ describe('MSAL Node against the fake issuer', () => {
     expect(params.get('code')).toBeNull();
   });
 
-  it('redirects login_required for an unknown login_hint', async () => {
-    const url = await webApp().getAuthCodeUrl({ scopes: ['User.Read'], redirectUri: REDIRECT_URI, prompt: 'none', loginHint: 'mallory@contoso.test' });
+  test('redirects login_required for an unknown login_hint', async () => {
+    const url = await webApp().getAuthCodeUrl({
+      scopes: ['User.Read'],
+      redirectUri: REDIRECT_URI,
+      prompt: 'none',
+      loginHint: 'mallory@contoso.test',
+    });
     const params = await authorize(url);
     expect(params.get('error')).toBe('login_required');
     expect(params.get('error_description')).toMatch(/^AADSTS50058: /);
   });
 
-  it('rejects a wrong client secret with invalid_client', async () => {
+  test('rejects a wrong client secret with invalid_client', async () => {
     const cca = webApp('wrong-secret-value');
-    const url = await cca.getAuthCodeUrl({ scopes: ['User.Read'], redirectUri: REDIRECT_URI, prompt: 'none', loginHint: 'alice@contoso.test' });
+    const url = await cca.getAuthCodeUrl({
+      scopes: ['User.Read'],
+      redirectUri: REDIRECT_URI,
+      prompt: 'none',
+      loginHint: 'alice@contoso.test',
+    });
     const code = (await authorize(url)).get('code')!;
-    await expect(cca.acquireTokenByCode({ code, scopes: ['User.Read'], redirectUri: REDIRECT_URI })).rejects.toMatchObject({ errorCode: 'invalid_client' });
+    await expect(
+      cca.acquireTokenByCode({ code, scopes: ['User.Read'], redirectUri: REDIRECT_URI }),
+    ).rejects.toMatchObject({ errorCode: 'invalid_client' });
   });
 });

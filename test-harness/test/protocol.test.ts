@@ -1,6 +1,6 @@
 // Entra's protocol rules at the HTTP level: authorization code + PKCE, refresh tokens, client
 // credentials, client authentication, the sign-in page, response modes, logout and Graph.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createHash, randomBytes } from 'node:crypto';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { DEFAULTS, FakeEntra } from '../src/index.ts';
@@ -25,7 +25,13 @@ const pkce = () => {
 };
 
 function authorizeUrl(params: Record<string, string>): string {
-  const query = new URLSearchParams({ client_id: DEFAULTS.webClientId, response_type: 'code', redirect_uri: REDIRECT, scope: `openid profile offline_access ${API_SCOPES}`, ...params });
+  const query = new URLSearchParams({
+    client_id: DEFAULTS.webClientId,
+    response_type: 'code',
+    redirect_uri: REDIRECT,
+    scope: `openid profile offline_access ${API_SCOPES}`,
+    ...params,
+  });
   return `${fake.publicUrl}/${T}/oauth2/v2.0/authorize?${query}`;
 }
 
@@ -34,9 +40,15 @@ async function redirectParams(res: Response): Promise<URLSearchParams> {
   return new URL(res.headers.get('location')!).searchParams;
 }
 
-async function code(o: { user?: string; challenge?: string; scope?: string; nonce?: string } = {}): Promise<string> {
-  const params: Record<string, string> = { prompt: 'none', login_hint: o.user ?? 'alice@contoso.test' };
-  if (o.challenge) Object.assign(params, { code_challenge: o.challenge, code_challenge_method: 'S256' });
+async function code(
+  o: { user?: string; challenge?: string; scope?: string; nonce?: string } = {},
+): Promise<string> {
+  const params: Record<string, string> = {
+    prompt: 'none',
+    login_hint: o.user ?? 'alice@contoso.test',
+  };
+  if (o.challenge)
+    Object.assign(params, { code_challenge: o.challenge, code_challenge_method: 'S256' });
   if (o.scope) params.scope = o.scope;
   if (o.nonce) params.nonce = o.nonce;
   const p = await redirectParams(await fetch(authorizeUrl(params), { redirect: 'manual' }));
@@ -55,149 +67,404 @@ async function token(form: Record<string, string>, headers: Record<string, strin
 
 const web = { client_id: DEFAULTS.webClientId, client_secret: DEFAULTS.webClientSecret };
 
-function expectEntraError(res: { status: number; body: Record<string, unknown> }, status: number, error: string, code: number) {
+function expectEntraError(
+  res: { status: number; body: Record<string, unknown> },
+  status: number,
+  error: string,
+  code: number,
+) {
   expect(res.status).toBe(status);
   expect(res.body).toMatchObject({ error, error_codes: [code] });
   expect(String(res.body.error_description)).toMatch(new RegExp(`^AADSTS${code}: `));
-  for (const field of ['timestamp', 'trace_id', 'correlation_id']) expect(typeof res.body[field]).toBe('string');
+  for (const field of ['timestamp', 'trace_id', 'correlation_id'])
+    expect(typeof res.body[field]).toBe('string');
 }
 
 describe('authorization_code grant', () => {
-  it('returns Entra token response fields; tokens verify; the id token carries the nonce', async () => {
+  test('returns Entra token response fields; tokens verify; the id token carries the nonce', async () => {
     const { verifier, challenge } = pkce();
     const c = await code({ challenge, nonce: 'n-123' });
-    const res = await token({ ...web, grant_type: 'authorization_code', code: c, redirect_uri: REDIRECT, code_verifier: verifier, scope: `openid profile offline_access ${API_SCOPES}` });
+    const res = await token({
+      ...web,
+      grant_type: 'authorization_code',
+      code: c,
+      redirect_uri: REDIRECT,
+      code_verifier: verifier,
+      scope: `openid profile offline_access ${API_SCOPES}`,
+    });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ token_type: 'Bearer', scope: API_SCOPES, expires_in: 3600, ext_expires_in: 3600 });
-    for (const field of ['access_token', 'refresh_token', 'id_token', 'client_info']) expect(typeof res.body[field]).toBe('string');
-    expect(JSON.parse(Buffer.from(res.body.client_info, 'base64url').toString())).toEqual({ uid: DEFAULTS.users.alice.oid, utid: T });
-    await expect(jwtVerify(res.body.access_token, jwks, { issuer: fake.issuer(), audience: DEFAULTS.apiClientId })).resolves.toBeDefined();
-    const { payload: id } = await jwtVerify(res.body.id_token, jwks, { issuer: fake.issuer(), audience: DEFAULTS.webClientId });
-    expect(id).toMatchObject({ nonce: 'n-123', oid: DEFAULTS.users.alice.oid, preferred_username: 'alice@contoso.test', name: 'Alice Example', tid: T, ver: '2.0' });
+    expect(res.body).toMatchObject({
+      token_type: 'Bearer',
+      scope: API_SCOPES,
+      expires_in: 3600,
+      ext_expires_in: 3600,
+    });
+    for (const field of ['access_token', 'refresh_token', 'id_token', 'client_info'])
+      expect(typeof res.body[field]).toBe('string');
+    expect(JSON.parse(Buffer.from(res.body.client_info, 'base64url').toString())).toEqual({
+      uid: DEFAULTS.users.alice.oid,
+      utid: T,
+    });
+    await expect(
+      jwtVerify(res.body.access_token, jwks, {
+        issuer: fake.issuer(),
+        audience: DEFAULTS.apiClientId,
+      }),
+    ).resolves.toBeDefined();
+    const { payload: id } = await jwtVerify(res.body.id_token, jwks, {
+      issuer: fake.issuer(),
+      audience: DEFAULTS.webClientId,
+    });
+    expect(id).toMatchObject({
+      nonce: 'n-123',
+      oid: DEFAULTS.users.alice.oid,
+      preferred_username: 'alice@contoso.test',
+      name: 'Alice Example',
+      tid: T,
+      ver: '2.0',
+    });
   });
 
-  it('bob gets only data.read when asking for both', async () => {
-    const res = await token({ ...web, grant_type: 'authorization_code', code: await code({ user: 'bob@contoso.test' }), redirect_uri: REDIRECT });
+  test('bob gets only data.read when asking for both', async () => {
+    const res = await token({
+      ...web,
+      grant_type: 'authorization_code',
+      code: await code({ user: 'bob@contoso.test' }),
+      redirect_uri: REDIRECT,
+    });
     expect(res.body.scope).toBe(`${DEFAULTS.apiIdentifier}/data.read`);
     expect(decodeJwt(res.body.access_token).scp).toBe('data.read');
   });
 
-  it('rejects a wrong PKCE verifier, a missing one, and burns the code', async () => {
+  test('rejects a wrong PKCE verifier, a missing one, and burns the code', async () => {
     const { challenge } = pkce();
     const c = await code({ challenge });
-    expectEntraError(await token({ ...web, grant_type: 'authorization_code', code: c, redirect_uri: REDIRECT, code_verifier: pkce().verifier }), 400, 'invalid_grant', 501481);
-    expectEntraError(await token({ ...web, grant_type: 'authorization_code', code: c, redirect_uri: REDIRECT, code_verifier: pkce().verifier }), 400, 'invalid_grant', 54005);
+    expectEntraError(
+      await token({
+        ...web,
+        grant_type: 'authorization_code',
+        code: c,
+        redirect_uri: REDIRECT,
+        code_verifier: pkce().verifier,
+      }),
+      400,
+      'invalid_grant',
+      501481,
+    );
+    expectEntraError(
+      await token({
+        ...web,
+        grant_type: 'authorization_code',
+        code: c,
+        redirect_uri: REDIRECT,
+        code_verifier: pkce().verifier,
+      }),
+      400,
+      'invalid_grant',
+      54005,
+    );
     const c2 = await code({ challenge });
-    expectEntraError(await token({ ...web, grant_type: 'authorization_code', code: c2, redirect_uri: REDIRECT }), 400, 'invalid_request', 900144);
+    expectEntraError(
+      await token({ ...web, grant_type: 'authorization_code', code: c2, redirect_uri: REDIRECT }),
+      400,
+      'invalid_request',
+      900144,
+    );
   });
 
-  it('accepts a code once only', async () => {
+  test('accepts a code once only', async () => {
     const c = await code();
-    expect((await token({ ...web, grant_type: 'authorization_code', code: c, redirect_uri: REDIRECT })).status).toBe(200);
-    expectEntraError(await token({ ...web, grant_type: 'authorization_code', code: c, redirect_uri: REDIRECT }), 400, 'invalid_grant', 54005);
+    expect(
+      (await token({ ...web, grant_type: 'authorization_code', code: c, redirect_uri: REDIRECT }))
+        .status,
+    ).toBe(200);
+    expectEntraError(
+      await token({ ...web, grant_type: 'authorization_code', code: c, redirect_uri: REDIRECT }),
+      400,
+      'invalid_grant',
+      54005,
+    );
   });
 
-  it('rejects an expired code', async () => {
+  test('rejects an expired code', async () => {
     const local = await FakeEntra.start({ lifetimes: { code: 1 } });
     try {
-      const res = await fetch(`${local.publicUrl}/${T}/oauth2/v2.0/authorize?${new URLSearchParams({ client_id: DEFAULTS.webClientId, response_type: 'code', redirect_uri: REDIRECT, scope: API_SCOPES, prompt: 'none', login_hint: 'alice@contoso.test' })}`, { redirect: 'manual' });
+      const res = await fetch(
+        `${local.publicUrl}/${T}/oauth2/v2.0/authorize?${new URLSearchParams({ client_id: DEFAULTS.webClientId, response_type: 'code', redirect_uri: REDIRECT, scope: API_SCOPES, prompt: 'none', login_hint: 'alice@contoso.test' })}`,
+        { redirect: 'manual' },
+      );
       const c = (await redirectParams(res)).get('code')!;
       await new Promise((r) => setTimeout(r, 1100));
-      const expired = await fetch(`${local.authority()}/oauth2/v2.0/token`, { method: 'POST', body: new URLSearchParams({ ...web, grant_type: 'authorization_code', code: c, redirect_uri: REDIRECT }) });
-      expectEntraError({ status: expired.status, body: (await expired.json()) as Record<string, unknown> }, 400, 'invalid_grant', 70008);
+      const expired = await fetch(`${local.authority()}/oauth2/v2.0/token`, {
+        method: 'POST',
+        body: new URLSearchParams({
+          ...web,
+          grant_type: 'authorization_code',
+          code: c,
+          redirect_uri: REDIRECT,
+        }),
+      });
+      expectEntraError(
+        { status: expired.status, body: (await expired.json()) as Record<string, unknown> },
+        400,
+        'invalid_grant',
+        70008,
+      );
     } finally {
       await local.close();
     }
   });
 
-  it('rejects a redirect_uri that differs from the authorize request', async () => {
-    expectEntraError(await token({ ...web, grant_type: 'authorization_code', code: await code(), redirect_uri: 'http://localhost:4322/auth/redirect' }), 400, 'invalid_grant', 500112);
+  test('rejects a redirect_uri that differs from the authorize request', async () => {
+    expectEntraError(
+      await token({
+        ...web,
+        grant_type: 'authorization_code',
+        code: await code(),
+        redirect_uri: 'http://localhost:4322/auth/redirect',
+      }),
+      400,
+      'invalid_grant',
+      500112,
+    );
   });
 
-  it('redeems a code requested for two resources (consent up front) for one resource at a time', async () => {
+  test('redeems a code requested for two resources (consent up front) for one resource at a time', async () => {
     const c = await code({ scope: `openid offline_access User.Read ${API_SCOPES}` });
-    expectEntraError(await token({ ...web, grant_type: 'authorization_code', code: c, redirect_uri: REDIRECT, scope: `User.Read ${API_SCOPES}` }), 400, 'invalid_scope', 28000);
+    expectEntraError(
+      await token({
+        ...web,
+        grant_type: 'authorization_code',
+        code: c,
+        redirect_uri: REDIRECT,
+        scope: `User.Read ${API_SCOPES}`,
+      }),
+      400,
+      'invalid_scope',
+      28000,
+    );
     const c2 = await code({ scope: `openid offline_access User.Read ${API_SCOPES}` });
-    const graph = await token({ ...web, grant_type: 'authorization_code', code: c2, redirect_uri: REDIRECT, scope: 'openid offline_access' });
+    const graph = await token({
+      ...web,
+      grant_type: 'authorization_code',
+      code: c2,
+      redirect_uri: REDIRECT,
+      scope: 'openid offline_access',
+    });
     expect(graph.status).toBe(200);
-    expect(decodeJwt(graph.body.access_token)).toMatchObject({ aud: DEFAULTS.graphClientId, scp: 'User.Read' });
+    expect(decodeJwt(graph.body.access_token)).toMatchObject({
+      aud: DEFAULTS.graphClientId,
+      scp: 'User.Read',
+    });
     const c3 = await code({ scope: `openid offline_access User.Read ${API_SCOPES}` });
-    const api = await token({ ...web, grant_type: 'authorization_code', code: c3, redirect_uri: REDIRECT, scope: `openid ${DEFAULTS.apiIdentifier}/data.read` });
-    expect(decodeJwt(api.body.access_token)).toMatchObject({ aud: DEFAULTS.apiClientId, scp: 'data.read' });
+    const api = await token({
+      ...web,
+      grant_type: 'authorization_code',
+      code: c3,
+      redirect_uri: REDIRECT,
+      scope: `openid ${DEFAULTS.apiIdentifier}/data.read`,
+    });
+    expect(decodeJwt(api.body.access_token)).toMatchObject({
+      aud: DEFAULTS.apiClientId,
+      scp: 'data.read',
+    });
   });
 
-  it('refuses a silent multi-resource sign-in when a resource has no consented scope', async () => {
-    const p = await redirectParams(await fetch(authorizeUrl({ prompt: 'none', login_hint: 'bob@contoso.test', scope: `User.Read ${DEFAULTS.apiIdentifier}/data.write` }), { redirect: 'manual' }));
+  test('refuses a silent multi-resource sign-in when a resource has no consented scope', async () => {
+    const p = await redirectParams(
+      await fetch(
+        authorizeUrl({
+          prompt: 'none',
+          login_hint: 'bob@contoso.test',
+          scope: `User.Read ${DEFAULTS.apiIdentifier}/data.write`,
+        }),
+        { redirect: 'manual' },
+      ),
+    );
     expect(p.get('error')).toBe('consent_required');
   });
 
-  it('rejects an unknown code and a code of another client', async () => {
-    expectEntraError(await token({ ...web, grant_type: 'authorization_code', code: 'not-a-code', redirect_uri: REDIRECT }), 400, 'invalid_grant', 70000);
-    const daemon = { client_id: DEFAULTS.daemonClientId, client_secret: DEFAULTS.daemonClientSecret };
-    const res = await token({ ...daemon, grant_type: 'authorization_code', code: await code(), redirect_uri: REDIRECT });
+  test('rejects an unknown code and a code of another client', async () => {
+    expectEntraError(
+      await token({
+        ...web,
+        grant_type: 'authorization_code',
+        code: 'not-a-code',
+        redirect_uri: REDIRECT,
+      }),
+      400,
+      'invalid_grant',
+      70000,
+    );
+    const daemon = {
+      client_id: DEFAULTS.daemonClientId,
+      client_secret: DEFAULTS.daemonClientSecret,
+    };
+    const res = await token({
+      ...daemon,
+      grant_type: 'authorization_code',
+      code: await code(),
+      redirect_uri: REDIRECT,
+    });
     expectEntraError(res, 400, 'invalid_grant', 70000);
     expect(res.body.error_description).toMatch(/issued to another client/);
   });
 });
 
 describe('client authentication', () => {
-  const form = async () => ({ grant_type: 'authorization_code', code: await code(), redirect_uri: REDIRECT });
+  const form = async () => ({
+    grant_type: 'authorization_code',
+    code: await code(),
+    redirect_uri: REDIRECT,
+  });
 
-  it('accepts client_secret_basic', async () => {
-    const basic = Buffer.from(`${DEFAULTS.webClientId}:${encodeURIComponent(DEFAULTS.webClientSecret)}`).toString('base64');
+  test('accepts client_secret_basic', async () => {
+    const basic = Buffer.from(
+      `${DEFAULTS.webClientId}:${encodeURIComponent(DEFAULTS.webClientSecret)}`,
+    ).toString('base64');
     expect((await token(await form(), { authorization: `Basic ${basic}` })).status).toBe(200);
   });
 
-  it('rejects a wrong secret (post and basic), a missing secret, and an unknown client', async () => {
-    expectEntraError(await token({ ...(await form()), client_id: DEFAULTS.webClientId, client_secret: 'nope-nope' }), 401, 'invalid_client', 7000215);
+  test('rejects a wrong secret (post and basic), a missing secret, and an unknown client', async () => {
+    expectEntraError(
+      await token({
+        ...(await form()),
+        client_id: DEFAULTS.webClientId,
+        client_secret: 'nope-nope',
+      }),
+      401,
+      'invalid_client',
+      7000215,
+    );
     const basic = Buffer.from(`${DEFAULTS.webClientId}:wrong`).toString('base64');
-    expectEntraError(await token(await form(), { authorization: `Basic ${basic}` }), 401, 'invalid_client', 7000215);
-    expectEntraError(await token({ ...(await form()), client_id: DEFAULTS.webClientId }), 401, 'invalid_client', 7000218);
-    expectEntraError(await token({ ...(await form()), client_id: '11111111-1111-4111-8111-111111111111', client_secret: 'x' }), 400, 'unauthorized_client', 700016);
+    expectEntraError(
+      await token(await form(), { authorization: `Basic ${basic}` }),
+      401,
+      'invalid_client',
+      7000215,
+    );
+    expectEntraError(
+      await token({ ...(await form()), client_id: DEFAULTS.webClientId }),
+      401,
+      'invalid_client',
+      7000218,
+    );
+    expectEntraError(
+      await token({
+        ...(await form()),
+        client_id: '11111111-1111-4111-8111-111111111111',
+        client_secret: 'x',
+      }),
+      400,
+      'unauthorized_client',
+      700016,
+    );
   });
 
-  it('does not accept the daemon secret for the web app', async () => {
-    expectEntraError(await token({ ...(await form()), client_id: DEFAULTS.webClientId, client_secret: DEFAULTS.daemonClientSecret }), 401, 'invalid_client', 7000215);
+  test('does not accept the daemon secret for the web app', async () => {
+    expectEntraError(
+      await token({
+        ...(await form()),
+        client_id: DEFAULTS.webClientId,
+        client_secret: DEFAULTS.daemonClientSecret,
+      }),
+      401,
+      'invalid_client',
+      7000215,
+    );
   });
 });
 
 describe('refresh_token grant', () => {
   async function refreshToken(user = 'alice@contoso.test') {
-    const res = await token({ ...web, grant_type: 'authorization_code', code: await code({ user, scope: 'openid offline_access User.Read' }), redirect_uri: REDIRECT });
+    const res = await token({
+      ...web,
+      grant_type: 'authorization_code',
+      code: await code({ user, scope: 'openid offline_access User.Read' }),
+      redirect_uri: REDIRECT,
+    });
     expect(res.body.scope).toBe('User.Read openid');
     return res.body.refresh_token as string;
   }
 
-  it('redeems a refresh token issued for Graph for the API (multi-resource) and returns a new one', async () => {
+  test('redeems a refresh token issued for Graph for the API (multi-resource) and returns a new one', async () => {
     const rt = await refreshToken();
-    const res = await token({ ...web, grant_type: 'refresh_token', refresh_token: rt, scope: `${API_SCOPES} offline_access openid` });
+    const res = await token({
+      ...web,
+      grant_type: 'refresh_token',
+      refresh_token: rt,
+      scope: `${API_SCOPES} offline_access openid`,
+    });
     expect(res.status).toBe(200);
     expect(res.body.refresh_token).not.toBe(rt);
-    const { payload } = await jwtVerify(res.body.access_token, jwks, { issuer: fake.issuer(), audience: DEFAULTS.apiClientId });
+    const { payload } = await jwtVerify(res.body.access_token, jwks, {
+      issuer: fake.issuer(),
+      audience: DEFAULTS.apiClientId,
+    });
     expect(payload.scp).toBe('data.read data.write');
     expect(typeof res.body.id_token).toBe('string');
   });
 
-  it('fails with invalid_grant consent_required for scopes without consent', async () => {
-    const res = await token({ ...web, grant_type: 'refresh_token', refresh_token: await refreshToken('bob@contoso.test'), scope: `${DEFAULTS.apiIdentifier}/data.write` });
+  test('fails with invalid_grant consent_required for scopes without consent', async () => {
+    const res = await token({
+      ...web,
+      grant_type: 'refresh_token',
+      refresh_token: await refreshToken('bob@contoso.test'),
+      scope: `${DEFAULTS.apiIdentifier}/data.write`,
+    });
     expectEntraError(res, 400, 'invalid_grant', 65001);
     expect(res.body.suberror).toBe('consent_required');
   });
 
-  it('rejects an unknown refresh token, one of another client, and an expired one', async () => {
-    expectEntraError(await token({ ...web, grant_type: 'refresh_token', refresh_token: 'nope', scope: API_SCOPES }), 400, 'invalid_grant', 9002313);
+  test('rejects an unknown refresh token, one of another client, and an expired one', async () => {
+    expectEntraError(
+      await token({
+        ...web,
+        grant_type: 'refresh_token',
+        refresh_token: 'nope',
+        scope: API_SCOPES,
+      }),
+      400,
+      'invalid_grant',
+      9002313,
+    );
     const local = await FakeEntra.start({ lifetimes: { refreshToken: 1 } });
     try {
-      const auth = await fetch(`${local.publicUrl}/${T}/oauth2/v2.0/authorize?${new URLSearchParams({ client_id: DEFAULTS.webClientId, response_type: 'code', redirect_uri: REDIRECT, scope: `offline_access ${API_SCOPES}`, prompt: 'none', login_hint: 'alice@contoso.test' })}`, { redirect: 'manual' });
+      const auth = await fetch(
+        `${local.publicUrl}/${T}/oauth2/v2.0/authorize?${new URLSearchParams({ client_id: DEFAULTS.webClientId, response_type: 'code', redirect_uri: REDIRECT, scope: `offline_access ${API_SCOPES}`, prompt: 'none', login_hint: 'alice@contoso.test' })}`,
+        { redirect: 'manual' },
+      );
       const c = (await redirectParams(auth)).get('code')!;
       const post = async (form: Record<string, string>) => {
-        const res = await fetch(`${local.authority()}/oauth2/v2.0/token`, { method: 'POST', body: new URLSearchParams(form) });
+        const res = await fetch(`${local.authority()}/oauth2/v2.0/token`, {
+          method: 'POST',
+          body: new URLSearchParams(form),
+        });
         return { status: res.status, body: (await res.json()) as Record<string, unknown> };
       };
-      const rt = String((await post({ ...web, grant_type: 'authorization_code', code: c, redirect_uri: REDIRECT })).body.refresh_token);
-      expectEntraError(await post({ client_id: DEFAULTS.daemonClientId, client_secret: DEFAULTS.daemonClientSecret, grant_type: 'refresh_token', refresh_token: rt, scope: API_SCOPES }), 400, 'invalid_grant', 9002313);
+      const rt = String(
+        (await post({ ...web, grant_type: 'authorization_code', code: c, redirect_uri: REDIRECT }))
+          .body.refresh_token,
+      );
+      expectEntraError(
+        await post({
+          client_id: DEFAULTS.daemonClientId,
+          client_secret: DEFAULTS.daemonClientSecret,
+          grant_type: 'refresh_token',
+          refresh_token: rt,
+          scope: API_SCOPES,
+        }),
+        400,
+        'invalid_grant',
+        9002313,
+      );
       await new Promise((r) => setTimeout(r, 1100));
-      expectEntraError(await post({ ...web, grant_type: 'refresh_token', refresh_token: rt, scope: API_SCOPES }), 400, 'invalid_grant', 700082);
+      expectEntraError(
+        await post({ ...web, grant_type: 'refresh_token', refresh_token: rt, scope: API_SCOPES }),
+        400,
+        'invalid_grant',
+        700082,
+      );
     } finally {
       await local.close();
     }
@@ -205,34 +472,65 @@ describe('refresh_token grant', () => {
 });
 
 describe('client_credentials grant', () => {
-  const daemon = { client_id: DEFAULTS.daemonClientId, client_secret: DEFAULTS.daemonClientSecret, grant_type: 'client_credentials' };
+  const daemon = {
+    client_id: DEFAULTS.daemonClientId,
+    client_secret: DEFAULTS.daemonClientSecret,
+    grant_type: 'client_credentials',
+  };
 
-  it('issues app-only tokens: roles, idtyp app, no scp, no refresh or id token', async () => {
+  test('issues app-only tokens: roles, idtyp app, no scp, no refresh or id token', async () => {
     for (const resource of [DEFAULTS.apiIdentifier, DEFAULTS.apiClientId]) {
       const res = await token({ ...daemon, scope: `${resource}/.default` });
       expect(res.status).toBe(200);
-      expect(Object.keys(res.body).sort()).toEqual(['access_token', 'expires_in', 'ext_expires_in', 'token_type']);
-      const { payload } = await jwtVerify(res.body.access_token, jwks, { issuer: fake.issuer(), audience: DEFAULTS.apiClientId });
-      expect(payload).toMatchObject({ idtyp: 'app', roles: ['Data.Read.All'], azp: DEFAULTS.daemonClientId, azpacr: '1' });
+      expect(Object.keys(res.body).sort()).toEqual([
+        'access_token',
+        'expires_in',
+        'ext_expires_in',
+        'token_type',
+      ]);
+      const { payload } = await jwtVerify(res.body.access_token, jwks, {
+        issuer: fake.issuer(),
+        audience: DEFAULTS.apiClientId,
+      });
+      expect(payload).toMatchObject({
+        idtyp: 'app',
+        roles: ['Data.Read.All'],
+        azp: DEFAULTS.daemonClientId,
+        azpacr: '1',
+      });
       expect(payload.scp).toBeUndefined();
     }
   });
 
-  it('an app without roles on the resource gets a token without roles', async () => {
-    const res = await token({ ...web, grant_type: 'client_credentials', scope: `${DEFAULTS.apiIdentifier}/.default` });
+  test('an app without roles on the resource gets a token without roles', async () => {
+    const res = await token({
+      ...web,
+      grant_type: 'client_credentials',
+      scope: `${DEFAULTS.apiIdentifier}/.default`,
+    });
     expect(res.status).toBe(200);
     expect(decodeJwt(res.body.access_token).roles).toBeUndefined();
   });
 
-  it('requires {resource}/.default and a known resource', async () => {
-    expectEntraError(await token({ ...daemon, scope: `${DEFAULTS.apiIdentifier}/data.read` }), 400, 'invalid_scope', 1002012);
-    expectEntraError(await token({ ...daemon, scope: 'api://unknown/.default' }), 400, 'invalid_resource', 500011);
+  test('requires {resource}/.default and a known resource', async () => {
+    expectEntraError(
+      await token({ ...daemon, scope: `${DEFAULTS.apiIdentifier}/data.read` }),
+      400,
+      'invalid_scope',
+      1002012,
+    );
+    expectEntraError(
+      await token({ ...daemon, scope: 'api://unknown/.default' }),
+      400,
+      'invalid_resource',
+      500011,
+    );
     expectEntraError(await token({ ...daemon }), 400, 'invalid_request', 900144);
   });
 });
 
 describe('sign-in page and response modes', () => {
-  it('lists the users with the consent state of each requested permission, escaping values', async () => {
+  test('lists the users with the consent state of each requested permission, escaping values', async () => {
     const res = await fetch(authorizeUrl({ state: '<script>alert(1)</script>' }));
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/text\/html/);
@@ -249,56 +547,112 @@ describe('sign-in page and response modes', () => {
     expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
   });
 
-  it('signs in the user picked on the page and keeps a session for prompt=none', async () => {
-    const form = new URLSearchParams({ client_id: DEFAULTS.webClientId, response_type: 'code', redirect_uri: REDIRECT, scope: API_SCOPES, state: 'st', fake_entra_user: 'bob@contoso.test' });
-    const res = await fetch(`${fake.publicUrl}/${T}/oauth2/v2.0/authorize`, { method: 'POST', body: form, redirect: 'manual' });
+  test('signs in the user picked on the page and keeps a session for prompt=none', async () => {
+    const form = new URLSearchParams({
+      client_id: DEFAULTS.webClientId,
+      response_type: 'code',
+      redirect_uri: REDIRECT,
+      scope: API_SCOPES,
+      state: 'st',
+      fake_entra_user: 'bob@contoso.test',
+    });
+    const res = await fetch(`${fake.publicUrl}/${T}/oauth2/v2.0/authorize`, {
+      method: 'POST',
+      body: form,
+      redirect: 'manual',
+    });
     const p = await redirectParams(res);
     expect(p.get('state')).toBe('st');
-    const exchanged = await token({ ...web, grant_type: 'authorization_code', code: p.get('code')!, redirect_uri: REDIRECT });
+    const exchanged = await token({
+      ...web,
+      grant_type: 'authorization_code',
+      code: p.get('code')!,
+      redirect_uri: REDIRECT,
+    });
     expect(decodeJwt(exchanged.body.access_token).preferred_username).toBe('bob@contoso.test');
 
     const cookie = res.headers.get('set-cookie')!.split(';')[0]!;
-    const silent = await fetch(authorizeUrl({ prompt: 'none' }), { redirect: 'manual', headers: { cookie } });
+    const silent = await fetch(authorizeUrl({ prompt: 'none' }), {
+      redirect: 'manual',
+      headers: { cookie },
+    });
     expect((await redirectParams(silent)).get('code')).toBeTruthy();
     const anonymous = await fetch(authorizeUrl({ prompt: 'none' }), { redirect: 'manual' });
     expect((await redirectParams(anonymous)).get('error')).toBe('login_required');
 
     // Logout ends the session and returns to the registered post-logout URI.
-    const out = await fetch(`${fake.publicUrl}/${T}/oauth2/v2.0/logout?${new URLSearchParams({ post_logout_redirect_uri: 'http://localhost:4321/', client_id: DEFAULTS.webClientId, state: 'bye' })}`, { redirect: 'manual', headers: { cookie } });
+    const out = await fetch(
+      `${fake.publicUrl}/${T}/oauth2/v2.0/logout?${new URLSearchParams({ post_logout_redirect_uri: 'http://localhost:4321/', client_id: DEFAULTS.webClientId, state: 'bye' })}`,
+      { redirect: 'manual', headers: { cookie } },
+    );
     expect(out.status).toBe(302);
     expect(out.headers.get('location')).toBe('http://localhost:4321/?state=bye');
-    const afterLogout = await fetch(authorizeUrl({ prompt: 'none' }), { redirect: 'manual', headers: { cookie } });
+    const afterLogout = await fetch(authorizeUrl({ prompt: 'none' }), {
+      redirect: 'manual',
+      headers: { cookie },
+    });
     expect((await redirectParams(afterLogout)).get('error')).toBe('login_required');
   });
 
-  it('posts the code with response_mode=form_post, and puts it in the fragment with fragment', async () => {
-    const res = await fetch(authorizeUrl({ prompt: 'none', login_hint: 'alice@contoso.test', response_mode: 'form_post', state: 'fp' }));
+  test('posts the code with response_mode=form_post, and puts it in the fragment with fragment', async () => {
+    const res = await fetch(
+      authorizeUrl({
+        prompt: 'none',
+        login_hint: 'alice@contoso.test',
+        response_mode: 'form_post',
+        state: 'fp',
+      }),
+    );
     expect(res.status).toBe(200);
     const html = await res.text();
     expect(html).toContain(`<form method="post" action="${REDIRECT}">`);
     expect(html).toMatch(/<input type="hidden" name="code" value="[^"]+">/);
     expect(html).toContain('<input type="hidden" name="state" value="fp">');
     expect(res.headers.get('content-security-policy')).toMatch(/script-src 'nonce-/);
-    const frag = await fetch(authorizeUrl({ prompt: 'none', login_hint: 'alice@contoso.test', response_mode: 'fragment' }), { redirect: 'manual' });
-    expect(new URLSearchParams(new URL(frag.headers.get('location')!).hash.slice(1)).get('code')).toBeTruthy();
+    const frag = await fetch(
+      authorizeUrl({ prompt: 'none', login_hint: 'alice@contoso.test', response_mode: 'fragment' }),
+      { redirect: 'manual' },
+    );
+    expect(
+      new URLSearchParams(new URL(frag.headers.get('location')!).hash.slice(1)).get('code'),
+    ).toBeTruthy();
   });
 
-  it('validates redirect_uri: any port on http://localhost, nothing else unregistered', async () => {
-    for (const ok of ['http://localhost:1/auth/redirect', 'http://localhost/auth/redirect', DEFAULTS.webRedirectUri]) {
-      const res = await fetch(authorizeUrl({ redirect_uri: ok, prompt: 'none', login_hint: 'alice@contoso.test' }), { redirect: 'manual' });
+  test('validates redirect_uri: any port on http://localhost, nothing else unregistered', async () => {
+    for (const ok of [
+      'http://localhost:1/auth/redirect',
+      'http://localhost/auth/redirect',
+      DEFAULTS.webRedirectUri,
+    ]) {
+      const res = await fetch(
+        authorizeUrl({ redirect_uri: ok, prompt: 'none', login_hint: 'alice@contoso.test' }),
+        { redirect: 'manual' },
+      );
       expect(res.status).toBe(302);
       expect(res.headers.get('location')!.startsWith(ok)).toBe(true);
     }
-    for (const bad of ['http://localhost:5001/other', 'http://evil.example/auth/redirect', 'https://localhost:5001/auth/redirect', 'http://127.0.0.1:5001/auth/redirect', 'not a url']) {
-      const res = await fetch(authorizeUrl({ redirect_uri: bad, prompt: 'none', login_hint: 'alice@contoso.test' }), { redirect: 'manual' });
+    for (const bad of [
+      'http://localhost:5001/other',
+      'http://evil.example/auth/redirect',
+      'https://localhost:5001/auth/redirect',
+      'http://127.0.0.1:5001/auth/redirect',
+      'not a url',
+    ]) {
+      const res = await fetch(
+        authorizeUrl({ redirect_uri: bad, prompt: 'none', login_hint: 'alice@contoso.test' }),
+        { redirect: 'manual' },
+      );
       expect(res.status).toBe(400);
       expect(res.headers.get('location')).toBeNull();
       expect(await res.text()).toContain('AADSTS50011');
     }
   });
 
-  it('shows a page (no redirect) for a post-logout URI that is not registered', async () => {
-    const res = await fetch(`${fake.publicUrl}/${T}/oauth2/v2.0/logout?post_logout_redirect_uri=${encodeURIComponent('http://evil.example/')}`, { redirect: 'manual' });
+  test('shows a page (no redirect) for a post-logout URI that is not registered', async () => {
+    const res = await fetch(
+      `${fake.publicUrl}/${T}/oauth2/v2.0/logout?post_logout_redirect_uri=${encodeURIComponent('http://evil.example/')}`,
+      { redirect: 'manual' },
+    );
     expect(res.status).toBe(400);
     expect(res.headers.get('location')).toBeNull();
     expect(await res.text()).toContain('is not registered');
@@ -307,32 +661,65 @@ describe('sign-in page and response modes', () => {
 
 describe('Graph stub', () => {
   const me = async (auth?: string) => {
-    const res = await fetch(`${fake.graphBaseUrl}/v1.0/me`, { headers: auth ? { authorization: auth } : {} });
-    return { status: res.status, headers: res.headers, body: (await res.json()) as { error?: { code: string; message: string; innerError: Record<string, string> } } };
+    const res = await fetch(`${fake.graphBaseUrl}/v1.0/me`, {
+      headers: auth ? { authorization: auth } : {},
+    });
+    return {
+      status: res.status,
+      headers: res.headers,
+      body: (await res.json()) as {
+        error?: { code: string; message: string; innerError: Record<string, string> };
+      },
+    };
   };
 
-  it('answers Graph errors for missing, foreign, broken, app-only and under-scoped tokens', async () => {
+  test('answers Graph errors for missing, foreign, broken, app-only and under-scoped tokens', async () => {
     const missing = await me();
     expect(missing.status).toBe(401);
-    expect(missing.body.error).toMatchObject({ code: 'InvalidAuthenticationToken', message: 'Access token is empty.' });
+    expect(missing.body.error).toMatchObject({
+      code: 'InvalidAuthenticationToken',
+      message: 'Access token is empty.',
+    });
     expect(missing.body.error!.innerError['request-id']).toBeDefined();
     expect(missing.headers.get('www-authenticate')).toMatch(/^Bearer /);
     const apiToken = await me(`Bearer ${await fake.mintAccessToken()}`);
-    expect(apiToken.body.error).toMatchObject({ code: 'InvalidAuthenticationToken', message: 'Invalid audience.' });
+    expect(apiToken.body.error).toMatchObject({
+      code: 'InvalidAuthenticationToken',
+      message: 'Invalid audience.',
+    });
     const graphAud = { audience: DEFAULTS.graphClientId, scopes: ['User.Read'] };
     const expired = await me(`Bearer ${await fake.mintBrokenToken('expired', graphAud)}`);
     expect(expired.body.error?.message).toMatch(/expired/);
     expect((await me('Bearer garbage')).status).toBe(401);
     const app = await me(`Bearer ${await fake.mintAccessToken({ ...graphAud, app: true })}`);
     expect(app.status).toBe(400);
-    const noScope = await me(`Bearer ${await fake.mintAccessToken({ audience: DEFAULTS.graphClientId, scopes: ['User.ReadBasic.Nope'] })}`);
+    const noScope = await me(
+      `Bearer ${await fake.mintAccessToken({ audience: DEFAULTS.graphClientId, scopes: ['User.ReadBasic.Nope'] })}`,
+    );
     expect(noScope.status).toBe(403);
     expect(noScope.body.error?.code).toBe('Authorization_RequestDenied');
-    const ok = await me(`Bearer ${await fake.mintAccessToken({ ...graphAud, user: 'bob@contoso.test' })}`);
+    const ok = await me(
+      `Bearer ${await fake.mintAccessToken({ ...graphAud, user: 'bob@contoso.test' })}`,
+    );
     expect(ok.status).toBe(200);
-    expect(ok.body).toMatchObject({ id: DEFAULTS.users.bob.oid, displayName: 'Bob Example', givenName: 'Bob', surname: 'Example', userPrincipalName: 'bob@contoso.test' });
-    const userinfo = await fetch(`${fake.baseUrl}/oidc/userinfo`, { headers: { authorization: `Bearer ${await fake.mintAccessToken({ ...graphAud, user: 'bob@contoso.test' })}` } });
-    expect(await userinfo.json()).toMatchObject({ name: 'Bob Example', given_name: 'Bob', family_name: 'Example', email: 'bob@contoso.test' });
+    expect(ok.body).toMatchObject({
+      id: DEFAULTS.users.bob.oid,
+      displayName: 'Bob Example',
+      givenName: 'Bob',
+      surname: 'Example',
+      userPrincipalName: 'bob@contoso.test',
+    });
+    const userinfo = await fetch(`${fake.baseUrl}/oidc/userinfo`, {
+      headers: {
+        authorization: `Bearer ${await fake.mintAccessToken({ ...graphAud, user: 'bob@contoso.test' })}`,
+      },
+    });
+    expect(await userinfo.json()).toMatchObject({
+      name: 'Bob Example',
+      given_name: 'Bob',
+      family_name: 'Example',
+      email: 'bob@contoso.test',
+    });
     expect((await fetch(`${fake.baseUrl}/oidc/userinfo`)).status).toBe(401);
   });
 });

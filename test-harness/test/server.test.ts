@@ -1,6 +1,6 @@
 // The server surface: one port for TLS and plain HTTP, Entra-shaped discovery and JWKS,
 // request counters, outage switch, health check and the opt-in minting endpoint.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import type { TLSSocket } from 'node:tls';
@@ -18,11 +18,16 @@ afterAll(async () => {
 
 const json = async (url: string, init?: RequestInit) => {
   const res = await fetch(url, init);
-  return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+  return {
+    status: res.status,
+    headers: res.headers,
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    body: (await res.json()) as Record<string, any>,
+  };
 };
 
 describe('one port, TLS and plain HTTP', () => {
-  it('serves https with a certificate from the CA in caCertFile, and http on the same port', async () => {
+  test('serves https with a certificate from the CA in caCertFile, and http on the same port', async () => {
     expect(fake.baseUrl).toBe(`https://localhost:${fake.port}`);
     expect(fake.publicUrl).toBe(`http://localhost:${fake.port}`);
     expect((await json(`${fake.baseUrl}/healthz`)).body).toEqual({ status: 'ok' });
@@ -34,20 +39,29 @@ describe('one port, TLS and plain HTTP', () => {
         httpsRequest({ host, port: fake.port, path: '/healthz', ca }, (res) => {
           res.resume();
           resolve(res.statusCode ?? 0);
-        }).on('error', reject).end();
+        })
+          .on('error', reject)
+          .end();
       });
       expect(status).toBe(200);
     }
   });
 
-  it('puts extra hostnames in the certificate', async () => {
-    const local = await FakeEntra.start({ tlsHostnames: ['fake-entra'], issuerUrl: 'https://fake-entra:5050', publicUrl: 'http://localhost:5050/' });
+  test('puts extra hostnames in the certificate', async () => {
+    const local = await FakeEntra.start({
+      tlsHostnames: ['fake-entra'],
+      issuerUrl: 'https://fake-entra:5050',
+      publicUrl: 'http://localhost:5050/',
+    });
     try {
       const cert = await new Promise<string>((resolve, reject) => {
-        const req = httpsRequest({ host: 'localhost', port: local.port, path: '/healthz', servername: 'fake-entra' }, (res) => {
-          resolve(String((res.socket as TLSSocket).getPeerCertificate().subjectaltname));
-          res.resume();
-        });
+        const req = httpsRequest(
+          { host: 'localhost', port: local.port, path: '/healthz', servername: 'fake-entra' },
+          (res) => {
+            resolve(String((res.socket as TLSSocket).getPeerCertificate().subjectaltname));
+            res.resume();
+          },
+        );
         req.on('error', reject).end();
       });
       expect(cert).toContain('DNS:fake-entra');
@@ -61,8 +75,10 @@ describe('one port, TLS and plain HTTP', () => {
 });
 
 describe('discovery and keys', () => {
-  it('serves an OpenID configuration shaped like Entra v2.0', async () => {
-    const { status, body } = await json(`${fake.authority()}/v2.0/.well-known/openid-configuration`);
+  test('serves an OpenID configuration shaped like Entra v2.0', async () => {
+    const { status, body } = await json(
+      `${fake.authority()}/v2.0/.well-known/openid-configuration`,
+    );
     expect(status).toBe(200);
     const t = DEFAULTS.tenantId;
     expect(body).toMatchObject({
@@ -73,25 +89,38 @@ describe('discovery and keys', () => {
       jwks_uri: `${fake.baseUrl}/${t}/discovery/v2.0/keys`,
       response_modes_supported: ['query', 'fragment', 'form_post'],
       id_token_signing_alg_values_supported: ['RS256'],
-      token_endpoint_auth_methods_supported: expect.arrayContaining(['client_secret_post', 'client_secret_basic']),
+      token_endpoint_auth_methods_supported: expect.arrayContaining([
+        'client_secret_post',
+        'client_secret_basic',
+      ]),
       scopes_supported: expect.arrayContaining(['openid', 'profile', 'email', 'offline_access']),
     });
   });
 
-  it('resolves a tenant domain to its id and keeps the multi-tenant placeholder for common', async () => {
-    expect((await json(`${fake.baseUrl}/contoso.test/v2.0/.well-known/openid-configuration`)).body.issuer).toBe(fake.issuer());
-    expect((await json(`${fake.baseUrl}/common/v2.0/.well-known/openid-configuration`)).body.issuer).toBe(`${fake.baseUrl}/{tenantid}/v2.0`);
+  test('resolves a tenant domain to its id and keeps the multi-tenant placeholder for common', async () => {
+    expect(
+      (await json(`${fake.baseUrl}/contoso.test/v2.0/.well-known/openid-configuration`)).body
+        .issuer,
+    ).toBe(fake.issuer());
+    expect(
+      (await json(`${fake.baseUrl}/common/v2.0/.well-known/openid-configuration`)).body.issuer,
+    ).toBe(`${fake.baseUrl}/{tenantid}/v2.0`);
   });
 
-  it('answers an unknown tenant with Entra error AADSTS90002', async () => {
-    const { status, body } = await json(`${fake.baseUrl}/11111111-1111-4111-8111-111111111111/v2.0/.well-known/openid-configuration`);
+  test('answers an unknown tenant with Entra error AADSTS90002', async () => {
+    const { status, body } = await json(
+      `${fake.baseUrl}/11111111-1111-4111-8111-111111111111/v2.0/.well-known/openid-configuration`,
+    );
     expect(status).toBe(400);
     expect(body).toMatchObject({ error: 'invalid_tenant', error_codes: [90002] });
-    expect(body.error_description).toMatch(/^AADSTS90002: Tenant '11111111-1111-4111-8111-111111111111' not found/);
-    for (const field of ['timestamp', 'trace_id', 'correlation_id']) expect(typeof body[field]).toBe('string');
+    expect(body.error_description).toMatch(
+      /^AADSTS90002: Tenant '11111111-1111-4111-8111-111111111111' not found/,
+    );
+    for (const field of ['timestamp', 'trace_id', 'correlation_id'])
+      expect(typeof body[field]).toBe('string');
   });
 
-  it('publishes RSA keys with kid, x5t, n, e, use, issuer and an x5c matching them', async () => {
+  test('publishes RSA keys with kid, x5t, n, e, use, issuer and an x5c matching them', async () => {
     const { body } = await json(`${fake.authority()}/discovery/v2.0/keys`);
     expect(body.keys.length).toBeGreaterThanOrEqual(2);
     const { X509Certificate, createPublicKey, createHash } = await import('node:crypto');
@@ -102,31 +131,51 @@ describe('discovery and keys', () => {
       expect(key.x5t).toBe(createHash('sha1').update(der).digest('base64url'));
       expect(key.kid).toBe(key.x5t);
       const fromCert = new X509Certificate(der).publicKey.export({ format: 'jwk' });
-      const fromJwk = createPublicKey({ key: { kty: 'RSA', n: key.n, e: key.e }, format: 'jwk' }).export({ format: 'jwk' });
+      const fromJwk = createPublicKey({
+        key: { kty: 'RSA', n: key.n, e: key.e },
+        format: 'jwk',
+      }).export({ format: 'jwk' });
       expect(fromCert).toEqual(fromJwk);
     }
     expect(body.keys.map((k: { kid: string }) => k.kid)).toContain(fake.signingKid);
   });
 
-  it('answers MSAL instance discovery', async () => {
-    const endpoint = encodeURIComponent(`${fake.baseUrl}/${DEFAULTS.tenantId}/oauth2/v2.0/authorize`);
-    const { body } = await json(`${fake.baseUrl}/common/discovery/instance?api-version=1.1&authorization_endpoint=${endpoint}`);
+  test('answers MSAL instance discovery', async () => {
+    const endpoint = encodeURIComponent(
+      `${fake.baseUrl}/${DEFAULTS.tenantId}/oauth2/v2.0/authorize`,
+    );
+    const { body } = await json(
+      `${fake.baseUrl}/common/discovery/instance?api-version=1.1&authorization_endpoint=${endpoint}`,
+    );
     expect(body).toEqual({
       tenant_discovery_endpoint: `${fake.baseUrl}/${DEFAULTS.tenantId}/v2.0/.well-known/openid-configuration`,
       'api-version': '1.1',
-      metadata: [{ preferred_network: `localhost:${fake.port}`, preferred_cache: `localhost:${fake.port}`, aliases: [`localhost:${fake.port}`] }],
+      metadata: [
+        {
+          preferred_network: `localhost:${fake.port}`,
+          preferred_cache: `localhost:${fake.port}`,
+          aliases: [`localhost:${fake.port}`],
+        },
+      ],
     });
   });
 });
 
 describe('test controls', () => {
-  it('counts requests per endpoint kind', async () => {
+  test('counts requests per endpoint kind', async () => {
     const local = await FakeEntra.start();
     try {
       await fetch(`${local.authority()}/v2.0/.well-known/openid-configuration`);
       await fetch(`${local.authority()}/discovery/v2.0/keys`);
       await fetch(`${local.authority()}/discovery/v2.0/keys`);
-      expect(local.requestCounts()).toEqual({ discovery: 1, jwks: 2, authorize: 0, token: 0, graph: 0, logout: 0 });
+      expect(local.requestCounts()).toEqual({
+        discovery: 1,
+        jwks: 2,
+        authorize: 0,
+        token: 0,
+        graph: 0,
+        logout: 0,
+      });
       local.resetRequestCounts();
       expect(local.requestCounts().jwks).toBe(0);
     } finally {
@@ -134,11 +183,15 @@ describe('test controls', () => {
     }
   });
 
-  it('answers 503 on every endpoint during an outage, and recovers', async () => {
+  test('answers 503 on every endpoint during an outage, and recovers', async () => {
     const local = await FakeEntra.start();
     try {
       local.setOutage(true);
-      for (const path of ['/healthz', `/${DEFAULTS.tenantId}/discovery/v2.0/keys`, `/${DEFAULTS.tenantId}/oauth2/v2.0/token`]) {
+      for (const path of [
+        '/healthz',
+        `/${DEFAULTS.tenantId}/discovery/v2.0/keys`,
+        `/${DEFAULTS.tenantId}/oauth2/v2.0/token`,
+      ]) {
         const { status, body } = await json(`${local.baseUrl}${path}`);
         expect(status).toBe(503);
         expect(body).toMatchObject({ error: 'temporarily_unavailable', error_codes: [90033] });
@@ -150,14 +203,18 @@ describe('test controls', () => {
     }
   });
 
-  it('applies lifetimes set at start and later', async () => {
+  test('applies lifetimes set at start and later', async () => {
     const local = await FakeEntra.start({ lifetimes: { accessToken: 3 } });
     try {
       const jwks = createRemoteJWKSet(new URL(`${local.authority()}/discovery/v2.0/keys`));
-      const { payload } = await jwtVerify(await local.mintAccessToken(), jwks, { issuer: local.issuer() });
+      const { payload } = await jwtVerify(await local.mintAccessToken(), jwks, {
+        issuer: local.issuer(),
+      });
       expect(payload.exp! - payload.iat!).toBe(3);
       local.setLifetimes({ accessToken: 7 });
-      const { payload: later } = await jwtVerify(await local.mintAccessToken(), jwks, { issuer: local.issuer() });
+      const { payload: later } = await jwtVerify(await local.mintAccessToken(), jwks, {
+        issuer: local.issuer(),
+      });
       expect(later.exp! - later.iat!).toBe(7);
       expect(() => local.setLifetimes({ accessToken: -1 })).toThrow(/lifetimes\.accessToken/);
     } finally {
@@ -165,32 +222,61 @@ describe('test controls', () => {
     }
   });
 
-  it('has no minting endpoint unless enabled', async () => {
-    const { status, body } = await json(`${fake.baseUrl}/_harness/tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+  test('has no minting endpoint unless enabled', async () => {
+    const { status, body } = await json(`${fake.baseUrl}/_harness/tokens`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(status).toBe(404);
     expect(body.error).toBe('invalid_request');
   });
 
-  it('mints valid and broken tokens over HTTP when enabled', async () => {
+  test('mints valid and broken tokens over HTTP when enabled', async () => {
     const local = await FakeEntra.start({ enableMinting: true });
     try {
       const jwks = createRemoteJWKSet(new URL(`${local.authority()}/discovery/v2.0/keys`));
-      const post = (body: unknown) => json(`${local.baseUrl}/_harness/tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const post = (body: unknown) =>
+        json(`${local.baseUrl}/_harness/tokens`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
       const ok = await post({ user: 'bob@contoso.test', claims: { sid: null, extra: 'x' } });
       expect(ok.status).toBe(200);
-      const { payload } = await jwtVerify(ok.body.access_token, jwks, { issuer: local.issuer(), audience: DEFAULTS.apiClientId });
-      expect(payload).toMatchObject({ preferred_username: 'bob@contoso.test', scp: 'data.read', extra: 'x' });
+      const { payload } = await jwtVerify(ok.body.access_token, jwks, {
+        issuer: local.issuer(),
+        audience: DEFAULTS.apiClientId,
+      });
+      expect(payload).toMatchObject({
+        preferred_username: 'bob@contoso.test',
+        scp: 'data.read',
+        extra: 'x',
+      });
       expect('sid' in payload).toBe(false);
       const app = await post({ app: true });
-      expect((await jwtVerify(app.body.access_token, jwks, { issuer: local.issuer() })).payload.roles).toEqual(['Data.Read.All']);
+      expect(
+        (await jwtVerify(app.body.access_token, jwks, { issuer: local.issuer() })).payload.roles,
+      ).toEqual(['Data.Read.All']);
       const expired = await post({ kind: 'expired' });
-      await expect(jwtVerify(expired.body.access_token, jwks, { issuer: local.issuer() })).rejects.toMatchObject({ code: 'ERR_JWT_EXPIRED' });
-      for (const bad of [{ kind: 'nope' }, { lifetimeSeconds: -1 }, { unknown: 1 }, { user: 'nobody@contoso.test' }]) {
+      await expect(
+        jwtVerify(expired.body.access_token, jwks, { issuer: local.issuer() }),
+      ).rejects.toMatchObject({ code: 'ERR_JWT_EXPIRED' });
+      for (const bad of [
+        { kind: 'nope' },
+        { lifetimeSeconds: -1 },
+        { unknown: 1 },
+        { user: 'nobody@contoso.test' },
+      ]) {
         const res = await post(bad);
         expect(res.status).toBe(400);
         expect(res.body.error).toBe('invalid_request');
       }
-      const notJson = await json(`${local.baseUrl}/_harness/tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{' });
+      const notJson = await json(`${local.baseUrl}/_harness/tokens`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{',
+      });
       expect(notJson.status).toBe(400);
       expect(notJson.body.error_codes).toEqual([9002313]);
     } finally {

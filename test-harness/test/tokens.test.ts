@@ -1,14 +1,24 @@
 // Every token the fake issues verifies with jose against its published JWKS and issuer; every
 // named broken token is rejected by a correct validator, for the reason its name says.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import {
+  createRemoteJWKSet,
+  decodeJwt,
+  decodeProtectedHeader,
+  errors,
+  jwtVerify,
+  type JWTPayload,
+} from 'jose';
 import { BROKEN_TOKEN_KINDS, DEFAULTS, FakeEntra, type BrokenTokenKind } from '../src/index.ts';
 
 let fake: FakeEntra;
 let jwks: ReturnType<typeof createRemoteJWKSet>;
 
 /** A correct access-token validator for the API: what services/api must do at least. */
-async function verifyAccessToken(token: string, audience: string = DEFAULTS.apiClientId): Promise<JWTPayload> {
+async function verifyAccessToken(
+  token: string,
+  audience: string = DEFAULTS.apiClientId,
+): Promise<JWTPayload> {
   const { payload } = await jwtVerify(token, jwks, {
     issuer: fake.issuer(),
     audience,
@@ -20,7 +30,9 @@ async function verifyAccessToken(token: string, audience: string = DEFAULTS.apiC
 
 beforeAll(async () => {
   fake = await FakeEntra.start();
-  const discovery = (await (await fetch(`${fake.authority()}/v2.0/.well-known/openid-configuration`)).json()) as { jwks_uri: string };
+  const discovery = (await (
+    await fetch(`${fake.authority()}/v2.0/.well-known/openid-configuration`)
+  ).json()) as { jwks_uri: string };
   // Over https, trusting the fake's CA through NODE_EXTRA_CA_CERTS (set by scripts/jest.mjs).
   expect(discovery.jwks_uri).toMatch(/^https:\/\//);
   jwks = createRemoteJWKSet(new URL(discovery.jwks_uri));
@@ -31,7 +43,7 @@ afterAll(async () => {
 });
 
 describe('minted access tokens', () => {
-  it('a delegated token has Entra v2.0 shape and verifies with issuer + audience', async () => {
+  test('a delegated token has Entra v2.0 shape and verifies with issuer + audience', async () => {
     const token = await fake.mintAccessToken();
     const header = decodeProtectedHeader(token);
     expect(header).toEqual({ typ: 'JWT', alg: 'RS256', kid: fake.signingKid });
@@ -48,26 +60,38 @@ describe('minted access tokens', () => {
       tid: DEFAULTS.tenantId,
       ver: '2.0',
     });
-    for (const claim of ['iat', 'nbf', 'exp', 'aio', 'rh', 'sub', 'uti']) expect(claims[claim]).toBeDefined();
+    for (const claim of ['iat', 'nbf', 'exp', 'aio', 'rh', 'sub', 'uti'])
+      expect(claims[claim]).toBeDefined();
     expect(claims.exp! - claims.iat!).toBe(3600);
   });
 
-  it('bob gets only the scope he consented to by default', async () => {
-    const claims = await verifyAccessToken(await fake.mintAccessToken({ user: 'bob@contoso.test' }));
+  test('bob gets only the scope he consented to by default', async () => {
+    const claims = await verifyAccessToken(
+      await fake.mintAccessToken({ user: 'bob@contoso.test' }),
+    );
     expect(claims.scp).toBe('data.read');
     expect(claims.oid).toBe(DEFAULTS.users.bob.oid);
   });
 
-  it('an app-only token carries roles and idtyp app, no scp', async () => {
+  test('an app-only token carries roles and idtyp app, no scp', async () => {
     const claims = await verifyAccessToken(await fake.mintAccessToken({ app: true }));
-    expect(claims).toMatchObject({ azp: DEFAULTS.daemonClientId, idtyp: 'app', roles: ['Data.Read.All'] });
+    expect(claims).toMatchObject({
+      azp: DEFAULTS.daemonClientId,
+      idtyp: 'app',
+      roles: ['Data.Read.All'],
+    });
     expect(claims.scp).toBeUndefined();
     expect(claims.preferred_username).toBeUndefined();
     expect(claims.oid).toBe(claims.sub);
   });
 
-  it('overrides and removes claims, sets the lifetime and header fields', async () => {
-    const token = await fake.mintAccessToken({ scopes: ['api://whatever/data.write'], lifetimeSeconds: 3, claims: { name: 'Mallory', sid: undefined }, header: { x5t: 'abc' } });
+  test('overrides and removes claims, sets the lifetime and header fields', async () => {
+    const token = await fake.mintAccessToken({
+      scopes: ['api://whatever/data.write'],
+      lifetimeSeconds: 3,
+      claims: { name: 'Mallory', sid: undefined },
+      header: { x5t: 'abc' },
+    });
     const claims = await verifyAccessToken(token);
     expect(claims.scp).toBe('data.write');
     expect(claims.name).toBe('Mallory');
@@ -76,13 +100,18 @@ describe('minted access tokens', () => {
     expect(decodeProtectedHeader(token).x5t).toBe('abc');
   });
 
-  it('a token for the api:// identifier audience verifies against that audience', async () => {
-    const claims = await verifyAccessToken(await fake.mintAccessToken({ audience: DEFAULTS.apiIdentifier }), DEFAULTS.apiIdentifier);
+  test('a token for the api:// identifier audience verifies against that audience', async () => {
+    const claims = await verifyAccessToken(
+      await fake.mintAccessToken({ audience: DEFAULTS.apiIdentifier }),
+      DEFAULTS.apiIdentifier,
+    );
     expect(claims.aud).toBe(DEFAULTS.apiIdentifier);
   });
 
-  it('rejects an unknown user instead of inventing one', async () => {
-    await expect(fake.mintAccessToken({ user: 'nobody@contoso.test' })).rejects.toThrow(/no configured user "nobody@contoso.test"/);
+  test('rejects an unknown user instead of inventing one', async () => {
+    await expect(fake.mintAccessToken({ user: 'nobody@contoso.test' })).rejects.toThrow(
+      /no configured user "nobody@contoso.test"/,
+    );
   });
 });
 
@@ -104,11 +133,11 @@ describe('broken tokens fail for the reason their name says', () => {
     'v1-token': claimFailure('iss'),
   };
 
-  it('covers every kind', () => {
+  test('covers every kind', () => {
     expect(Object.keys(expected).sort()).toEqual([...BROKEN_TOKEN_KINDS].sort());
   });
 
-  it.each(BROKEN_TOKEN_KINDS.map((k) => [k]))('%s', async (kind) => {
+  test.each(BROKEN_TOKEN_KINDS.map((k) => [k]))('%s', async (kind) => {
     const token = await fake.mintBrokenToken(kind as BrokenTokenKind);
     const error = await verifyAccessToken(token).then(
       () => undefined,
@@ -120,7 +149,7 @@ describe('broken tokens fail for the reason their name says', () => {
     if (claim) expect((error as errors.JWTClaimValidationFailed).claim).toBe(claim);
   });
 
-  it('each broken token differs from a valid one only where its name says', async () => {
+  test('each broken token differs from a valid one only where its name says', async () => {
     const now = Math.floor(Date.now() / 1000);
     const decode = async (kind: BrokenTokenKind) => {
       const token = await fake.mintBrokenToken(kind);
@@ -142,39 +171,55 @@ describe('broken tokens fail for the reason their name says', () => {
     expect(id.claims.nonce).toBeDefined();
     expect(id.claims.scp).toBeUndefined();
     const v1 = await decode('v1-token');
-    expect(v1.claims).toMatchObject({ ver: '1.0', iss: `https://sts.windows.net/${DEFAULTS.tenantId}/`, aud: DEFAULTS.apiIdentifier, appid: DEFAULTS.webClientId });
+    expect(v1.claims).toMatchObject({
+      ver: '1.0',
+      iss: `https://sts.windows.net/${DEFAULTS.tenantId}/`,
+      aud: DEFAULTS.apiIdentifier,
+      appid: DEFAULTS.webClientId,
+    });
   });
 
-  it('hs256-with-public-key is an HMAC keyed with the published RSA public key (key confusion)', async () => {
+  test('hs256-with-public-key is an HMAC keyed with the published RSA public key (key confusion)', async () => {
     const token = await fake.mintBrokenToken('hs256-with-public-key');
-    const { keys } = (await (await fetch(`${fake.authority()}/discovery/v2.0/keys`)).json()) as { keys: { kid: string; x5c: string[] }[] };
+    const { keys } = (await (await fetch(`${fake.authority()}/discovery/v2.0/keys`)).json()) as {
+      keys: { kid: string; x5c: string[] }[];
+    };
     const header = decodeProtectedHeader(token);
     expect(header.alg).toBe('HS256');
     expect(keys.map((k) => k.kid)).toContain(header.kid);
     // A validator that let the token pick its algorithm would accept it with the public key as secret.
     const { X509Certificate } = await import('node:crypto');
-    const cert = new X509Certificate(Buffer.from(keys.find((k) => k.kid === header.kid)!.x5c[0]!, 'base64'));
+    const cert = new X509Certificate(
+      Buffer.from(keys.find((k) => k.kid === header.kid)!.x5c[0]!, 'base64'),
+    );
     const publicPem = cert.publicKey.export({ type: 'spki', format: 'pem' });
-    await expect(jwtVerify(token, new TextEncoder().encode(String(publicPem)))).resolves.toBeDefined();
+    await expect(
+      jwtVerify(token, new TextEncoder().encode(String(publicPem))),
+    ).resolves.toBeDefined();
   });
 
-  it('tampered-payload carries a real signature over different claims', async () => {
+  test('tampered-payload carries a real signature over different claims', async () => {
     const token = await fake.mintBrokenToken('tampered-payload', { user: 'bob@contoso.test' });
     expect(decodeJwt(token).scp).toBe('data.read data.write');
   });
 
-  it('missing-exp verifies only with a validator that does not require exp', async () => {
+  test('missing-exp verifies only with a validator that does not require exp', async () => {
     const token = await fake.mintBrokenToken('missing-exp');
-    await expect(jwtVerify(token, jwks, { issuer: fake.issuer(), audience: DEFAULTS.apiClientId })).resolves.toBeDefined();
+    await expect(
+      jwtVerify(token, jwks, { issuer: fake.issuer(), audience: DEFAULTS.apiClientId }),
+    ).resolves.toBeDefined();
   });
 });
 
 describe('key rotation', () => {
-  it('publishes several keys; a rotated-out key verifies until retired', async () => {
+  test('publishes several keys; a rotated-out key verifies until retired', async () => {
     const local = await FakeEntra.start();
     try {
       const keysUrl = `${local.authority()}/discovery/v2.0/keys`;
-      const kids = async () => ((await (await fetch(keysUrl)).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
+      const kids = async () =>
+        ((await (await fetch(keysUrl)).json()) as { keys: { kid: string }[] }).keys.map(
+          (k) => k.kid,
+        );
       expect((await kids()).length).toBeGreaterThanOrEqual(2);
       const oldKid = local.signingKid;
       const before = await local.mintAccessToken();
@@ -185,7 +230,10 @@ describe('key rotation', () => {
       expect(decodeProtectedHeader(after).kid).toBe(newKid);
 
       const verifyFresh = (token: string) =>
-        jwtVerify(token, createRemoteJWKSet(new URL(keysUrl)), { issuer: local.issuer(), audience: DEFAULTS.apiClientId });
+        jwtVerify(token, createRemoteJWKSet(new URL(keysUrl)), {
+          issuer: local.issuer(),
+          audience: DEFAULTS.apiClientId,
+        });
       await expect(verifyFresh(before)).resolves.toBeDefined();
       await expect(verifyFresh(after)).resolves.toBeDefined();
 

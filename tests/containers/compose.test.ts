@@ -6,8 +6,21 @@ import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { chromium as playwright } from 'playwright-core';
 import type { Browser } from 'playwright-core';
-import { chromium, chromiumPath, describeWith, docker as dockerEngine } from '../support/prerequisites.ts';
-import { docker, freePort, inspectContainer, run, signIn, waitFor, writeAndRead } from './support.ts';
+import {
+  chromium,
+  chromiumPath,
+  describeWith,
+  docker as dockerEngine,
+} from '../support/prerequisites.ts';
+import {
+  docker,
+  freePort,
+  inspectContainer,
+  run,
+  signIn,
+  waitFor,
+  writeAndRead,
+} from './support.ts';
 import type { RunResult } from './support.ts';
 
 /** `docker compose` (v2) where the plugin exists, else `docker-compose` (1.29). */
@@ -23,12 +36,17 @@ async function composeCommand(): Promise<[string, ...string[]]> {
 const project = `koa-entra-smoke-${randomBytes(3).toString('hex')}`;
 
 describeWith([dockerEngine, chromium], 'docker compose up (offline, fake issuer)', () => {
-  let compose: (args: string[], timeoutMs?: number, extraEnv?: NodeJS.ProcessEnv) => Promise<RunResult>;
+  let compose: (
+    args: string[],
+    timeoutMs?: number,
+    extraEnv?: NodeJS.ProcessEnv,
+  ) => Promise<RunResult>;
   let browser: Browser | undefined;
   let webApp: string;
   let env: NodeJS.ProcessEnv;
 
-  const containerOf = async (service: string) => (await compose(['ps', '-q', service])).stdout.trim();
+  const containerOf = async (service: string) =>
+    (await compose(['ps', '-q', service])).stdout.trim();
   const waitHealthy = (services: string[]) =>
     waitFor(
       `${services.join(', ')} to be healthy`,
@@ -44,7 +62,11 @@ describeWith([dockerEngine, chromium], 'docker compose up (offline, fake issuer)
 
   beforeAll(async () => {
     const [command, ...prefix] = await composeCommand();
-    const ports = { FAKE_ENTRA_PORT: await freePort(), CLIENT_PORT: await freePort(), API_PORT: await freePort() };
+    const ports = {
+      FAKE_ENTRA_PORT: await freePort(),
+      CLIENT_PORT: await freePort(),
+      API_PORT: await freePort(),
+    };
     // COMPOSE_FILE from a developer's .env must not send this test to real Entra.
     env = { ...process.env, COMPOSE_FILE: 'docker-compose.yml', COMPOSE_PROJECT_NAME: project };
     for (const [k, v] of Object.entries(ports)) env[k] = String(v);
@@ -55,7 +77,10 @@ describeWith([dockerEngine, chromium], 'docker compose up (offline, fake issuer)
         timeoutMs,
       });
     const t0 = Date.now();
-    await compose(['up', '-d', '--build'], 20 * 60_000, { DOCKER_BUILDKIT: '0', COMPOSE_DOCKER_CLI_BUILD: '0' });
+    await compose(['up', '-d', '--build'], 20 * 60_000, {
+      DOCKER_BUILDKIT: '0',
+      COMPOSE_DOCKER_CLI_BUILD: '0',
+    });
     await waitHealthy(['fake-entra', 'api', 'client', 'redis']);
     console.log(`compose: up --build and healthy in ${Math.round((Date.now() - t0) / 1000)} s`);
   }, 25 * 60_000);
@@ -63,8 +88,16 @@ describeWith([dockerEngine, chromium], 'docker compose up (offline, fake issuer)
   afterAll(async () => {
     await browser?.close();
     if (compose) {
-      await compose(['down', '-v', '--remove-orphans'], 120_000).catch((error: unknown) => console.error(String(error)));
-      const { stdout } = await docker(['volume', 'ls', '-q', '--filter', `label=com.docker.compose.project=${project}`]);
+      await compose(['down', '-v', '--remove-orphans'], 120_000).catch((error: unknown) =>
+        console.error(String(error)),
+      );
+      const { stdout } = await docker([
+        'volume',
+        'ls',
+        '-q',
+        '--filter',
+        `label=com.docker.compose.project=${project}`,
+      ]);
       expect(stdout.trim()).toBe('');
     }
   }, 180_000);
@@ -72,7 +105,13 @@ describeWith([dockerEngine, chromium], 'docker compose up (offline, fake issuer)
   test('every service is healthy, read-only and unprivileged', async () => {
     for (const service of ['fake-entra', 'api', 'client']) {
       const state = await inspectContainer(await containerOf(service));
-      expect({ service, ...state }).toMatchObject({ service, running: true, health: 'healthy', readOnly: true, user: 'node' });
+      expect({ service, ...state }).toMatchObject({
+        service,
+        running: true,
+        health: 'healthy',
+        readOnly: true,
+        user: 'node',
+      });
     }
   }, 30_000);
 

@@ -9,7 +9,12 @@ import { GenericContainer, Network, Wait } from 'testcontainers';
 import type { StartedNetwork, StartedTestContainer } from 'testcontainers';
 import { chromium as playwright } from 'playwright-core';
 import type { Browser, BrowserContext } from 'playwright-core';
-import { chromium, chromiumPath, describeWith, docker as dockerEngine } from '../support/prerequisites.ts';
+import {
+  chromium,
+  chromiumPath,
+  describeWith,
+  docker as dockerEngine,
+} from '../support/prerequisites.ts';
 import {
   daemonToken,
   docker,
@@ -53,18 +58,27 @@ async function slowRequest(
   body: string,
   meanwhile: () => Promise<void>,
 ): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
-  let received: ((r: { status: number; headers: Record<string, unknown>; body: string }) => void) | undefined;
+  let received:
+    ((r: { status: number; headers: Record<string, unknown>; body: string }) => void) | undefined;
   let failed: ((e: Error) => void) | undefined;
   const response = new Promise<{ status: number; headers: Record<string, unknown>; body: string }>(
     (ok, fail) => ((received = ok), (failed = fail)),
   );
   const req = request(
-    { host: '127.0.0.1', port, method, path, headers: { ...headers, 'content-length': Buffer.byteLength(body) } },
+    {
+      host: '127.0.0.1',
+      port,
+      method,
+      path,
+      headers: { ...headers, 'content-length': Buffer.byteLength(body) },
+    },
     (res) => {
       let data = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (data += chunk));
-      res.on('end', () => received?.({ status: res.statusCode ?? 0, headers: res.headers, body: data }));
+      res.on('end', () =>
+        received?.({ status: res.statusCode ?? 0, headers: res.headers, body: data }),
+      );
     },
   );
   req.on('error', (error) => failed?.(error));
@@ -90,7 +104,9 @@ async function terminate(id: string): Promise<() => Promise<{ exitCode: number; 
       { timeoutMs: 15_000, intervalMs: 100 },
     );
     const ms = Date.now() - signalledAt;
-    console.log(`container ${id.slice(0, 12)} exited with ${state.exitCode} ${ms} ms after SIGTERM`);
+    console.log(
+      `container ${id.slice(0, 12)} exited with ${state.exitCode} ${ms} ms after SIGTERM`,
+    );
     return { exitCode: state.exitCode, ms };
   };
 }
@@ -147,8 +163,12 @@ describeWith([dockerEngine, chromium], 'container images', () => {
     // Sequential: two cores; the first build fills the layer cache the others share.
     for (const { tag, dockerfile } of Object.values(images)) {
       const t0 = Date.now();
-      await GenericContainer.fromDockerfile(repoRoot, dockerfile).withBuildkit().build(tag, { deleteOnExit: false });
-      console.log(`built ${tag} (BuildKit) in ${Math.round((Date.now() - t0) / 1000)} s, ${await imageSizeMb(tag)} MB`);
+      await GenericContainer.fromDockerfile(repoRoot, dockerfile)
+        .withBuildkit()
+        .build(tag, { deleteOnExit: false });
+      console.log(
+        `built ${tag} (BuildKit) in ${Math.round((Date.now() - t0) / 1000)} s, ${await imageSizeMb(tag)} MB`,
+      );
     }
     network = await new Network().start();
     [fakePort, clientPort] = [await freePort(), await freePort()];
@@ -157,13 +177,20 @@ describeWith([dockerEngine, chromium], 'container images', () => {
       .withNetwork(network)
       .withNetworkAliases('fake-entra')
       .withCommand([
-        '--port', '5050',
-        '--config', 'config/default.json',
-        '--ca-dir', '/var/lib/fake-entra',
-        '--issuer-url', 'https://fake-entra:5050',
-        '--public-url', `http://localhost:${fakePort}`,
-        '--tls-hostnames', 'fake-entra',
-        '--ca-cert-out', '/var/lib/fake-entra-trust/ca.pem',
+        '--port',
+        '5050',
+        '--config',
+        'config/default.json',
+        '--ca-dir',
+        '/var/lib/fake-entra',
+        '--issuer-url',
+        'https://fake-entra:5050',
+        '--public-url',
+        `http://localhost:${fakePort}`,
+        '--tls-hostnames',
+        'fake-entra',
+        '--ca-cert-out',
+        '/var/lib/fake-entra-trust/ca.pem',
       ])
       .withBindMounts([
         { source: caVolume, target: '/var/lib/fake-entra', mode: 'rw' },
@@ -208,16 +235,25 @@ describeWith([dockerEngine, chromium], 'container images', () => {
     for (const container of [fake, api, client]) {
       const state = await inspectContainer(container.getId());
       expect(state).toMatchObject({ running: true, health: 'healthy', readOnly: true });
-      const uid = await container.exec(['node', '-e', 'process.stdout.write(String(process.getuid()))']);
+      const uid = await container.exec([
+        'node',
+        '-e',
+        'process.stdout.write(String(process.getuid()))',
+      ]);
       expect(uid.output.trim()).toBe('1000');
-      const write = await container.exec(['node', '-e', "require('node:fs').writeFileSync('/app/probe', 'x')"]);
+      const write = await container.exec([
+        'node',
+        '-e',
+        "require('node:fs').writeFileSync('/app/probe', 'x')",
+      ]);
       expect(write.exitCode).not.toBe(0);
       expect(write.output).toMatch(/EROFS|read-only/);
     }
   }, 30_000);
 
-  test('the services see the fake issuer\'s CA certificate but not its private key', async () => {
-    const list = "process.stdout.write(JSON.stringify(require('node:fs').readdirSync('/etc/fake-entra')))";
+  test("the services see the fake issuer's CA certificate but not its private key", async () => {
+    const list =
+      "process.stdout.write(JSON.stringify(require('node:fs').readdirSync('/etc/fake-entra')))";
     for (const container of [api, client]) {
       const { output } = await container.exec(['node', '-e', list]);
       expect(JSON.parse(output)).toEqual(['ca.pem']);
@@ -227,12 +263,17 @@ describeWith([dockerEngine, chromium], 'container images', () => {
   test('images declare NODE_ENV=production, the node user and a health check, and carry no dev dependencies or tests', async () => {
     for (const { tag } of Object.values(images)) {
       const { stdout } = await docker(['image', 'inspect', '--format', '{{json .Config}}', tag]);
-      const config = JSON.parse(stdout) as { User: string; Env: string[]; Healthcheck?: { Test: string[] } };
+      const config = JSON.parse(stdout) as {
+        User: string;
+        Env: string[];
+        Healthcheck?: { Test: string[] };
+      };
       expect(config.User).toBe('node');
       expect(config.Env).toContain('NODE_ENV=production');
       expect(config.Healthcheck?.Test).toEqual(expect.arrayContaining(['CMD', 'node']));
     }
-    const probe = "const fs=require('node:fs');process.stdout.write(JSON.stringify(['/app/node_modules/typescript','/app/node_modules/jest','/app/services/api/src','/app/services/api/test','/app/.git','/app/.env'].filter(p=>fs.existsSync(p))))";
+    const probe =
+      "const fs=require('node:fs');process.stdout.write(JSON.stringify(['/app/node_modules/typescript','/app/node_modules/jest','/app/services/api/src','/app/services/api/test','/app/.git','/app/.env'].filter(p=>fs.existsSync(p))))";
     const { output } = await api.exec(['node', '-e', probe]);
     expect(JSON.parse(output)).toEqual([]);
   }, 30_000);
@@ -260,12 +301,16 @@ describeWith([dockerEngine, chromium], 'container images', () => {
       body: JSON.stringify({ text }),
     });
     expect(written.status).toBe(201);
-    const read = await fetch(apiUrl('/data/read'), { headers: { authorization: `Bearer ${alice}` } });
+    const read = await fetch(apiUrl('/data/read'), {
+      headers: { authorization: `Bearer ${alice}` },
+    });
     expect(read.status).toBe(200);
     expect(JSON.stringify(await read.json())).toContain(text);
 
     const daemon = await daemonToken(fakeHttp());
-    const daemonRead = await fetch(apiUrl('/data/read'), { headers: { authorization: `Bearer ${daemon}` } });
+    const daemonRead = await fetch(apiUrl('/data/read'), {
+      headers: { authorization: `Bearer ${daemon}` },
+    });
     expect(daemonRead.status).toBe(200);
   }, 30_000);
 
@@ -276,11 +321,24 @@ describeWith([dockerEngine, chromium], 'container images', () => {
 
     const alice = await userToken(fakeHttp(), 'alice@contoso.test', redirectUri());
     const [header, payload, signature] = alice.split('.') as [string, string, string];
-    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<string, unknown>;
-    const tampered = [header, Buffer.from(JSON.stringify({ ...claims, scp: 'data.read data.write admin' })).toString('base64url'), signature].join('.');
-    const bad = await fetch(apiUrl('/data/read'), { headers: { authorization: `Bearer ${tampered}` } });
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<
+      string,
+      unknown
+    >;
+    const tampered = [
+      header,
+      Buffer.from(JSON.stringify({ ...claims, scp: 'data.read data.write admin' })).toString(
+        'base64url',
+      ),
+      signature,
+    ].join('.');
+    const bad = await fetch(apiUrl('/data/read'), {
+      headers: { authorization: `Bearer ${tampered}` },
+    });
     expect(bad.status).toBe(401);
-    expect(bad.headers.get('www-authenticate')).toMatch(/^Bearer realm="api", error="invalid_token", error_description="[^"]+"$/);
+    expect(bad.headers.get('www-authenticate')).toMatch(
+      /^Bearer realm="api", error="invalid_token", error_description="[^"]+"$/,
+    );
 
     const bob = await userToken(fakeHttp(), 'bob@contoso.test', redirectUri());
     const forbidden = await fetch(apiUrl('/data/write'), {
@@ -292,7 +350,9 @@ describeWith([dockerEngine, chromium], 'container images', () => {
     expect(forbidden.headers.get('www-authenticate')).toMatch(/error="insufficient_scope"/);
     expect(forbidden.headers.get('www-authenticate')).toMatch(/scope="data\.write"/);
 
-    const inQuery = await fetch(apiUrl(`/data/read?access_token=${alice}`), { headers: { authorization: `Bearer ${alice}` } });
+    const inQuery = await fetch(apiUrl(`/data/read?access_token=${alice}`), {
+      headers: { authorization: `Bearer ${alice}` },
+    });
     expect(inQuery.status).toBe(400);
     expect(inQuery.headers.get('www-authenticate')).toMatch(/error="invalid_request"/);
   }, 30_000);
@@ -330,7 +390,9 @@ describeWith([dockerEngine, chromium], 'container images', () => {
     // A fresh container on the same named volume serves what the old one stored.
     await api.stop({ remove: true, removeVolumes: false }).catch(() => undefined);
     api = await startApi();
-    const read = await fetch(apiUrl('/data/read'), { headers: { authorization: `Bearer ${alice}` } });
+    const read = await fetch(apiUrl('/data/read'), {
+      headers: { authorization: `Bearer ${alice}` },
+    });
     expect(read.status).toBe(200);
     expect(JSON.stringify(await read.json())).toContain(text);
   }, 120_000);
@@ -338,8 +400,12 @@ describeWith([dockerEngine, chromium], 'container images', () => {
   test('on SIGTERM the web app finishes a form post in flight (through the API) and stops within 10 s', async () => {
     const page = await signedIn!.newPage();
     await page.goto(`${webApp()}/write`);
-    const csrf = await page.locator('form[action="/write"] input[name=_csrf]').getAttribute('value');
-    const cookie = (await signedIn!.cookies(webApp())).map((c) => `${c.name}=${c.value}`).join('; ');
+    const csrf = await page
+      .locator('form[action="/write"] input[name=_csrf]')
+      .getAttribute('value');
+    const cookie = (await signedIn!.cookies(webApp()))
+      .map((c) => `${c.name}=${c.value}`)
+      .join('; ');
     await page.close();
     const text = `form in flight during SIGTERM ${suffix}`;
     let exited: (() => Promise<{ exitCode: number; ms: number }>) | undefined;
@@ -351,20 +417,27 @@ describeWith([dockerEngine, chromium], 'container images', () => {
       new URLSearchParams({ _csrf: csrf ?? '', text }).toString(),
       async () => void (exited = await terminate(client.getId())),
     );
-    expect({ status: answer.status, location: answer.headers.location }).toEqual({ status: 303, location: '/read' });
+    expect({ status: answer.status, location: answer.headers.location }).toEqual({
+      status: 303,
+      location: '/read',
+    });
     const stop = await exited!();
     expect(stop).toEqual({ exitCode: 0, ms: expect.any(Number) });
     expect(stop.ms).toBeLessThan(10_000);
 
     const alice = await userToken(fakeHttp(), 'alice@contoso.test', redirectUri());
-    const read = await fetch(apiUrl('/data/read'), { headers: { authorization: `Bearer ${alice}` } });
+    const read = await fetch(apiUrl('/data/read'), {
+      headers: { authorization: `Bearer ${alice}` },
+    });
     expect(JSON.stringify(await read.json())).toContain(text);
   }, 60_000);
 
   test('the fake issuer stops within 10 s of SIGTERM with an idle keep-alive connection open', async () => {
     const agent = new Agent({ keepAlive: true });
     await new Promise<void>((ok, fail) =>
-      get({ host: '127.0.0.1', port: fakePort, path: '/healthz', agent }, (res) => res.resume().on('end', ok)).on('error', fail),
+      get({ host: '127.0.0.1', port: fakePort, path: '/healthz', agent }, (res) =>
+        res.resume().on('end', ok),
+      ).on('error', fail),
     );
     const exited = await terminate(fake.getId());
     const stop = await exited();

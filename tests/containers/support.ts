@@ -46,7 +46,11 @@ export function run(
       (error, stdout, stderr) => {
         if (error) {
           const tail = (s: string) => s.split('\n').slice(-40).join('\n');
-          reject(new Error(`${command} ${args.join(' ')} failed: ${error.message}\n${tail(stdout)}\n${tail(stderr)}`));
+          reject(
+            new Error(
+              `${command} ${args.join(' ')} failed: ${error.message}\n${tail(stdout)}\n${tail(stderr)}`,
+            ),
+          );
         } else {
           resolvePromise({ stdout, stderr });
         }
@@ -88,7 +92,9 @@ export async function waitFor<T>(
       last = error;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`,
+      );
     }
     await sleep(intervalMs);
   }
@@ -127,7 +133,8 @@ export async function imageSizeMb(image: string): Promise<number> {
 
 // ---- tokens from a running fake issuer, over HTTP ---------------------------------------
 
-const tokenEndpoint = (issuerHttpBase: string) => `${issuerHttpBase}/${ids.tenantId}/oauth2/v2.0/token`;
+const tokenEndpoint = (issuerHttpBase: string) =>
+  `${issuerHttpBase}/${ids.tenantId}/oauth2/v2.0/token`;
 
 async function redeem(issuerHttpBase: string, form: Record<string, string>): Promise<string> {
   const response = await fetch(tokenEndpoint(issuerHttpBase), {
@@ -135,9 +142,15 @@ async function redeem(issuerHttpBase: string, form: Record<string, string>): Pro
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams(form),
   });
-  const body = (await response.json()) as { access_token?: string; error?: string; error_description?: string };
+  const body = (await response.json()) as {
+    access_token?: string;
+    error?: string;
+    error_description?: string;
+  };
   if (response.status !== 200 || !body.access_token) {
-    throw new Error(`token endpoint answered ${response.status}: ${body.error} ${body.error_description}`);
+    throw new Error(
+      `token endpoint answered ${response.status}: ${body.error} ${body.error_description}`,
+    );
   }
   return body.access_token;
 }
@@ -156,7 +169,11 @@ export function daemonToken(issuerHttpBase: string): Promise<string> {
  * Delegated token of a user for the API, through the authorization code flow with PKCE as the
  * web app runs it (`prompt=none&login_hint` signs in without the page).
  */
-export async function userToken(issuerHttpBase: string, upn: string, redirectUri: string): Promise<string> {
+export async function userToken(
+  issuerHttpBase: string,
+  upn: string,
+  redirectUri: string,
+): Promise<string> {
   const verifier = randomBytes(32).toString('base64url');
   const challenge = createHash('sha256').update(verifier).digest('base64url');
   const scope = `openid profile offline_access ${ids.apiIdentifier}/data.read ${ids.apiIdentifier}/data.write`;
@@ -179,7 +196,8 @@ export async function userToken(issuerHttpBase: string, upn: string, redirectUri
   const response = await fetch(authorize, { redirect: 'manual' });
   const location = response.headers.get('location');
   const code = location ? new URL(location).searchParams.get('code') : null;
-  if (!code) throw new Error(`authorize answered ${response.status} without a code (location: ${location})`);
+  if (!code)
+    throw new Error(`authorize answered ${response.status} without a code (location: ${location})`);
   return redeem(issuerHttpBase, {
     grant_type: 'authorization_code',
     client_id: ids.webClientId,

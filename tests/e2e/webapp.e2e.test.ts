@@ -6,7 +6,12 @@ import { createServer, type Server } from 'node:http';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { chromium, describeWith, redis, redisUrl } from '../support/prerequisites.ts';
 import { launchBrowser, signInThroughPage } from './support/browser.ts';
-import { startSystem, startWebAppProcess, type System, type WebAppProcess } from './support/system.ts';
+import {
+  startSystem,
+  startWebAppProcess,
+  type System,
+  type WebAppProcess,
+} from './support/system.ts';
 
 let browser: Browser;
 let system: System;
@@ -58,22 +63,32 @@ describeWith([chromium], 'web app in a browser', () => {
 
   test('signs in through the issuer page and shows the name from Graph', async () => {
     await page.goto(web.url);
-    await expect(page.getByRole('link', { name: 'Sign in with Microsoft' }).isVisible()).resolves.toBe(true);
+    await expect(
+      page.getByRole('link', { name: 'Sign in with Microsoft' }).isVisible(),
+    ).resolves.toBe(true);
     await signInThroughPage(page, web.url, 'Alice Example');
     await expect(page.getByTestId('profile-name').textContent()).resolves.toBe('Alice Example');
-    await expect(page.getByTestId('profile-email').textContent()).resolves.toContain('alice@contoso.test');
+    await expect(page.getByTestId('profile-email').textContent()).resolves.toContain(
+      'alice@contoso.test',
+    );
     const cookies = await context.cookies(web.url);
     const session = cookies.find((c) => c.name === 'webapp.sid');
     expect(session).toMatchObject({ httpOnly: true, sameSite: 'Lax' });
   }, 60_000);
 
   test('usable on a phone and readable without the stylesheet', async () => {
-    const phone = await browser.newContext({ viewport: { width: 360, height: 640 }, isMobile: true, hasTouch: true });
+    const phone = await browser.newContext({
+      viewport: { width: 360, height: 640 },
+      isMobile: true,
+      hasTouch: true,
+    });
     phone.setDefaultTimeout(20_000);
     try {
       const small = await phone.newPage();
       await signInThroughPage(small, web.url, 'Alice Example');
-      const fits = await small.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+      const fits = await small.evaluate(
+        () => document.documentElement.scrollWidth <= window.innerWidth,
+      );
       expect(fits).toBe(true);
       const signOut = await small.getByRole('button', { name: 'Sign out' }).boundingBox();
       expect(signOut!.height).toBeGreaterThanOrEqual(44); // a finger-sized target
@@ -81,7 +96,9 @@ describeWith([chromium], 'web app in a browser', () => {
       await small.route('**/static/app.css', (route) => route.abort());
       await small.reload();
       await expect(small.getByTestId('profile-name').textContent()).resolves.toBe('Alice Example');
-      await expect(small.getByRole('link', { name: 'Read data' }).first().isVisible()).resolves.toBe(true);
+      await expect(
+        small.getByRole('link', { name: 'Read data' }).first().isVisible(),
+      ).resolves.toBe(true);
     } finally {
       await phone.close();
     }
@@ -90,7 +107,9 @@ describeWith([chromium], 'web app in a browser', () => {
   test('reads, writes and reads back; scopes are shown', async () => {
     await signInThroughPage(page, web.url, 'Alice Example', '/read');
     expect(new URL(page.url()).pathname).toBe('/read');
-    await expect(page.getByTestId('scopes').textContent()).resolves.toMatch(/data\.read[\s\S]*data\.write/);
+    await expect(page.getByTestId('scopes').textContent()).resolves.toMatch(
+      /data\.read[\s\S]*data\.write/,
+    );
     const text = `note ${Date.now()} <b>not bold</b>`;
     await write(page, web.url, text);
     await page.waitForURL(`${web.url}/read`);
@@ -102,7 +121,9 @@ describeWith([chromium], 'web app in a browser', () => {
     await signInThroughPage(page, web.url, 'Bob Example', '/read');
     await expect(page.getByTestId('scopes').textContent()).resolves.not.toContain('data.write');
     await write(page, web.url, 'bob tries');
-    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('Permission missing');
+    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe(
+      'Permission missing',
+    );
     await expect(page.getByTestId('error-detail').textContent()).resolves.toContain('data.write');
     // Still signed in: reading works.
     const read = await page.goto(`${web.url}/read`);
@@ -152,7 +173,9 @@ describeWith([chromium], 'web app in a browser', () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL(`${web.url}/`);
     expect(system.fake.requestCounts().logout).toBe(logouts + 1); // through the issuer's end-session endpoint
-    await expect(page.getByRole('link', { name: 'Sign in with Microsoft' }).isVisible()).resolves.toBe(true);
+    await expect(
+      page.getByRole('link', { name: 'Sign in with Microsoft' }).isVisible(),
+    ).resolves.toBe(true);
     await page.goBack();
     await page.goBack().catch(() => undefined);
     expect(await page.content()).not.toContain(secret);

@@ -1,6 +1,6 @@
 // The images the manifests run are the ones this repository builds: same names as
 // docker-compose.yml gives the Dockerfiles' builds, and users/ports that fit the pod specs.
-import { beforeAll, expect, it } from '@jest/globals';
+import { beforeAll, expect, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -14,11 +14,17 @@ interface ComposeService {
   build?: { dockerfile?: string };
 }
 
-const DOCKERFILES = { api: 'Dockerfile.api', client: 'Dockerfile.client', 'fake-entra': 'test-harness/Dockerfile' } as const;
+const DOCKERFILES = {
+  api: 'Dockerfile.api',
+  client: 'Dockerfile.client',
+  'fake-entra': 'test-harness/Dockerfile',
+} as const;
 
 /** name:tag of the image compose builds from each Dockerfile. */
 function composeImages(): Map<string, { name: string; tag: string }> {
-  const compose = parse(readFileSync(join(repoRoot, 'docker-compose.yml'), 'utf8')) as { services: Record<string, ComposeService> };
+  const compose = parse(readFileSync(join(repoRoot, 'docker-compose.yml'), 'utf8')) as {
+    services: Record<string, ComposeService>;
+  };
   const images = new Map<string, { name: string; tag: string }>();
   for (const service of Object.values(compose.services)) {
     if (!service.build?.dockerfile || !service.image) continue;
@@ -45,37 +51,56 @@ describeWith([kubectl], 'k8s manifests: images', () => {
     for (const overlay of OVERLAYS) rendered.set(overlay, await renderOverlay(overlay));
   });
 
-  it.each(OVERLAYS)('%s: api, client (and the fake issuer) run the images the Dockerfiles build', (overlay) => {
-    const objects = rendered.get(overlay)!;
-    const built = composeImages();
-    for (const [service, dockerfile] of Object.entries(DOCKERFILES)) {
-      if (service === 'fake-entra' && overlay === 'entra') continue;
-      const expected = built.get(dockerfile);
-      expect({ dockerfile, builtByCompose: expected !== undefined }).toEqual({ dockerfile, builtByCompose: true });
-      const container = workload(objects, `Deployment/${service}`).template.spec!.containers[0]!;
-      const [name, tag] = container.image!.split(/:(?=[^/]+$)/);
-      expect({ service, image: name }).toEqual({ service, image: expected!.name });
-      // The offline overlay runs exactly what `docker compose build` produced (loaded into the cluster).
-      if (overlay === 'fake-entra') expect({ service, tag }).toEqual({ service, tag: expected!.tag });
-      else expect(tag).toBeTruthy();
-    }
-    // Nothing else of ours, under another name, and nothing unpinned.
-    for (const w of objects.filter((o) => ['Deployment', 'StatefulSet'].includes(o.kind))) {
-      for (const c of workload(objects, `${w.kind}/${w.metadata.name}`).template.spec!.containers) {
-        expect(c.image).toMatch(/:[\w.-]+$/);
-        if (c.image!.includes('koa-entra')) expect([...built.values()].map((b) => b.name)).toContain(c.image!.split(/:(?=[^/]+$)/)[0]);
+  test.each(OVERLAYS)(
+    '%s: api, client (and the fake issuer) run the images the Dockerfiles build',
+    (overlay) => {
+      const objects = rendered.get(overlay)!;
+      const built = composeImages();
+      for (const [service, dockerfile] of Object.entries(DOCKERFILES)) {
+        if (service === 'fake-entra' && overlay === 'entra') continue;
+        const expected = built.get(dockerfile);
+        expect({ dockerfile, builtByCompose: expected !== undefined }).toEqual({
+          dockerfile,
+          builtByCompose: true,
+        });
+        const container = workload(objects, `Deployment/${service}`).template.spec!.containers[0]!;
+        const [name, tag] = container.image!.split(/:(?=[^/]+$)/);
+        expect({ service, image: name }).toEqual({ service, image: expected!.name });
+        // The offline overlay runs exactly what `docker compose build` produced (loaded into the cluster).
+        if (overlay === 'fake-entra')
+          expect({ service, tag }).toEqual({ service, tag: expected!.tag });
+        else expect(tag).toBeTruthy();
       }
-    }
-  });
+      // Nothing else of ours, under another name, and nothing unpinned.
+      for (const w of objects.filter((o) => ['Deployment', 'StatefulSet'].includes(o.kind))) {
+        for (const c of workload(objects, `${w.kind}/${w.metadata.name}`).template.spec!
+          .containers) {
+          expect(c.image).toMatch(/:[\w.-]+$/);
+          if (c.image!.includes('koa-entra'))
+            expect([...built.values()].map((b) => b.name)).toContain(
+              c.image!.split(/:(?=[^/]+$)/)[0],
+            );
+        }
+      }
+    },
+  );
 
-  it.each(Object.entries(DOCKERFILES))('%s image (%s) runs as the uid and on the port the manifests expect', (service, dockerfile) => {
-    const stage = runtimeStage(dockerfile);
-    // The node user of the official node images is uid/gid 1000 (runAsUser: 1000 in every pod).
-    expect(stage.from).toMatch(/^node:24-bookworm-slim/);
-    expect(stage.user).toBe('node');
-    const objects = rendered.get('fake-entra')!;
-    const ports = workload(objects, `Deployment/${service}`).template.spec!.containers[0]!.ports!.map((p) => p.containerPort);
-    expect(ports).toEqual(stage.exposes);
-    expect(workload(objects, `Deployment/${service}`).template.spec!.securityContext!.runAsUser).toBe(1000);
-  });
+  test.each(Object.entries(DOCKERFILES))(
+    '%s image (%s) runs as the uid and on the port the manifests expect',
+    (service, dockerfile) => {
+      const stage = runtimeStage(dockerfile);
+      // The node user of the official node images is uid/gid 1000 (runAsUser: 1000 in every pod).
+      expect(stage.from).toMatch(/^node:24-bookworm-slim/);
+      expect(stage.user).toBe('node');
+      const objects = rendered.get('fake-entra')!;
+      const ports = workload(
+        objects,
+        `Deployment/${service}`,
+      ).template.spec!.containers[0]!.ports!.map((p) => p.containerPort);
+      expect(ports).toEqual(stage.exposes);
+      expect(
+        workload(objects, `Deployment/${service}`).template.spec!.securityContext!.runAsUser,
+      ).toBe(1000);
+    },
+  );
 });

@@ -1,7 +1,7 @@
 // The NetworkPolicies allow exactly the flows the system uses, and nothing else: every other
 // pair of (sender, receiver, port) among the system's pods, the Ingress controller, cluster DNS,
 // strangers inside and outside the namespace, and addresses outside the cluster is denied.
-import { beforeAll, expect, it } from '@jest/globals';
+import { beforeAll, expect, test } from '@jest/globals';
 import { describeWith } from '../support/prerequisites.ts';
 import { allowedFlows, flowString } from './support/network-policy.ts';
 import type { Endpoint, NetworkPolicy } from './support/network-policy.ts';
@@ -10,7 +10,10 @@ import type { K8sObject, Overlay } from './support/render.ts';
 import { workloads } from './support/workloads.ts';
 
 const PORTS = [
-  ...[22, 53, 80, 443, 2379, 5001, 5050, 5432, 6379, 8000, 9090, 10250].map((port) => ({ port, protocol: 'TCP' as const })),
+  ...[22, 53, 80, 443, 2379, 5001, 5050, 5432, 6379, 8000, 9090, 10250].map((port) => ({
+    port,
+    protocol: 'TCP' as const,
+  })),
   { port: 53, protocol: 'UDP' as const },
 ];
 
@@ -20,7 +23,10 @@ const OUTSIDE: Endpoint[] = [
     name: 'ingress-controller',
     namespace: 'ingress-nginx',
     namespaceLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' },
-    labels: { 'app.kubernetes.io/name': 'ingress-nginx', 'app.kubernetes.io/component': 'controller' },
+    labels: {
+      'app.kubernetes.io/name': 'ingress-nginx',
+      'app.kubernetes.io/component': 'controller',
+    },
   },
   {
     name: 'other-pod-in-ingress-namespace',
@@ -28,7 +34,12 @@ const OUTSIDE: Endpoint[] = [
     namespaceLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' },
     labels: { 'app.kubernetes.io/name': 'ingress-nginx-admission' },
   },
-  { name: 'kube-dns', namespace: 'kube-system', namespaceLabels: { 'kubernetes.io/metadata.name': 'kube-system' }, labels: { 'k8s-app': 'kube-dns' } },
+  {
+    name: 'kube-dns',
+    namespace: 'kube-system',
+    namespaceLabels: { 'kubernetes.io/metadata.name': 'kube-system' },
+    labels: { 'k8s-app': 'kube-dns' },
+  },
   {
     name: 'client-lookalike-in-other-namespace',
     namespace: 'other',
@@ -75,10 +86,20 @@ function endpoints(objects: K8sObject[]): Endpoint[] {
     namespace: 'koa-entra',
     namespaceLabels,
     labels: w.template.metadata!.labels,
-    namedPorts: Object.fromEntries(w.template.spec!.containers.flatMap((c) => c.ports ?? []).filter((p) => p.name).map((p) => [p.name!, p.containerPort])),
+    namedPorts: Object.fromEntries(
+      w.template
+        .spec!.containers.flatMap((c) => c.ports ?? [])
+        .filter((p) => p.name)
+        .map((p) => [p.name!, p.containerPort]),
+    ),
   }));
   // A pod someone adds to the namespace later (a debug shell, a job) gets nothing by default.
-  pods.push({ name: 'stranger-in-namespace', namespace: 'koa-entra', namespaceLabels, labels: { 'app.kubernetes.io/name': 'debug' } });
+  pods.push({
+    name: 'stranger-in-namespace',
+    namespace: 'koa-entra',
+    namespaceLabels,
+    labels: { 'app.kubernetes.io/name': 'debug' },
+  });
   return [...pods, ...OUTSIDE];
 }
 
@@ -88,21 +109,26 @@ describeWith([kubectl], 'k8s manifests: network policies', () => {
     for (const overlay of OVERLAYS) rendered.set(overlay, await renderOverlay(overlay));
   });
 
-  it.each(OVERLAYS)('%s: exactly the flows the system uses are allowed', (overlay) => {
+  test.each(OVERLAYS)('%s: exactly the flows the system uses are allowed', (overlay) => {
     const objects = rendered.get(overlay)!;
     const policies = objects.filter((o): o is NetworkPolicy => o.kind === 'NetworkPolicy');
     const flows = allowedFlows(policies, endpoints(objects), PORTS).map(flowString);
     expect(flows.sort()).toEqual([...EXPECTED[overlay]].sort());
   });
 
-  it.each(OVERLAYS)('%s: everything in the namespace is denied by default, both ways', (overlay) => {
-    const deny = find<NetworkPolicy>(rendered.get(overlay)!, 'NetworkPolicy', 'default-deny-all');
-    expect(deny.spec).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
-  });
+  test.each(OVERLAYS)(
+    '%s: everything in the namespace is denied by default, both ways',
+    (overlay) => {
+      const deny = find<NetworkPolicy>(rendered.get(overlay)!, 'NetworkPolicy', 'default-deny-all');
+      expect(deny.spec).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
+    },
+  );
 
-  it('the evaluator sees a flow appear when a policy opens one', () => {
+  test('the evaluator sees a flow appear when a policy opens one', () => {
     const objects = structuredClone(rendered.get('fake-entra')!);
-    const redis = objects.find((o): o is NetworkPolicy => o.kind === 'NetworkPolicy' && o.metadata.name === 'redis')!;
+    const redis = objects.find(
+      (o): o is NetworkPolicy => o.kind === 'NetworkPolicy' && o.metadata.name === 'redis',
+    )!;
     // Opening Redis' ingress to every pod is not enough: the sender also needs egress...
     redis.spec.ingress = [{ ports: [{ protocol: 'TCP', port: 6379 }] }];
     const policies = objects.filter((o): o is NetworkPolicy => o.kind === 'NetworkPolicy');
@@ -116,6 +142,12 @@ describeWith([kubectl], 'k8s manifests: network policies', () => {
       spec: { podSelector: {}, policyTypes: ['Egress'], egress: [{}] },
     });
     const after = allowedFlows(policies, endpoints(objects), PORTS).map(flowString);
-    expect(after).toEqual(expect.arrayContaining(['api -> redis:6379/TCP', 'stranger-in-namespace -> redis:6379/TCP', 'redis -> internet:443/TCP']));
+    expect(after).toEqual(
+      expect.arrayContaining([
+        'api -> redis:6379/TCP',
+        'stranger-in-namespace -> redis:6379/TCP',
+        'redis -> internet:443/TCP',
+      ]),
+    );
   });
 });

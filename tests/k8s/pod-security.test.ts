@@ -1,7 +1,7 @@
 // Every pod of every overlay runs within the Pod Security Standards "restricted" profile
 // (the namespace enforces it) and this project's own rules: uid 1000, read-only root
 // filesystem with an emptyDir /tmp, no service-account token, requests and limits.
-import { beforeAll, expect, it } from '@jest/globals';
+import { beforeAll, expect, test } from '@jest/globals';
 import type { IPodTemplateSpec } from 'kubernetes-models/v1/PodTemplateSpec';
 import { describeWith } from '../support/prerequisites.ts';
 import { projectViolations, restrictedViolations } from './support/pod-security.ts';
@@ -15,37 +15,63 @@ describeWith([kubectl], 'k8s manifests: pod security', () => {
     for (const overlay of OVERLAYS) rendered.set(overlay, await renderOverlay(overlay));
   });
 
-  it.each(OVERLAYS)('overlay %s: the namespace enforces the restricted profile', (overlay) => {
+  test.each(OVERLAYS)('overlay %s: the namespace enforces the restricted profile', (overlay) => {
     const ns = find(rendered.get(overlay)!, 'Namespace', 'koa-entra');
-    expect(ns.metadata.labels).toMatchObject({ 'pod-security.kubernetes.io/enforce': 'restricted' });
+    expect(ns.metadata.labels).toMatchObject({
+      'pod-security.kubernetes.io/enforce': 'restricted',
+    });
     const namespaced = rendered.get(overlay)!.filter((o) => o.kind !== 'Namespace');
-    expect(namespaced.filter((o) => o.metadata.namespace !== 'koa-entra').map((o) => o.metadata.name)).toEqual([]);
+    expect(
+      namespaced.filter((o) => o.metadata.namespace !== 'koa-entra').map((o) => o.metadata.name),
+    ).toEqual([]);
   });
 
-  it.each(OVERLAYS)('overlay %s: every pod template passes "restricted" and the project rules', (overlay) => {
-    const objects = rendered.get(overlay)!;
-    const serviceAccounts = new Map(
-      objects.filter((o) => o.kind === 'ServiceAccount').map((o) => [o.metadata.name, o as { automountServiceAccountToken?: boolean }]),
-    );
-    const found = workloads(objects);
-    expect(found.map((w) => w.owner).sort()).toEqual(
-      overlay === 'fake-entra'
-        ? ['Deployment/api', 'Deployment/client', 'Deployment/fake-entra', 'Deployment/redis', 'StatefulSet/postgres']
-        : ['Deployment/api', 'Deployment/client', 'Deployment/redis'],
-    );
-    const violations = found.flatMap((w) => [...restrictedViolations(w.template), ...projectViolations(w, serviceAccounts)].map((v) => `${w.owner}: ${v}`));
-    expect(violations).toEqual([]);
-  });
+  test.each(OVERLAYS)(
+    'overlay %s: every pod template passes "restricted" and the project rules',
+    (overlay) => {
+      const objects = rendered.get(overlay)!;
+      const serviceAccounts = new Map(
+        objects
+          .filter((o) => o.kind === 'ServiceAccount')
+          .map((o) => [o.metadata.name, o as { automountServiceAccountToken?: boolean }]),
+      );
+      const found = workloads(objects);
+      expect(found.map((w) => w.owner).sort()).toEqual(
+        overlay === 'fake-entra'
+          ? [
+              'Deployment/api',
+              'Deployment/client',
+              'Deployment/fake-entra',
+              'Deployment/redis',
+              'StatefulSet/postgres',
+            ]
+          : ['Deployment/api', 'Deployment/client', 'Deployment/redis'],
+      );
+      const violations = found.flatMap((w) =>
+        [...restrictedViolations(w.template), ...projectViolations(w, serviceAccounts)].map(
+          (v) => `${w.owner}: ${v}`,
+        ),
+      );
+      expect(violations).toEqual([]);
+    },
+  );
 
-  it('the checks catch a pod that breaks the profile', () => {
+  test('the checks catch a pod that breaks the profile', () => {
     const objects = rendered.get('fake-entra')!;
-    const template = structuredClone(workload(objects, 'Deployment/api').template) as IPodTemplateSpec;
+    const template = structuredClone(
+      workload(objects, 'Deployment/api').template,
+    ) as IPodTemplateSpec;
     const spec = template.spec!;
     spec.hostNetwork = true;
     spec.securityContext = { runAsUser: 0 };
     spec.volumes = [...(spec.volumes ?? []), { name: 'host', hostPath: { path: '/var/run' } }];
     const c = spec.containers[0]!;
-    c.securityContext = { ...c.securityContext, allowPrivilegeEscalation: true, privileged: true, capabilities: { add: ['NET_ADMIN'] } };
+    c.securityContext = {
+      ...c.securityContext,
+      allowPrivilegeEscalation: true,
+      privileged: true,
+      capabilities: { add: ['NET_ADMIN'] },
+    };
     delete c.securityContext.runAsNonRoot;
     delete c.securityContext.seccompProfile;
     delete c.securityContext.runAsUser;
@@ -62,9 +88,16 @@ describeWith([kubectl], 'k8s manifests: pod security', () => {
     ]);
   });
 
-  it.each(OVERLAYS)('overlay %s: every ServiceAccount and pod opts out of the API token', (overlay) => {
-    const accounts = rendered.get(overlay)!.filter((o) => o.kind === 'ServiceAccount');
-    expect(accounts.length).toBeGreaterThanOrEqual(3);
-    for (const sa of accounts) expect({ name: sa.metadata.name, automount: sa.automountServiceAccountToken }).toEqual({ name: sa.metadata.name, automount: false });
-  });
+  test.each(OVERLAYS)(
+    'overlay %s: every ServiceAccount and pod opts out of the API token',
+    (overlay) => {
+      const accounts = rendered.get(overlay)!.filter((o) => o.kind === 'ServiceAccount');
+      expect(accounts.length).toBeGreaterThanOrEqual(3);
+      for (const sa of accounts)
+        expect({ name: sa.metadata.name, automount: sa.automountServiceAccountToken }).toEqual({
+          name: sa.metadata.name,
+          automount: false,
+        });
+    },
+  );
 });

@@ -1,6 +1,6 @@
 // Every object each overlay renders is valid against the Kubernetes schema, unknown fields
 // included (the API server rejects those with strict field validation; kubectl warns).
-import { beforeAll, expect, it } from '@jest/globals';
+import { beforeAll, expect, test } from '@jest/globals';
 import { describeWith } from '../support/prerequisites.ts';
 import { find, kubectl, objectName, OVERLAYS, renderOverlay } from './support/render.ts';
 import type { K8sObject } from './support/render.ts';
@@ -12,7 +12,7 @@ describeWith([kubectl], 'k8s manifests: Kubernetes schema', () => {
     for (const overlay of OVERLAYS) rendered.set(overlay, await renderOverlay(overlay));
   });
 
-  it.each(OVERLAYS)('overlay %s renders the whole system', (overlay) => {
+  test.each(OVERLAYS)('overlay %s renders the whole system', (overlay) => {
     const names = rendered.get(overlay)!.map(objectName);
     for (const expected of [
       'Namespace/koa-entra',
@@ -35,25 +35,37 @@ describeWith([kubectl], 'k8s manifests: Kubernetes schema', () => {
       expect(names).toContain(expected);
     }
     if (overlay === 'fake-entra') {
-      expect(names).toEqual(expect.arrayContaining(['Deployment/fake-entra', 'Service/fake-entra', 'StatefulSet/postgres', 'Service/postgres']));
+      expect(names).toEqual(
+        expect.arrayContaining([
+          'Deployment/fake-entra',
+          'Service/fake-entra',
+          'StatefulSet/postgres',
+          'Service/postgres',
+        ]),
+      );
     } else {
       // Against the real tenant nothing of the offline environment is deployed, and no secret is committed.
       expect(names.filter((n) => /fake-entra|postgres|^Secret\//.test(n))).toEqual([]);
     }
   });
 
-  it.each(OVERLAYS)('overlay %s: every object passes kubernetes-models validate()', async (overlay) => {
-    const errors = [];
-    for (const o of rendered.get(overlay)!) errors.push(await schemaError(o));
-    expect(errors.filter(Boolean)).toEqual([]);
-  });
+  test.each(OVERLAYS)(
+    'overlay %s: every object passes kubernetes-models validate()',
+    async (overlay) => {
+      const errors = [];
+      for (const o of rendered.get(overlay)!) errors.push(await schemaError(o));
+      expect(errors.filter(Boolean)).toEqual([]);
+    },
+  );
 
-  it.each(OVERLAYS)('overlay %s: no object has a field the schema does not define', (overlay) => {
+  test.each(OVERLAYS)('overlay %s: no object has a field the schema does not define', (overlay) => {
     expect(unknownFields(rendered.get(overlay)!)).toEqual([]);
   });
 
-  it('validate() alone accepts a misspelled field, the strict check rejects it with its path', async () => {
-    const broken = structuredClone(find(rendered.get('fake-entra')!, 'Deployment', 'api')) as K8sObject & {
+  test('validate() alone accepts a misspelled field, the strict check rejects it with its path', async () => {
+    const broken = structuredClone(
+      find(rendered.get('fake-entra')!, 'Deployment', 'api'),
+    ) as K8sObject & {
       spec: { template: { spec: { containers: Record<string, unknown>[] } } };
     };
     const container = broken.spec.template.spec.containers[0]!;
@@ -63,21 +75,31 @@ describeWith([kubectl], 'k8s manifests: Kubernetes schema', () => {
     expect(await schemaError(broken)).toBeUndefined();
     // ...so the strict check is what catches it.
     expect(unknownFields([broken])).toEqual([
-      expect.stringMatching(/^Deployment\/api: spec\.template\.spec\.containers\[0\]\.readinessProbes: .*'"?readinessProbes"?' does not exist in type 'IContainer'/),
+      expect.stringMatching(
+        /^Deployment\/api: spec\.template\.spec\.containers\[0\]\.readinessProbes: .*'"?readinessProbes"?' does not exist in type 'IContainer'/,
+      ),
     ]);
   });
 
-  it('a value of the wrong type or a missing required field is rejected', async () => {
+  test('a value of the wrong type or a missing required field is rejected', async () => {
     const deployment = find(rendered.get('fake-entra')!, 'Deployment', 'client');
     const wrongType = structuredClone(deployment) as K8sObject & { spec: { replicas: unknown } };
     wrongType.spec.replicas = 'two';
-    expect(await schemaError(wrongType)).toMatch(/Deployment\/client: .*spec\/replicas must be integer/);
-    expect(unknownFields([wrongType])).toEqual([expect.stringContaining('Deployment/client: spec.replicas:')]);
+    expect(await schemaError(wrongType)).toMatch(
+      /Deployment\/client: .*spec\/replicas must be integer/,
+    );
+    expect(unknownFields([wrongType])).toEqual([
+      expect.stringContaining('Deployment/client: spec.replicas:'),
+    ]);
 
-    const service = structuredClone(find(rendered.get('fake-entra')!, 'Service', 'api')) as K8sObject & {
+    const service = structuredClone(
+      find(rendered.get('fake-entra')!, 'Service', 'api'),
+    ) as K8sObject & {
       spec: { ports: Record<string, unknown>[] };
     };
     delete service.spec.ports[0]!.port;
-    expect(await schemaError(service)).toMatch(/Service\/api: .*must have required property '?port'?/);
+    expect(await schemaError(service)).toMatch(
+      /Service\/api: .*must have required property '?port'?/,
+    );
   });
 });

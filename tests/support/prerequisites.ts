@@ -76,5 +76,6 @@ export const databaseUrl = process.env.TEST_DATABASE_URL;
 export const postgres: Prerequisite = {
   name: 'PostgreSQL',
   check: () => (databaseUrl ? undefined : 'TEST_DATABASE_URL is not set'),
-  howTo: 'Start PostgreSQL and set TEST_DATABASE_URL=postgres://user:pass@127.0.0.1:5432/db (as .ci/run does).',
+  howTo:
+    'Start PostgreSQL and set TEST_DATABASE_URL=postgres://user:pass@127.0.0.1:5432/db (as .ci/run does).',
 };

@@ -64,7 +64,12 @@ async function stop(): Promise<void> {
 
 try {
   for (let i = 0; ; i++) {
-    if ((await fetch(`${url}/readyz`).then((r) => r.status).catch(() => 0)) === 200) break;
+    if (
+      (await fetch(`${url}/readyz`)
+        .then((r) => r.status)
+        .catch(() => 0)) === 200
+    )
+      break;
     if (i > 200 || api.exitCode !== null) throw new Error('api did not become ready');
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -73,12 +78,16 @@ try {
   // One item so that reads return data.
   await fetch(`${url}/data/write`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${await fake.mintAccessToken({ user, scopes: ['data.write'] })}`, 'content-type': 'application/json' },
+    headers: {
+      authorization: `Bearer ${await fake.mintAccessToken({ user, scopes: ['data.write'] })}`,
+      'content-type': 'application/json',
+    },
     body: JSON.stringify({ hello: 'bench' }),
   });
   process.stderr.write(`minting ${distinctTokens} distinct tokens for B...\n`);
   const tokens: string[] = [];
-  for (let i = 0; i < distinctTokens; i++) tokens.push(await fake.mintAccessToken({ user, scopes: ['data.read'] }));
+  for (let i = 0; i < distinctTokens; i++)
+    tokens.push(await fake.mintAccessToken({ user, scopes: ['data.read'] }));
 
   interface Figures {
     name: string;
@@ -112,7 +121,12 @@ try {
   let next = 0;
   for (let round = 1; round <= rounds; round++) {
     results.C.push(await run(`C round ${round}`, { url: `${url}/healthz` }));
-    results.A.push(await run(`A round ${round}`, { url: `${url}/data/read`, headers: { authorization: `Bearer ${token}` } }));
+    results.A.push(
+      await run(`A round ${round}`, {
+        url: `${url}/data/read`,
+        headers: { authorization: `Bearer ${token}` },
+      }),
+    );
     results.B.push(
       await run(
         `B round ${round}`,
@@ -123,7 +137,13 @@ try {
           duration: bSeconds,
           requests: [
             {
-              setupRequest: (req) => ({ ...req, headers: { ...req.headers, authorization: `Bearer ${tokens[next++ % tokens.length]}` } }),
+              setupRequest: (req) => ({
+                ...req,
+                headers: {
+                  ...req.headers,
+                  authorization: `Bearer ${tokens[next++ % tokens.length]}`,
+                },
+              }),
             },
           ],
         },
@@ -132,10 +152,13 @@ try {
     );
   }
   if (next > tokens.length) {
-    process.stderr.write(`note: B ran out of distinct tokens (${next} requests, ${tokens.length} tokens): raise BENCH_B_TOKENS\n`);
+    process.stderr.write(
+      `note: B ran out of distinct tokens (${next} requests, ${tokens.length} tokens): raise BENCH_B_TOKENS\n`,
+    );
   }
 
-  const median = (xs: number[]) => [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)] as number;
+  const median = (xs: number[]) =>
+    [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)] as number;
   const summary = (name: string, fs: Figures[]) => ({
     name,
     rps: median(fs.map((f) => f.rps)),
@@ -150,8 +173,12 @@ try {
   const a = summary('A  GET /data/read, one token', results.A);
   const b = summary('B  GET /data/read, distinct tokens', results.B);
 
-  console.log(`\nAPI benchmark: ${connections} connections, ${rounds} interleaved rounds (C, A, B), ${seconds} s per C/A run, ${bSeconds} s per B run; Node ${process.version}; ${new Date().toISOString()}`);
-  console.log('run                                   median req/s  p50 ms  p99 ms  requests  non-2xx  JWKS fetches  req/s per round');
+  console.log(
+    `\nAPI benchmark: ${connections} connections, ${rounds} interleaved rounds (C, A, B), ${seconds} s per C/A run, ${bSeconds} s per B run; Node ${process.version}; ${new Date().toISOString()}`,
+  );
+  console.log(
+    'run                                   median req/s  p50 ms  p99 ms  requests  non-2xx  JWKS fetches  req/s per round',
+  );
   for (const f of [c, a, b]) {
     console.log(
       `${f.name.padEnd(38)} ${f.rps.toFixed(0).padStart(11)} ${String(f.p50).padStart(7)} ${String(f.p99).padStart(7)} ${String(f.requests).padStart(9)} ${String(f.non2xx).padStart(8)} ${String(f.jwks).padStart(13)}  ${f.all}`,
@@ -160,8 +187,12 @@ try {
   console.log(`\nA/C = ${(a.rps / c.rps).toFixed(2)}  (target >= 0.85)`);
   console.log(`B/C = ${(b.rps / c.rps).toFixed(2)}  (target >= 0.40)`);
   console.log(`p99 of A = ${a.p99} ms  (target <= 5 ms at ${connections} connections)`);
-  console.log(`JWKS fetches during the measured runs: ${a.jwks + b.jwks + c.jwks} over ${a.requests + b.requests} authenticated requests (target 0 after warm-up)`);
-  console.log(`B: ${b.requests} requests, each with a token the API had not seen (a full RS256 verification each)`);
+  console.log(
+    `JWKS fetches during the measured runs: ${a.jwks + b.jwks + c.jwks} over ${a.requests + b.requests} authenticated requests (target 0 after warm-up)`,
+  );
+  console.log(
+    `B: ${b.requests} requests, each with a token the API had not seen (a full RS256 verification each)`,
+  );
 } finally {
   await stop();
 }

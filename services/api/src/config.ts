@@ -53,7 +53,12 @@ const httpsUrl = z
 const list = <T extends z.ZodType<string, string>>(item: T, what: string) =>
   z
     .string()
-    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(item, `must be a comma-separated list of ${what}`));
 
 const guid = z.string().regex(GUID, 'must be a GUID');
@@ -71,7 +76,10 @@ const schema = z
       .refine((v) => URL.canParse(v) && new URL(v).protocol === 'https:', 'must be an https URL')
       .optional(),
     ALLOWED_TENANTS: list(z.string().regex(GUID, 'must be GUIDs'), 'tenant GUIDs').default([]),
-    ACCEPTED_TOKEN_VERSIONS: list(z.enum(['1.0', '2.0'], 'must be 1.0 and/or 2.0'), 'versions (1.0, 2.0)')
+    ACCEPTED_TOKEN_VERSIONS: list(
+      z.enum(['1.0', '2.0'], 'must be 1.0 and/or 2.0'),
+      'versions (1.0, 2.0)',
+    )
       .pipe(z.array(z.enum(['1.0', '2.0'])).min(1, 'must name at least one version'))
       .default(['2.0']),
     CLOCK_TOLERANCE_SECONDS: int(0, 300, 30),
@@ -85,7 +93,10 @@ const schema = z
     DATABASE_URL: z
       .string()
       .trim()
-      .refine((v) => URL.canParse(v) && ['postgres:', 'postgresql:'].includes(new URL(v).protocol), 'must be a postgres:// URL')
+      .refine(
+        (v) => URL.canParse(v) && ['postgres:', 'postgresql:'].includes(new URL(v).protocol),
+        'must be a postgres:// URL',
+      )
       .optional(),
     DATABASE_POOL_MAX: int(1, 1000, 10),
     LOG_LEVEL: z.enum(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(', ')}`).default('info'),
@@ -97,20 +108,33 @@ const schema = z
   })
   .superRefine((env, ctx) => {
     if (!env.OIDC_ISSUER) {
-      if (!env.TENANT_ID) ctx.addIssue({ code: 'custom', path: ['TENANT_ID'], message: 'is required (a tenant GUID) unless OIDC_ISSUER is set' });
-      if (!GUID.test(env.API_CLIENT_ID)) ctx.addIssue({ code: 'custom', path: ['API_CLIENT_ID'], message: 'must be a GUID (the API application id)' });
+      if (!env.TENANT_ID)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['TENANT_ID'],
+          message: 'is required (a tenant GUID) unless OIDC_ISSUER is set',
+        });
+      if (!GUID.test(env.API_CLIENT_ID))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['API_CLIENT_ID'],
+          message: 'must be a GUID (the API application id)',
+        });
     }
   });
 
 /** Reads and validates the environment; throws ConfigError naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
   // An empty variable counts as unset, as in most deployment tools.
-  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, v]) => v !== undefined && v !== ''),
+  );
   const parsed = schema.safeParse(present);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {
       const name = String(i.path[0] ?? 'environment');
-      const message = i.code === 'invalid_type' && present[name] === undefined ? 'is required' : i.message;
+      const message =
+        i.code === 'invalid_type' && present[name] === undefined ? 'is required' : i.message;
       return `${name} ${message}`;
     });
     throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);

@@ -36,6 +36,13 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(JSON.stringify({ level: 'fatal', service: 'api', msg: 'api failed to start', error: error instanceof Error ? error.message : String(error) }));
+  console.error(
+    JSON.stringify({
+      level: 'fatal',
+      service: 'api',
+      msg: 'api failed to start',
+      error: error instanceof Error ? error.message : String(error),
+    }),
+  );
   process.exit(1);
 });

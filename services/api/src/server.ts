@@ -63,7 +63,8 @@ export async function createApi(config: ApiConfig, options: ApiOptions = {}): Pr
 
   const keys = new SigningKeys({
     discoveryUrl,
-    expectedIssuer: issuer.kind === 'entra' ? `${config.authority}/${config.tenantId}/v2.0` : issuer.issuer,
+    expectedIssuer:
+      issuer.kind === 'entra' ? `${config.authority}/${config.tenantId}/v2.0` : issuer.issuer,
     refreshMs: config.jwksRefreshSeconds * 1000,
     cooldownMs: config.jwksCooldownSeconds * 1000,
     staleMaxMs: config.jwksStaleMaxSeconds * 1000,
@@ -133,7 +134,8 @@ export async function startApi(config: ApiConfig, options: ApiOptions = {}): Pro
     throw error;
   }
   const { port } = server.address() as AddressInfo;
-  const host = config.host && config.host !== '0.0.0.0' && config.host !== '::' ? config.host : 'localhost';
+  const host =
+    config.host && config.host !== '0.0.0.0' && config.host !== '::' ? config.host : 'localhost';
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
   let closing: Promise<void> | undefined;
@@ -149,7 +151,10 @@ export async function startApi(config: ApiConfig, options: ApiOptions = {}): Pro
         timer = setTimeout(() => resolve('timeout'), config.shutdownTimeoutMs);
       });
       if ((await Promise.race([drained, timedOut])) === 'timeout') {
-        api.logger.warn({ timeoutMs: config.shutdownTimeoutMs }, 'in-flight requests did not finish in time; closing connections');
+        api.logger.warn(
+          { timeoutMs: config.shutdownTimeoutMs },
+          'in-flight requests did not finish in time; closing connections',
+        );
         server.closeAllConnections();
         await drained;
       }

@@ -1,6 +1,12 @@
 // src/auth without Koa or HTTP server of ours: typed results straight from TokenValidator.
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
-import { InvalidTokenError, KeysUnavailableError, SigningKeys, TokenValidator, VerifiedTokenCache } from '../src/auth/index.ts';
+import {
+  InvalidTokenError,
+  KeysUnavailableError,
+  SigningKeys,
+  TokenValidator,
+  VerifiedTokenCache,
+} from '../src/auth/index.ts';
 import { ALICE, API_ID, FakeEntra, TENANT } from './support/api.ts';
 
 jest.setTimeout(30_000);
@@ -24,7 +30,13 @@ function validatorFor(discoveryUrl: string, overrides: { cacheMaxEntries?: numbe
   });
   const validator = new TokenValidator({
     keys,
-    issuer: { kind: 'entra', authority: fake.baseUrl, tenantId: TENANT, allowedTenants: [], acceptedVersions: ['2.0'] },
+    issuer: {
+      kind: 'entra',
+      authority: fake.baseUrl,
+      tenantId: TENANT,
+      allowedTenants: [],
+      acceptedVersions: ['2.0'],
+    },
     audiences: [API_ID, `api://${API_ID}`],
     clockToleranceSeconds: 30,
     cacheMaxEntries: overrides.cacheMaxEntries ?? 100,
@@ -37,22 +49,38 @@ const discovery = () => `${fake.issuer()}/.well-known/openid-configuration`;
 describe('TokenValidator', () => {
   test('returns the principal of a delegated token and of an app token', async () => {
     const { validator } = validatorFor(discovery());
-    const user = await validator.verify(await fake.mintAccessToken({ user: ALICE, scopes: ['data.read', 'data.write'], roles: ['Admin'] }));
-    expect(user).toMatchObject({ kind: 'user', tenantId: TENANT, permissions: ['data.read', 'data.write'] });
-    const app = await validator.verify(await fake.mintAccessToken({ app: true, roles: ['Data.Read.All'] }));
+    const user = await validator.verify(
+      await fake.mintAccessToken({
+        user: ALICE,
+        scopes: ['data.read', 'data.write'],
+        roles: ['Admin'],
+      }),
+    );
+    expect(user).toMatchObject({
+      kind: 'user',
+      tenantId: TENANT,
+      permissions: ['data.read', 'data.write'],
+    });
+    const app = await validator.verify(
+      await fake.mintAccessToken({ app: true, roles: ['Data.Read.All'] }),
+    );
     expect(app).toMatchObject({ kind: 'app', tenantId: TENANT, permissions: ['Data.Read.All'] });
   });
 
   test('rejections are typed, with a reason', async () => {
     const { validator } = validatorFor(discovery());
-    const error = await validator.verify(await fake.mintBrokenToken('tampered-payload', { user: ALICE })).catch((e: unknown) => e);
+    const error = await validator
+      .verify(await fake.mintBrokenToken('tampered-payload', { user: ALICE }))
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidTokenError);
     expect((error as InvalidTokenError).reason).toBe('bad_signature');
   });
 
   test('an unreachable issuer is KeysUnavailableError with a retry hint, not an invalid token', async () => {
     const { validator } = validatorFor('https://127.0.0.1:1/none/.well-known/openid-configuration');
-    const error = await validator.verify(await fake.mintAccessToken({ user: ALICE, scopes: ['data.read'] })).catch((e: unknown) => e);
+    const error = await validator
+      .verify(await fake.mintAccessToken({ user: ALICE, scopes: ['data.read'] }))
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(KeysUnavailableError);
     expect((error as KeysUnavailableError).retryAfterSeconds).toBeGreaterThanOrEqual(1);
   });
@@ -88,7 +116,11 @@ describe('TokenValidator', () => {
 
   test('concurrent verifications on a cold cache share one discovery and one JWKS fetch', async () => {
     const { validator } = validatorFor(discovery(), { cacheMaxEntries: 0 });
-    const tokens = await Promise.all(Array.from({ length: 30 }, () => fake.mintAccessToken({ user: ALICE, scopes: ['data.read'] })));
+    const tokens = await Promise.all(
+      Array.from({ length: 30 }, () =>
+        fake.mintAccessToken({ user: ALICE, scopes: ['data.read'] }),
+      ),
+    );
     fake.resetRequestCounts();
     await Promise.all(tokens.map((t) => validator.verify(t)));
     expect(fake.requestCounts()).toMatchObject({ discovery: 1, jwks: 1 });
@@ -102,7 +134,11 @@ describe('VerifiedTokenCache', () => {
     cache.set('a', 'A', exp, undefined);
     cache.set('b', 'B', exp, undefined);
     cache.set('c', 'C', exp, undefined);
-    expect([cache.get('a', Date.now()), cache.get('b', Date.now()), cache.get('c', Date.now())]).toEqual([undefined, 'B', 'C']);
+    expect([
+      cache.get('a', Date.now()),
+      cache.get('b', Date.now()),
+      cache.get('c', Date.now()),
+    ]).toEqual([undefined, 'B', 'C']);
   });
 
   test('exp and nbf are checked on every hit, with the tolerance', () => {

@@ -1,7 +1,10 @@
 import { describe, expect, test } from '@jest/globals';
 import { ConfigError, loadConfig } from '../src/config.ts';
 
-const base = { TENANT_ID: '3f1d2c4b-8a6e-4f7d-9b0c-1e2a3b4c5d6e', API_CLIENT_ID: 'c750c37c-6c67-4211-a9e2-6f035a897cfa' };
+const base = {
+  TENANT_ID: '3f1d2c4b-8a6e-4f7d-9b0c-1e2a3b4c5d6e',
+  API_CLIENT_ID: 'c750c37c-6c67-4211-a9e2-6f035a897cfa',
+};
 const error = (env: Record<string, string>) => {
   try {
     loadConfig(env);
@@ -79,7 +82,10 @@ describe('loadConfig', () => {
   });
 
   test('OIDC_ISSUER replaces the Entra tenant settings', () => {
-    const c = loadConfig({ OIDC_ISSUER: 'https://issuer.example/realms/x', API_CLIENT_ID: 'my-api' });
+    const c = loadConfig({
+      OIDC_ISSUER: 'https://issuer.example/realms/x',
+      API_CLIENT_ID: 'my-api',
+    });
     expect(c.oidcIssuer).toBe('https://issuer.example/realms/x');
     expect(c.tenantId).toBeUndefined();
   });

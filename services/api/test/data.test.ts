@@ -6,7 +6,17 @@ import { randomUUID } from 'node:crypto';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import pg from 'pg';
 import { describeWith, databaseUrl, postgres } from '../../../tests/support/prerequisites.ts';
-import { ALICE, BOB, DEFAULTS, FakeEntra, call, read, startTestApi, write, type TestApi } from './support/api.ts';
+import {
+  ALICE,
+  BOB,
+  DEFAULTS,
+  FakeEntra,
+  call,
+  read,
+  startTestApi,
+  write,
+  type TestApi,
+} from './support/api.ts';
 
 let fake: FakeEntra;
 beforeAll(async () => {
@@ -41,14 +51,21 @@ function dataSuite(storeEnv: () => Promise<Record<string, string>>, expectedKind
     expect(first.status).toBe(201);
     expect(first.body.result).toBe('You wrote protected data!');
     expect(first.body['current-user-scopes']).toEqual(['data.read', 'data.write']);
-    const item = first.body.item as { id: number; owner: { tid: string; oid: string }; data: unknown; createdAt: string };
+    const item = first.body.item as {
+      id: number;
+      owner: { tid: string; oid: string };
+      data: unknown;
+      createdAt: string;
+    };
     expect(item.owner).toEqual({ tid: DEFAULTS.tenantId, oid: DEFAULTS.users.alice.oid });
     expect(item.data).toEqual({ marker, n: 1, nested: { list: [1, 'two', null] } });
     expect(new Date(item.createdAt).toISOString()).toBe(item.createdAt);
     await write(api, token, { marker, n: 2 });
     const r = await read(api, token);
     expect(r.status).toBe(200);
-    const mine = (r.body.data as { data: { marker?: string; n: number } }[]).filter((i) => i.data.marker === marker);
+    const mine = (r.body.data as { data: { marker?: string; n: number } }[]).filter(
+      (i) => i.data.marker === marker,
+    );
     expect(mine.map((i) => i.data.n)).toEqual([2, 1]);
   });
 
@@ -60,8 +77,13 @@ function dataSuite(storeEnv: () => Promise<Record<string, string>>, expectedKind
     const bobItems = bobView.body.data as { owner: { oid: string }; data: { marker?: string } }[];
     expect(bobItems.some((i) => i.data.marker === marker)).toBe(false);
     expect(bobItems.every((i) => i.owner.oid === DEFAULTS.users.bob.oid)).toBe(true);
-    const appView = await read(api, await fake.mintAccessToken({ app: true, roles: ['Data.Read.All'] }));
-    expect((appView.body.data as { data: { marker?: string } }[]).some((i) => i.data.marker === marker)).toBe(true);
+    const appView = await read(
+      api,
+      await fake.mintAccessToken({ app: true, roles: ['Data.Read.All'] }),
+    );
+    expect(
+      (appView.body.data as { data: { marker?: string } }[]).some((i) => i.data.marker === marker),
+    ).toBe(true);
   });
 
   test('same oid in another tenant is another owner', async () => {
@@ -70,10 +92,16 @@ function dataSuite(storeEnv: () => Promise<Record<string, string>>, expectedKind
     try {
       const marker = randomUUID();
       await write(multi, await alice(), { marker });
-      const foreign = await fake.mintAccessToken({ user: ALICE, scopes: ['data.read'], tenant: other });
+      const foreign = await fake.mintAccessToken({
+        user: ALICE,
+        scopes: ['data.read'],
+        tenant: other,
+      });
       const r = await read(multi, foreign);
       expect(r.status).toBe(200);
-      expect((r.body.data as { data: { marker?: string } }[]).some((i) => i.data.marker === marker)).toBe(false);
+      expect(
+        (r.body.data as { data: { marker?: string } }[]).some((i) => i.data.marker === marker),
+      ).toBe(false);
     } finally {
       await multi.close();
     }
@@ -85,14 +113,23 @@ function dataSuite(storeEnv: () => Promise<Record<string, string>>, expectedKind
     try {
       const marker = randomUUID();
       expect((await write(multi, await alice(), { marker })).status).toBe(201);
-      const has = (r: { body: Record<string, unknown> }) => (r.body.data as { data: { marker?: string } }[]).some((i) => i.data.marker === marker);
-      const home = await read(multi, await fake.mintAccessToken({ app: true, roles: ['Data.Read.All'] }));
+      const has = (r: { body: Record<string, unknown> }) =>
+        (r.body.data as { data: { marker?: string } }[]).some((i) => i.data.marker === marker);
+      const home = await read(
+        multi,
+        await fake.mintAccessToken({ app: true, roles: ['Data.Read.All'] }),
+      );
       expect(home.status).toBe(200);
       expect(has(home)).toBe(true);
-      const foreign = await read(multi, await fake.mintAccessToken({ app: true, roles: ['Data.Read.All'], tenant: other }));
+      const foreign = await read(
+        multi,
+        await fake.mintAccessToken({ app: true, roles: ['Data.Read.All'], tenant: other }),
+      );
       expect(foreign.status).toBe(200);
       expect(has(foreign)).toBe(false);
-      expect((foreign.body.data as { owner: { tid: string } }[]).every((i) => i.owner.tid === other)).toBe(true);
+      expect(
+        (foreign.body.data as { owner: { tid: string } }[]).every((i) => i.owner.tid === other),
+      ).toBe(true);
     } finally {
       await multi.close();
     }
@@ -102,7 +139,10 @@ function dataSuite(storeEnv: () => Promise<Record<string, string>>, expectedKind
     const token = await alice();
     const big = await write(api, token, { pad: 'x'.repeat(2000) });
     expect(big.status).toBe(413);
-    expect(big.body).toEqual({ error: 'request_too_large', error_description: 'The request body is larger than 1024 bytes' });
+    expect(big.body).toEqual({
+      error: 'request_too_large',
+      error_description: 'The request body is larger than 1024 bytes',
+    });
     const chunked = await call(`${api.url}/data/write`, {
       method: 'POST',
       token,
@@ -137,10 +177,16 @@ function dataSuite(storeEnv: () => Promise<Record<string, string>>, expectedKind
       for (const depth of [100, 3000, 4400]) {
         const r = await write(roomy, token, `{"deep":${'['.repeat(depth)}${']'.repeat(depth)}}`);
         expect(r.status).toBe(400);
-        expect(r.body).toEqual({ error: 'invalid_request', error_description: 'The request body is nested deeper than 64 levels' });
+        expect(r.body).toEqual({
+          error: 'invalid_request',
+          error_description: 'The request body is nested deeper than 64 levels',
+        });
       }
       expect((await read(roomy, token)).status).toBe(200);
-      expect((await read(roomy, await fake.mintAccessToken({ app: true, roles: ['Data.Read.All'] }))).status).toBe(200);
+      expect(
+        (await read(roomy, await fake.mintAccessToken({ app: true, roles: ['Data.Read.All'] })))
+          .status,
+      ).toBe(200);
       expect((await write(roomy, token, { nested: { a: [[{ b: 1 }]] } })).status).toBe(201);
     } finally {
       await roomy.close();
@@ -207,7 +253,10 @@ describeWith([postgres], 'PostgreSQL store', () => {
       const r = await read(relayed, token);
       expect(r.status).toBe(503);
       expect(r.headers.get('retry-after')).toBe('5');
-      expect(r.body).toEqual({ error: 'temporarily_unavailable', error_description: 'The data store cannot be reached; try again later' });
+      expect(r.body).toEqual({
+        error: 'temporarily_unavailable',
+        error_description: 'The data store cannot be reached; try again later',
+      });
       const ready = await call(`${relayed.url}/readyz`);
       expect(ready.status).toBe(503);
       expect(String((ready.body.checks as Record<string, string>).store)).toMatch(/^unavailable/);
@@ -221,7 +270,9 @@ describeWith([postgres], 'PostgreSQL store', () => {
   });
 
   test('migrations run once, also when replicas start together', async () => {
-    const starts = await Promise.all([0, 1, 2].map(() => startTestApi(fake, { DATABASE_URL: url.toString() })));
+    const starts = await Promise.all(
+      [0, 1, 2].map(() => startTestApi(fake, { DATABASE_URL: url.toString() })),
+    );
     await Promise.all(starts.map((s) => s.close()));
     const client = new pg.Client({ connectionString: url.toString() });
     await client.connect();

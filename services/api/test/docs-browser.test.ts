@@ -14,7 +14,11 @@ describeWith([chromium], '/docs in a browser', () => {
   beforeAll(async () => {
     fake = await FakeEntra.start();
     api = await startTestApi(fake);
-    browser = await playwright.launch({ executablePath: chromiumPath, headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
+    browser = await playwright.launch({
+      executablePath: chromiumPath,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--no-first-run'],
+    });
   });
   afterAll(async () => {
     await browser?.close();
@@ -35,7 +39,10 @@ describeWith([chromium], '/docs in a browser', () => {
     await page.getByText('koa-entra API').first().waitFor();
     await page.getByText('/data/read').first().waitFor();
     await page.getByText('/data/write').first().waitFor();
-    await page.getByRole('button', { name: /Authorize/ }).first().click();
+    await page
+      .getByRole('button', { name: /Authorize/ })
+      .first()
+      .click();
     await page.getByText(`api://${API_ID}/data.read`).first().waitFor();
     await page.getByText(`api://${API_ID}/data.write`).first().waitFor();
     expect(problems).toEqual([]);

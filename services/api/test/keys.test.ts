@@ -48,7 +48,9 @@ describe('key rotation', () => {
     expect((await read(api, await token())).status).toBe(200);
     const r = await read(api, old);
     expect(r.status).toBe(401);
-    expect(r.body.error_description).toBe('The token is signed with a key the issuer does not publish');
+    expect(r.body.error_description).toBe(
+      'The token is signed with a key the issuer does not publish',
+    );
     expect(api.logs.text).toContain('verified-token cache emptied');
   });
 });
@@ -57,7 +59,9 @@ describe('unknown kid flood', () => {
   test('a flood of random kids (1000 requests, 200 kids) causes at most one JWKS fetch per cooldown', async () => {
     const { fake, api, token } = await setup({ JWKS_COOLDOWN_SECONDS: '30' });
     fake.resetRequestCounts();
-    const forged = await Promise.all(Array.from({ length: 200 }, () => token({ header: { kid: randomUUID() } })));
+    const forged = await Promise.all(
+      Array.from({ length: 200 }, () => token({ header: { kid: randomUUID() } })),
+    );
     const statuses: number[] = [];
     for (let round = 0; round < 5; round++) {
       const rs = await Promise.all(forged.map((t) => read(api, t)));
@@ -86,7 +90,11 @@ describe('unknown kid flood', () => {
 
 describe('issuer outage', () => {
   test('cached keys keep working while the issuer is down, also past the refresh age', async () => {
-    const { fake, api, token } = await setup({ JWKS_REFRESH_SECONDS: '1', JWKS_STALE_MAX_SECONDS: '3600', JWKS_COOLDOWN_SECONDS: '1' });
+    const { fake, api, token } = await setup({
+      JWKS_REFRESH_SECONDS: '1',
+      JWKS_STALE_MAX_SECONDS: '3600',
+      JWKS_COOLDOWN_SECONDS: '1',
+    });
     const before = await token();
     fake.setOutage(true);
     await sleep(1200);
@@ -98,11 +106,17 @@ describe('issuer outage', () => {
     fake.setOutage(true);
     expect((await read(api, unseen)).status).toBe(200);
     const metrics = await call(`${api.url}/metrics`);
-    expect(metrics.text).toMatch(/api_issuer_fetches_total\{target="(jwks|discovery)",result="failed"\} [1-9]/);
+    expect(metrics.text).toMatch(
+      /api_issuer_fetches_total\{target="(jwks|discovery)",result="failed"\} [1-9]/,
+    );
   });
 
   test('past the stale bound the keys are unusable: 503 with Retry-After, never 401', async () => {
-    const { fake, api, token } = await setup({ JWKS_REFRESH_SECONDS: '1', JWKS_STALE_MAX_SECONDS: '1', JWKS_COOLDOWN_SECONDS: '5' });
+    const { fake, api, token } = await setup({
+      JWKS_REFRESH_SECONDS: '1',
+      JWKS_STALE_MAX_SECONDS: '1',
+      JWKS_COOLDOWN_SECONDS: '5',
+    });
     const t = await token();
     const cached = await token();
     expect((await read(api, cached)).status).toBe(200);

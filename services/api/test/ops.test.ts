@@ -1,6 +1,15 @@
 // Operations: health, readiness, metrics, request ids, logs, OpenAPI and the docs page.
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
-import { ALICE, API_ID, FakeEntra, call, read, startTestApi, write, type TestApi } from './support/api.ts';
+import {
+  ALICE,
+  API_ID,
+  FakeEntra,
+  call,
+  read,
+  startTestApi,
+  write,
+  type TestApi,
+} from './support/api.ts';
 
 jest.setTimeout(30_000);
 
@@ -20,7 +29,10 @@ describe('health', () => {
     expect((await call(`${api.url}/healthz`)).body).toEqual({ status: 'ok' });
     const ready = await call(`${api.url}/readyz`);
     expect(ready.status).toBe(200);
-    expect(ready.body).toEqual({ status: 'ready', checks: { signingKeys: 'ok', store: 'ok (sqlite)' } });
+    expect(ready.body).toEqual({
+      status: 'ready',
+      checks: { signingKeys: 'ok', store: 'ok (sqlite)' },
+    });
   });
 
   test('unknown routes and methods get JSON errors', async () => {
@@ -41,9 +53,15 @@ describe('metrics', () => {
     await write(api, token, { n: 1 });
     await read(api);
     const text = (await call(`${api.url}/metrics`)).text;
-    expect(text).toMatch(/http_request_duration_seconds_count\{method="GET",route="\/data\/read",status="200"\} 2/);
-    expect(text).toMatch(/http_request_duration_seconds_count\{method="POST",route="\/data\/write",status="201"\} 1/);
-    expect(text).toMatch(/http_request_duration_seconds_count\{method="GET",route="\/data\/read",status="401"\} 1/);
+    expect(text).toMatch(
+      /http_request_duration_seconds_count\{method="GET",route="\/data\/read",status="200"\} 2/,
+    );
+    expect(text).toMatch(
+      /http_request_duration_seconds_count\{method="POST",route="\/data\/write",status="201"\} 1/,
+    );
+    expect(text).toMatch(
+      /http_request_duration_seconds_count\{method="GET",route="\/data\/read",status="401"\} 1/,
+    );
     expect(text).toMatch(/api_issuer_fetches_total\{target="jwks",result="ok"\} 1/);
     expect(text).toMatch(/api_issuer_fetches_total\{target="discovery",result="ok"\} 1/);
     expect(text).toMatch(/api_token_cache_hits_total [1-9]/);
@@ -55,12 +73,23 @@ describe('request ids and logs', () => {
   test('a request id is generated, or a safe one from the caller reused', async () => {
     const generated = await call(`${api.url}/openapi.json`);
     expect(generated.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
-    const given = await call(`${api.url}/openapi.json`, { headers: { 'x-request-id': 'trace-123.abc' } });
+    const given = await call(`${api.url}/openapi.json`, {
+      headers: { 'x-request-id': 'trace-123.abc' },
+    });
     expect(given.headers.get('x-request-id')).toBe('trace-123.abc');
-    const unsafe = await call(`${api.url}/openapi.json`, { headers: { 'x-request-id': 'a b<script>' } });
+    const unsafe = await call(`${api.url}/openapi.json`, {
+      headers: { 'x-request-id': 'a b<script>' },
+    });
     expect(unsafe.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
     const line = api.logs.entries().find((e) => e.requestId === 'trace-123.abc');
-    expect(line).toMatchObject({ msg: 'request', method: 'GET', path: '/openapi.json', route: '/openapi.json', status: 200, service: 'api' });
+    expect(line).toMatchObject({
+      msg: 'request',
+      method: 'GET',
+      path: '/openapi.json',
+      route: '/openapi.json',
+      status: 200,
+      service: 'api',
+    });
   });
 
   test('successful probes are logged at debug, not info, so they do not drown the access log', async () => {
@@ -71,7 +100,9 @@ describe('request ids and logs', () => {
 
   test('logs carry the caller identity but never the token, cookies or the Authorization header', async () => {
     const token = await fake.mintAccessToken({ user: ALICE, scopes: ['data.read'] });
-    await read(api, token, { headers: { cookie: 'session=s3cr3t-cookie', 'x-request-id': 'who-am-i' } });
+    await read(api, token, {
+      headers: { cookie: 'session=s3cr3t-cookie', 'x-request-id': 'who-am-i' },
+    });
     const line = api.logs.entries().find((e) => e.requestId === 'who-am-i');
     expect(line).toMatchObject({ status: 200, tid: fake.tenantId });
     expect(api.logs.text).not.toContain(token.split('.')[1]);
@@ -80,7 +111,13 @@ describe('request ids and logs', () => {
   });
 
   test('the logger redacts credentials even when code logs them by mistake', async () => {
-    api.api.logger.info({ req: { headers: { authorization: 'Bearer abc.def.ghi', cookie: 'a=b' } }, token: 'abc.def.ghi' }, 'careless');
+    api.api.logger.info(
+      {
+        req: { headers: { authorization: 'Bearer abc.def.ghi', cookie: 'a=b' } },
+        token: 'abc.def.ghi',
+      },
+      'careless',
+    );
     const line = api.logs.entries().find((e) => e.msg === 'careless');
     expect(JSON.stringify(line)).not.toContain('abc.def.ghi');
     expect(JSON.stringify(line)).not.toContain('a=b');
@@ -94,10 +131,19 @@ describe('OpenAPI and docs', () => {
     const flow = doc.components.securitySchemes.entra.flows.authorizationCode;
     expect(flow.authorizationUrl).toBe(`${fake.authority()}/oauth2/v2.0/authorize`);
     expect(flow.tokenUrl).toBe(`${fake.authority()}/oauth2/v2.0/token`);
-    expect(Object.keys(flow.scopes).sort()).toEqual([`api://${API_ID}/data.read`, `api://${API_ID}/data.write`]);
-    expect(doc.paths['/data/read'].get.security).toEqual([{ entra: [`api://${API_ID}/data.read`] }]);
-    expect(doc.paths['/data/write'].post.security).toEqual([{ entra: [`api://${API_ID}/data.write`] }]);
-    expect(Object.keys(doc.paths['/data/write'].post.responses)).toEqual(expect.arrayContaining(['201', '400', '401', '403', '413', '503']));
+    expect(Object.keys(flow.scopes).sort()).toEqual([
+      `api://${API_ID}/data.read`,
+      `api://${API_ID}/data.write`,
+    ]);
+    expect(doc.paths['/data/read'].get.security).toEqual([
+      { entra: [`api://${API_ID}/data.read`] },
+    ]);
+    expect(doc.paths['/data/write'].post.security).toEqual([
+      { entra: [`api://${API_ID}/data.write`] },
+    ]);
+    expect(Object.keys(doc.paths['/data/write'].post.responses)).toEqual(
+      expect.arrayContaining(['201', '400', '401', '403', '413', '503']),
+    );
   });
 
   test('/docs is Swagger UI from the npm package, under a strict CSP, with no CDN', async () => {
@@ -110,7 +156,13 @@ describe('OpenAPI and docs', () => {
     expect(page.text).not.toMatch(/https?:\/\//);
     expect(page.text).not.toMatch(/<script>[^<]/); // no inline script
     const refs = [...page.text.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1] as string);
-    expect(refs).toEqual(expect.arrayContaining(['/docs/swagger-ui-bundle.js', '/docs/swagger-initializer.js', '/docs/swagger-ui.css']));
+    expect(refs).toEqual(
+      expect.arrayContaining([
+        '/docs/swagger-ui-bundle.js',
+        '/docs/swagger-initializer.js',
+        '/docs/swagger-ui.css',
+      ]),
+    );
     for (const ref of refs) {
       const asset = await fetch(`${api.url}${ref}`);
       expect(asset.status).toBe(200);

@@ -33,7 +33,9 @@ describe('durability', () => {
     const marker = randomUUID();
     const sequential = [];
     for (let n = 0; n < 20; n++) sequential.push(await write(first, token, { marker, n }));
-    const concurrent = await Promise.all(Array.from({ length: 20 }, (_, i) => write(first, token, { marker, n: 20 + i })));
+    const concurrent = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => write(first, token, { marker, n: 20 + i })),
+    );
     const acknowledged = [...sequential, ...concurrent].filter((r) => r.status === 201);
     expect(acknowledged).toHaveLength(40);
     first.child.kill('SIGKILL');
@@ -41,7 +43,9 @@ describe('durability', () => {
 
     const second = await start(env);
     const r = await read(second, token);
-    const ns = (r.body.data as { data: { marker?: string; n: number } }[]).filter((i) => i.data.marker === marker).map((i) => i.data.n);
+    const ns = (r.body.data as { data: { marker?: string; n: number } }[])
+      .filter((i) => i.data.marker === marker)
+      .map((i) => i.data.n);
     expect(ns.sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i));
     second.child.kill('SIGTERM');
     expect((await second.exit).code).toBe(0);
@@ -73,7 +77,17 @@ describe('graceful shutdown', () => {
     // A write whose body is still arriving when the signal comes.
     const response = new Promise<{ status: number; text: string }>((resolve, reject) => {
       const req = request(
-        { hostname, port, path: '/data/write', method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        {
+          hostname,
+          port,
+          path: '/data/write',
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${token}`,
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+          },
+        },
         (res) => {
           let text = '';
           res.on('data', (c: Buffer) => (text += c.toString()));
@@ -110,7 +124,9 @@ describe('graceful shutdown', () => {
 
     const again = await start(env);
     const r = await read(again, token);
-    expect((r.body.data as { data: { marker?: string } }[]).some((i) => i.data.marker === marker)).toBe(true);
+    expect(
+      (r.body.data as { data: { marker?: string } }[]).some((i) => i.data.marker === marker),
+    ).toBe(true);
     again.child.kill('SIGINT');
     expect((await again.exit).code).toBe(0);
   });
@@ -119,7 +135,17 @@ describe('graceful shutdown', () => {
     const api = await start(apiEnv(fake, { SHUTDOWN_TIMEOUT_MS: '1000' }));
     const token = await alice();
     const { hostname, port } = new URL(api.url);
-    const req = request({ hostname, port, path: '/data/write', method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': 1000 } });
+    const req = request({
+      hostname,
+      port,
+      path: '/data/write',
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        'content-length': 1000,
+      },
+    });
     req.on('error', () => undefined);
     req.write('{"stuck":');
     await new Promise((r) => setTimeout(r, 300));
@@ -138,16 +164,27 @@ describe('startup configuration errors', () => {
     ['TENANT_ID unset', { TENANT_ID: undefined }, 'TENANT_ID is required'],
     ['TENANT_ID=contoso', { TENANT_ID: 'contoso' }, 'TENANT_ID must be a GUID'],
     ['PORT=eighty', { PORT: 'eighty' }, 'PORT must be a whole number'],
-    ['AUTHORITY=http://login.example', { AUTHORITY: 'http://login.example' }, 'AUTHORITY must be an https URL'],
-    ['DATABASE_URL=mysql://x', { DATABASE_URL: 'mysql://x' }, 'DATABASE_URL must be a postgres:// URL'],
-  ])('%s stops the process with a message naming the variable', async (_name, overrides: Record<string, string | undefined>, message) => {
-    const env = { ...apiEnv(fake), ...overrides };
-    for (const [k, v] of Object.entries(overrides)) if (v === undefined) delete env[k];
-    const p = runApi(env);
-    const exit = await p.exit;
-    expect(exit.code).toBe(1);
-    expect(p.output()).toContain(message);
-  });
+    [
+      'AUTHORITY=http://login.example',
+      { AUTHORITY: 'http://login.example' },
+      'AUTHORITY must be an https URL',
+    ],
+    [
+      'DATABASE_URL=mysql://x',
+      { DATABASE_URL: 'mysql://x' },
+      'DATABASE_URL must be a postgres:// URL',
+    ],
+  ])(
+    '%s stops the process with a message naming the variable',
+    async (_name, overrides: Record<string, string | undefined>, message) => {
+      const env = { ...apiEnv(fake), ...overrides };
+      for (const [k, v] of Object.entries(overrides)) if (v === undefined) delete env[k];
+      const p = runApi(env);
+      const exit = await p.exit;
+      expect(exit.code).toBe(1);
+      expect(p.output()).toContain(message);
+    },
+  );
 
   test('an unreachable database stops the process with the reason', async () => {
     const p = runApi(apiEnv(fake, { DATABASE_URL: 'postgres://nobody:x@127.0.0.1:1/none' }));

@@ -4,7 +4,18 @@ import { afterAll, beforeAll, describe, expect, test, jest } from '@jest/globals
 jest.setTimeout(30_000);
 import { connect } from 'node:net';
 import { decodeJwt } from 'jose';
-import { ALICE, API_ID, BOB, FakeEntra, TENANT, call, read, startTestApi, write, type TestApi } from './support/api.ts';
+import {
+  ALICE,
+  API_ID,
+  BOB,
+  FakeEntra,
+  TENANT,
+  call,
+  read,
+  startTestApi,
+  write,
+  type TestApi,
+} from './support/api.ts';
 
 let fake: FakeEntra;
 let api: TestApi;
@@ -57,7 +68,10 @@ describe('credentials', () => {
     ]) {
       expect(r.status).toBe(400);
       expect(r.headers.get('www-authenticate')).toBe(
-        challenge('invalid_request', 'Send the access token only in the Authorization header, not in the query string'),
+        challenge(
+          'invalid_request',
+          'Send the access token only in the Authorization header, not in the query string',
+        ),
       );
       expect(r.body.error).toBe('invalid_request');
       expect(r.text).not.toContain(token);
@@ -76,14 +90,24 @@ describe('credentials', () => {
     for (const r of [form, json]) {
       expect(r.status).toBe(400);
       expect(r.headers.get('www-authenticate')).toBe(
-        challenge('invalid_request', 'Send the access token only in the Authorization header, not in the request body'),
+        challenge(
+          'invalid_request',
+          'Send the access token only in the Authorization header, not in the request body',
+        ),
       );
     }
   });
 
   test('two tokens in one header, an empty Bearer, or two Authorization headers: 400 invalid_request', async () => {
     const token = await aliceToken();
-    for (const header of [`Bearer ${token} ${token}`, `Bearer\t${token}`, `Bearer ${token}\u00a0x`, 'Bearer ', 'Bearer', 'Bearer  ']) {
+    for (const header of [
+      `Bearer ${token} ${token}`,
+      `Bearer\t${token}`,
+      `Bearer ${token}\u00a0x`,
+      'Bearer ',
+      'Bearer',
+      'Bearer  ',
+    ]) {
       const r = await read(api, undefined, { headers: { authorization: header } });
       expect(r.status).toBe(400);
       expect(r.body.error).toBe('invalid_request');
@@ -93,11 +117,15 @@ describe('credentials', () => {
       `GET /data/read HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nAuthorization: Bearer ${token}\r\nConnection: close\r\n\r\n`,
     );
     expect(raw).toMatch(/^HTTP\/1\.1 400 /);
-    expect(raw).toContain('error="invalid_request", error_description="The request carries more than one Authorization header"');
+    expect(raw).toContain(
+      'error="invalid_request", error_description="The request carries more than one Authorization header"',
+    );
   });
 
   test('the scheme name is case-insensitive', async () => {
-    const r = await read(api, undefined, { headers: { authorization: `bearer ${await aliceToken()}` } });
+    const r = await read(api, undefined, {
+      headers: { authorization: `bearer ${await aliceToken()}` },
+    });
     expect(r.status).toBe(200);
   });
 });
@@ -153,7 +181,9 @@ describe('rules', () => {
       expect(['invalid_token', 'invalid_request']).toContain(r.body.error);
     }
     const garbage = await read(api, 'e30x.e30.c2ln');
-    expect(garbage.body.error_description).toBe('The token header is not valid base64url-encoded JSON');
+    expect(garbage.body.error_description).toBe(
+      'The token header is not valid base64url-encoded JSON',
+    );
   });
 
   test('algorithms other than RS256 named in the header are refused', async () => {
@@ -162,7 +192,9 @@ describe('rules', () => {
       if (!token) continue; // the issuer refuses to sign with a header it cannot honour
       const r = await read(api, token);
       expect(r.status).toBe(401);
-      expect(r.body.error_description).toBe(`The token algorithm ${alg} is not accepted; only RS256 is`);
+      expect(r.body.error_description).toBe(
+        `The token algorithm ${alg} is not accepted; only RS256 is`,
+      );
     }
   });
 
@@ -175,35 +207,49 @@ describe('rules', () => {
 
   test('exp within the clock tolerance is accepted; beyond it refused', async () => {
     const now = Math.floor(Date.now() / 1000);
-    const slightly = await aliceToken({ claims: { iat: now - 3600, nbf: now - 3600, exp: now - 10 } });
+    const slightly = await aliceToken({
+      claims: { iat: now - 3600, nbf: now - 3600, exp: now - 10 },
+    });
     expect((await read(api, slightly)).status).toBe(200);
-    const clearly = await aliceToken({ claims: { iat: now - 3600, nbf: now - 3600, exp: now - 40 } });
+    const clearly = await aliceToken({
+      claims: { iat: now - 3600, nbf: now - 3600, exp: now - 40 },
+    });
     expect((await read(api, clearly)).body.error_description).toBe('The token expired');
     const early = await aliceToken({ claims: { nbf: now + 10 } });
     expect((await read(api, early)).status).toBe(200);
     const tooEarly = await aliceToken({ claims: { nbf: now + 120 } });
-    expect((await read(api, tooEarly)).body.error_description).toBe('The token is not valid yet (nbf)');
+    expect((await read(api, tooEarly)).body.error_description).toBe(
+      'The token is not valid yet (nbf)',
+    );
   });
 
   test('iss must be exactly the tenant v2.0 issuer', async () => {
-    for (const iss of [`${fake.issuer()}/`, fake.issuer().toUpperCase(), `https://sts.windows.net/${TENANT}/`]) {
+    for (const iss of [
+      `${fake.issuer()}/`,
+      fake.issuer().toUpperCase(),
+      `https://sts.windows.net/${TENANT}/`,
+    ]) {
       const r = await read(api, await aliceToken({ claims: { iss } }));
-      expect(r.body.error_description).toBe('The token was not issued by the expected issuer (iss)');
+      expect(r.body.error_description).toBe(
+        'The token was not issued by the expected issuer (iss)',
+      );
     }
   });
 
   test('tokens without ver or tid are refused', async () => {
-    expect((await read(api, await aliceToken({ claims: { ver: undefined } }))).body.error_description).toBe(
-      'The token has no supported version (ver)',
-    );
-    expect((await read(api, await aliceToken({ claims: { tid: undefined } }))).body.error_description).toBe(
-      'The token has no tenant id (tid)',
-    );
+    expect(
+      (await read(api, await aliceToken({ claims: { ver: undefined } }))).body.error_description,
+    ).toBe('The token has no supported version (ver)');
+    expect(
+      (await read(api, await aliceToken({ claims: { tid: undefined } }))).body.error_description,
+    ).toBe('The token has no tenant id (tid)');
   });
 
   test('a token carrying a nonce is an ID token, whatever its audience', async () => {
     const r = await read(api, await aliceToken({ claims: { nonce: 'n-0S6_WzA2Mj' } }));
-    expect(r.body.error_description).toBe('ID tokens are not accepted; send an access token for this API');
+    expect(r.body.error_description).toBe(
+      'ID tokens are not accepted; send an access token for this API',
+    );
   });
 });
 
@@ -213,8 +259,13 @@ describe('permissions', () => {
     expect((await read(api, bob)).status).toBe(200);
     const r = await write(api, bob, { note: 'bob' });
     expect(r.status).toBe(403);
-    expect(r.headers.get('www-authenticate')).toBe(challenge('insufficient_scope', 'The token does not grant data.write', 'data.write'));
-    expect(r.body).toEqual({ error: 'insufficient_scope', error_description: 'The token does not grant data.write' });
+    expect(r.headers.get('www-authenticate')).toBe(
+      challenge('insufficient_scope', 'The token does not grant data.write', 'data.write'),
+    );
+    expect(r.body).toEqual({
+      error: 'insufficient_scope',
+      error_description: 'The token does not grant data.write',
+    });
   });
 
   test('scopes are case-sensitive', async () => {
@@ -238,7 +289,11 @@ describe('permissions', () => {
     expect(denied.headers.get('www-authenticate')).toContain('scope="Data.Write.All"');
     const writer = await fake.mintAccessToken({ app: true, roles: ['Data.Write.All'] });
     expect((await write(api, writer, { from: 'daemon' })).status).toBe(201);
-    const scopesOnApp = await fake.mintAccessToken({ app: true, roles: ['Data.Read.All'], claims: { scp: 'data.read' } });
+    const scopesOnApp = await fake.mintAccessToken({
+      app: true,
+      roles: ['Data.Read.All'],
+      claims: { scp: 'data.read' },
+    });
     expect((await read(api, scopesOnApp)).body.error_description).toBe(
       'An app-only token (idtyp app) must not carry delegated scopes (scp)',
     );
@@ -249,7 +304,10 @@ describe('permissions', () => {
 
 describe('verified-token cache', () => {
   test('a reused token is served from the cache; expiry is still enforced', async () => {
-    const hits = async () => Number(/api_token_cache_hits_total (\d+)/.exec((await call(`${api.url}/metrics`)).text)?.[1] ?? 0);
+    const hits = async () =>
+      Number(
+        /api_token_cache_hits_total (\d+)/.exec((await call(`${api.url}/metrics`)).text)?.[1] ?? 0,
+      );
     const token = await aliceToken();
     await read(api, token);
     const before = await hits();
@@ -291,7 +349,9 @@ describe('configurable issuers', () => {
     const other = '11111111-2222-4333-8444-555555555555';
     const token = await fake.mintAccessToken({ user: ALICE, scopes: ['data.read'], tenant: other });
     expect(decodeJwt(token).tid).toBe(other);
-    expect((await read(api, token)).body.error_description).toBe('The token was issued for a tenant this API does not accept (tid)');
+    expect((await read(api, token)).body.error_description).toBe(
+      'The token was issued for a tenant this API does not accept (tid)',
+    );
     const multi = await startTestApi(fake, { ALLOWED_TENANTS: other });
     try {
       expect((await read(multi, token)).status).toBe(200);
@@ -318,9 +378,22 @@ describe('any OpenID Connect issuer (OIDC_ISSUER)', () => {
     const oidc = await startTestApi(fake, { OIDC_ISSUER: fake.issuer(), TENANT_ID: undefined });
     try {
       expect((await read(oidc, await aliceToken())).status).toBe(200);
-      const other = await fake.mintAccessToken({ user: ALICE, scopes: ['data.read'], tenant: '11111111-2222-4333-8444-555555555555' });
-      expect((await read(oidc, other)).body.error_description).toBe('The token was not issued by the expected issuer (iss)');
-      expect((await read(oidc, await fake.mintBrokenToken('expired', { user: ALICE, scopes: ['data.read'] }))).status).toBe(401);
+      const other = await fake.mintAccessToken({
+        user: ALICE,
+        scopes: ['data.read'],
+        tenant: '11111111-2222-4333-8444-555555555555',
+      });
+      expect((await read(oidc, other)).body.error_description).toBe(
+        'The token was not issued by the expected issuer (iss)',
+      );
+      expect(
+        (
+          await read(
+            oidc,
+            await fake.mintBrokenToken('expired', { user: ALICE, scopes: ['data.read'] }),
+          )
+        ).status,
+      ).toBe(401);
     } finally {
       await oidc.close();
     }

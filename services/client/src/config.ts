@@ -10,11 +10,17 @@ const httpUrl = z
   .trim()
   .superRefine((v, ctx) => {
     if (!URL.canParse(v)) ctx.addIssue({ code: 'custom', message: 'must be an absolute URL' });
-    else if (!['http:', 'https:'].includes(new URL(v).protocol)) ctx.addIssue({ code: 'custom', message: 'must be an http(s) URL' });
+    else if (!['http:', 'https:'].includes(new URL(v).protocol))
+      ctx.addIssue({ code: 'custom', message: 'must be an http(s) URL' });
   });
 
 const positiveInt = (dflt: number, max: number) =>
-  z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').max(max, `must be at most ${max}`).default(dflt);
+  z.coerce
+    .number()
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .max(max, `must be at most ${max}`)
+    .default(dflt);
 
 const booleanFlag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
@@ -22,18 +28,30 @@ const booleanFlag = z
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 const schema = z.object({
-  PORT: z.coerce.number().int('must be a whole number').min(0).max(65535, 'must be a port number (0-65535)').default(5001),
+  PORT: z.coerce
+    .number()
+    .int('must be a whole number')
+    .min(0)
+    .max(65535, 'must be a port number (0-65535)')
+    .default(5001),
   HOST: z.string().trim().min(1).optional(),
   TENANT_ID: z
     .string({ message: 'is required (the directory (tenant) id of the app registration)' })
     .trim()
     .regex(/^[A-Za-z0-9.-]+$/, 'must be a tenant GUID or domain name'),
-  CLIENT_ID: z.string({ message: "is required (the web app's application (client) id)" }).trim().uuid('must be a GUID'),
-  CLIENT_SECRET: z.string({ message: "is required (the web app's client secret)" }).min(1, 'must not be empty'),
-  AUTHORITY: httpUrl.default('https://login.microsoftonline.com').refine(
-    (v) => !URL.canParse(v) || new URL(v).protocol === 'https:',
-    'must be an https URL (MSAL only talks to an issuer over TLS)',
-  ),
+  CLIENT_ID: z
+    .string({ message: "is required (the web app's application (client) id)" })
+    .trim()
+    .uuid('must be a GUID'),
+  CLIENT_SECRET: z
+    .string({ message: "is required (the web app's client secret)" })
+    .min(1, 'must not be empty'),
+  AUTHORITY: httpUrl
+    .default('https://login.microsoftonline.com')
+    .refine(
+      (v) => !URL.canParse(v) || new URL(v).protocol === 'https:',
+      'must be an https URL (MSAL only talks to an issuer over TLS)',
+    ),
   REDIRECT_URI: httpUrl.default('http://localhost:5001/auth/redirect'),
   POST_LOGOUT_REDIRECT_URI: httpUrl.optional(),
   API_BASE_URL: httpUrl.default('http://localhost:8000'),
@@ -49,17 +67,32 @@ const schema = z.object({
     .transform((v) => v.split(/[\s,]+/).filter(Boolean))
     .refine((a) => a.length > 0, 'must name at least one scope'),
   SESSION_KEYS: z
-    .string({ message: 'is required (comma-separated secrets of at least 32 characters; the first signs, all verify)' })
-    .transform((v) => v.split(',').map((k) => k.trim()).filter(Boolean))
+    .string({
+      message:
+        'is required (comma-separated secrets of at least 32 characters; the first signs, all verify)',
+    })
+    .transform((v) =>
+      v
+        .split(',')
+        .map((k) => k.trim())
+        .filter(Boolean),
+    )
     .refine((a) => a.length > 0, 'must contain at least one key')
     .refine((a) => a.every((k) => k.length >= 32), 'every key must be at least 32 characters long'),
   SESSION_IDLE_TIMEOUT_SECONDS: positiveInt(3600, 30 * 86400),
   SESSION_ABSOLUTE_TIMEOUT_SECONDS: positiveInt(8 * 3600, 90 * 86400),
-  SESSION_COOKIE_NAME: z.string().trim().regex(/^[A-Za-z0-9_.-]+$/, 'must be a cookie name').default('webapp.sid'),
+  SESSION_COOKIE_NAME: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_.-]+$/, 'must be a cookie name')
+    .default('webapp.sid'),
   REDIS_URL: z
     .string()
     .trim()
-    .refine((v) => URL.canParse(v) && ['redis:', 'rediss:'].includes(new URL(v).protocol), 'must be a redis:// or rediss:// URL')
+    .refine(
+      (v) => URL.canParse(v) && ['redis:', 'rediss:'].includes(new URL(v).protocol),
+      'must be a redis:// or rediss:// URL',
+    )
     .optional(),
   TRUST_PROXY: booleanFlag,
   UPSTREAM_TIMEOUT_MS: positiveInt(10_000, 120_000),

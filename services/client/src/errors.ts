@@ -7,7 +7,13 @@ export class PageError extends Error {
   readonly detail: string;
   readonly advice: string | undefined;
 
-  constructor(status: number, title: string, detail: string, advice?: string, options?: ErrorOptions) {
+  constructor(
+    status: number,
+    title: string,
+    detail: string,
+    advice?: string,
+    options?: ErrorOptions,
+  ) {
     super(`${title}: ${detail}`, options);
     this.status = status;
     this.title = title;
@@ -71,6 +77,11 @@ export class UpstreamError extends PageError {
 export class ForbiddenFormError extends PageError {
   override name = 'ForbiddenFormError';
   constructor(detail: string) {
-    super(403, 'Form refused', detail, 'Open the page again from this site and submit the form once.');
+    super(
+      403,
+      'Form refused',
+      detail,
+      'Open the page again from this site and submit the form once.',
+    );
   }
 }

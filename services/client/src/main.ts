@@ -18,7 +18,13 @@ let running;
 try {
   running = await startWebApp(config);
 } catch (error) {
-  console.error(JSON.stringify({ level: 'fatal', service: 'client', msg: `cannot start: ${(error as Error).message}` }));
+  console.error(
+    JSON.stringify({
+      level: 'fatal',
+      service: 'client',
+      msg: `cannot start: ${(error as Error).message}`,
+    }),
+  );
   process.exit(1);
 }
 

@@ -11,8 +11,8 @@ import type { WebAppConfig } from './config.ts';
 import { errorPages, interactionRedirect } from './http/errors.ts';
 import { createLogger } from './http/logging.ts';
 import { createMetrics, type Metrics } from './http/metrics.ts';
-import { requestContext } from './http/requestContext.ts';
-import { securityHeaders } from './http/securityHeaders.ts';
+import { requestContext } from './http/request-context.ts';
+import { securityHeaders } from './http/security-headers.ts';
 import { absoluteExpiry, sessions } from './http/session.ts';
 import { operationalRoutes, routes } from './routes/index.ts';
 import { openStore, type KeyValueStore } from './store/store.ts';
@@ -34,20 +34,27 @@ export interface WebApp {
   close(): Promise<void>;
 }
 
-export async function createWebApp(config: WebAppConfig, options: WebAppOptions = {}): Promise<WebApp> {
+export async function createWebApp(
+  config: WebAppConfig,
+  options: WebAppOptions = {},
+): Promise<WebApp> {
   const log = createLogger(config.logLevel, options.logDestination);
   const store = options.store ?? (await openStore(config.redisUrl));
   const metrics = createMetrics();
   const auth = new Authenticator(config, store, log, (resource, outcome) =>
     metrics.tokenRequests.inc({ resource, outcome }),
   );
-  const upstreams = new Upstreams(config, (service, outcome) => metrics.upstreamCalls.inc({ service, outcome }));
+  const upstreams = new Upstreams(config, (service, outcome) =>
+    metrics.upstreamCalls.inc({ service, outcome }),
+  );
   const ownOrigin = new URL(config.redirectUri).origin;
 
   // Fetched early so that the first page already lists the issuer in its CSP form-action.
-  auth.issuerMetadata().catch((error: unknown) =>
-    log.warn({ err: { message: (error as Error).message } }, 'issuer metadata not available yet'),
-  );
+  auth
+    .issuerMetadata()
+    .catch((error: unknown) =>
+      log.warn({ err: { message: (error as Error).message } }, 'issuer metadata not available yet'),
+    );
 
   const app = new Koa({ proxy: config.trustProxy, keys: config.sessionKeys });
   app.silent = true; // errors are logged once, by errorPages
@@ -83,7 +90,10 @@ export interface RunningWebApp {
   close(): Promise<void>;
 }
 
-export async function startWebApp(config: WebAppConfig, options: WebAppOptions = {}): Promise<RunningWebApp> {
+export async function startWebApp(
+  config: WebAppConfig,
+  options: WebAppOptions = {},
+): Promise<RunningWebApp> {
   const webApp = await createWebApp(config, options);
   const server = createServer(webApp.app.callback());
   server.keepAliveTimeout = 65_000; // longer than typical proxy idle timeouts
@@ -92,10 +102,14 @@ export async function startWebApp(config: WebAppConfig, options: WebAppOptions =
     await once(server, 'listening');
   } catch (error) {
     await webApp.close();
-    throw new Error(`PORT: cannot listen on ${config.host ?? '*'}:${config.port} (${(error as Error).message})`, { cause: error });
+    throw new Error(
+      `PORT: cannot listen on ${config.host ?? '*'}:${config.port} (${(error as Error).message})`,
+      { cause: error },
+    );
   }
   const { port } = server.address() as AddressInfo;
-  const host = config.host && config.host !== '0.0.0.0' && config.host !== '::' ? config.host : 'localhost';
+  const host =
+    config.host && config.host !== '0.0.0.0' && config.host !== '::' ? config.host : 'localhost';
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   webApp.log.info({ url, store: webApp.store.kind }, 'web app listening');
 

@@ -12,7 +12,8 @@ export function parseBearerChallenge(header: string | null): Record<string, stri
   const params: Record<string, string> = {};
   if (!header) return params;
   const re = /([A-Za-z_]+)="((?:[^"\\]|\\.)*)"/g;
-  for (let m = re.exec(header); m; m = re.exec(header)) params[(m[1] as string).toLowerCase()] = (m[2] as string).replace(/\\(.)/g, '$1');
+  for (let m = re.exec(header); m; m = re.exec(header))
+    params[(m[1] as string).toLowerCase()] = (m[2] as string).replace(/\\(.)/g, '$1');
   return params;
 }
 
@@ -25,7 +26,10 @@ async function call(
   try {
     return await fetch(url, { ...init, redirect: 'error', signal: AbortSignal.timeout(timeoutMs) });
   } catch (error) {
-    const reason = (error as Error).name === 'TimeoutError' ? `did not answer within ${timeoutMs} ms` : 'could not be reached';
+    const reason =
+      (error as Error).name === 'TimeoutError'
+        ? `did not answer within ${timeoutMs} ms`
+        : 'could not be reached';
     throw new UpstreamError(service, `${service} ${reason}.`, { cause: error });
   }
 }
@@ -33,7 +37,8 @@ async function call(
 async function json(service: string, response: Response): Promise<Record<string, unknown>> {
   try {
     const body = (await response.json()) as unknown;
-    if (body && typeof body === 'object' && !Array.isArray(body)) return body as Record<string, unknown>;
+    if (body && typeof body === 'object' && !Array.isArray(body))
+      return body as Record<string, unknown>;
   } catch {
     // fall through
   }
@@ -62,7 +67,10 @@ export class Upstreams {
     this.#observe('graph', String(response.status));
     if (response.status === 401) throw new InteractionRequiredError('graph_rejected_token');
     if (!response.ok) {
-      throw new UpstreamError('Microsoft Graph', `Microsoft Graph answered HTTP ${response.status} for your profile.`);
+      throw new UpstreamError(
+        'Microsoft Graph',
+        `Microsoft Graph answered HTTP ${response.status} for your profile.`,
+      );
     }
     const me = await json('Microsoft Graph', response);
     const str = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
@@ -81,10 +89,16 @@ export class Upstreams {
       const item = (raw && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
       const data = item.data;
       const text =
-        data && typeof data === 'object' && typeof (data as Record<string, unknown>).text === 'string'
+        data &&
+        typeof data === 'object' &&
+        typeof (data as Record<string, unknown>).text === 'string'
           ? ((data as Record<string, unknown>).text as string)
           : JSON.stringify(data ?? raw);
-      return { id: String(item.id ?? ''), text, createdAt: typeof item.createdAt === 'string' ? item.createdAt : '' };
+      return {
+        id: String(item.id ?? ''),
+        text,
+        createdAt: typeof item.createdAt === 'string' ? item.createdAt : '',
+      };
     });
     return { items, scopes: scopesOf(body['current-user-scopes']) };
   }
@@ -93,8 +107,16 @@ export class Upstreams {
     await this.#api('POST', '/data/write', accessToken, { text });
   }
 
-  async #api(method: 'GET' | 'POST', path: string, accessToken: string, body?: unknown): Promise<Response> {
-    const headers: Record<string, string> = { Authorization: `Bearer ${accessToken}`, Accept: 'application/json' };
+  async #api(
+    method: 'GET' | 'POST',
+    path: string,
+    accessToken: string,
+    body?: unknown,
+  ): Promise<Response> {
+    const headers: Record<string, string> = {
+      Authorization: `Bearer ${accessToken}`,
+      Accept: 'application/json',
+    };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     const response = await call(
       'The API',
@@ -120,7 +142,10 @@ export class Upstreams {
     if (response.status >= 500) {
       throw new UpstreamError('The API', `The API answered HTTP ${response.status}.`);
     }
-    throw new UpstreamError('The API', `The API refused the request (HTTP ${response.status}${challenge.error ? `, ${challenge.error}` : ''}).`);
+    throw new UpstreamError(
+      'The API',
+      `The API refused the request (HTTP ${response.status}${challenge.error ? `, ${challenge.error}` : ''}).`,
+    );
   }
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { loadConfig } from '../src/config.ts';
-import { safeReturnPath } from '../src/auth/returnTo.ts';
+import { safeReturnPath } from '../src/auth/return-to.ts';
 
 const minimal = {
   TENANT_ID: '3f1d2c4b-8a6e-4f7d-9b0c-1e2a3b4c5d6e',
@@ -13,7 +13,9 @@ describe('configuration', () => {
   test('defaults follow DESIGN.md; Microsoft authorities need no knownAuthorities', () => {
     const c = loadConfig(minimal);
     expect(c.port).toBe(5001);
-    expect(c.authority).toBe('https://login.microsoftonline.com/3f1d2c4b-8a6e-4f7d-9b0c-1e2a3b4c5d6e');
+    expect(c.authority).toBe(
+      'https://login.microsoftonline.com/3f1d2c4b-8a6e-4f7d-9b0c-1e2a3b4c5d6e',
+    );
     expect(c.knownAuthorities).toEqual([]);
     expect(c.redirectUri).toBe('http://localhost:5001/auth/redirect');
     expect(c.postLogoutRedirectUri).toBe('http://localhost:5001/');
@@ -27,7 +29,11 @@ describe('configuration', () => {
   });
 
   test('another issuer host becomes the only known authority; keys rotate', () => {
-    const c = loadConfig({ ...minimal, AUTHORITY: 'https://fake-entra:5050/', SESSION_KEYS: `${'n'.repeat(32)}, ${'o'.repeat(40)}` });
+    const c = loadConfig({
+      ...minimal,
+      AUTHORITY: 'https://fake-entra:5050/',
+      SESSION_KEYS: `${'n'.repeat(32)}, ${'o'.repeat(40)}`,
+    });
     expect(c.authority).toBe('https://fake-entra:5050/3f1d2c4b-8a6e-4f7d-9b0c-1e2a3b4c5d6e');
     expect(c.knownAuthorities).toEqual(['fake-entra:5050']);
     expect(c.sessionKeys).toEqual(['n'.repeat(32), 'o'.repeat(40)]);

@@ -39,10 +39,15 @@ test('serves /healthz and stops gracefully on SIGTERM', async () => {
   const { child, output } = run(BASE_ENV);
   const started = Date.now();
   while (!output().includes('web app listening')) {
-    if (child.exitCode !== null || Date.now() - started > 10_000) throw new Error(`did not start:\n${output()}`);
+    if (child.exitCode !== null || Date.now() - started > 10_000)
+      throw new Error(`did not start:\n${output()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-  const url = JSON.parse(output().split('\n').find((l) => l.includes('web app listening'))!).url as string;
+  const url = JSON.parse(
+    output()
+      .split('\n')
+      .find((l) => l.includes('web app listening'))!,
+  ).url as string;
   const health = await fetch(`${url}/healthz`);
   expect(health.status).toBe(200);
   const stopAt = Date.now();

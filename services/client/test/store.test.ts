@@ -36,5 +36,7 @@ describeWith([redis], 'Redis store', () => {
 });
 
 test('an unreachable Redis is a start-up error naming REDIS_URL', async () => {
-  await expect(openStore('redis://127.0.0.1:9')).rejects.toThrow(/^REDIS_URL: cannot connect to Redis/);
+  await expect(openStore('redis://127.0.0.1:9')).rejects.toThrow(
+    /^REDIS_URL: cannot connect to Redis/,
+  );
 });

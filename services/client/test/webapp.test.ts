@@ -2,9 +2,16 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import { MemoryStore } from '../src/store/store.ts';
-import { accountsInSerializedCache, tokenCacheKey } from '../src/auth/tokenCache.ts';
+import { accountsInSerializedCache, tokenCacheKey } from '../src/auth/msal-token-cache.ts';
 import { Agent, SESSION_KEY, signIn, startTestApp, type TestApp } from './support/agent.ts';
-import { AUTHORITY, NockEntra, TENANT, USERS, removeNock, resetNock } from './support/nockEntra.ts';
+import {
+  AUTHORITY,
+  NockEntra,
+  TENANT,
+  USERS,
+  removeNock,
+  resetNock,
+} from './support/nock-entra.ts';
 
 const homeId = (oid: string) => `${oid}.${TENANT}`;
 
@@ -43,7 +50,12 @@ describe('sign-in', () => {
     expect(p.get('nonce')).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(p.get('redirect_uri')).toBe(`${app.base}/auth/redirect`);
     expect(p.get('scope')?.split(' ')).toEqual(
-      expect.arrayContaining(['User.Read', 'openid', 'offline_access', 'api://c750c37c-6c67-4211-a9e2-6f035a897cfa/data.write']),
+      expect.arrayContaining([
+        'User.Read',
+        'openid',
+        'offline_access',
+        'api://c750c37c-6c67-4211-a9e2-6f035a897cfa/data.write',
+      ]),
     );
     // The session cookie carries an id only; httpOnly, SameSite=Lax, not Secure over http.
     const cookie = answer.setCookies.find((c) => c.startsWith('webapp.sid='));
@@ -124,7 +136,9 @@ describe('sign-in', () => {
     const agent = new Agent(app.base);
     const start = await agent.get('/auth/signin');
     const state = new URL(start.location).searchParams.get('state')!;
-    const answer = await agent.get(`/auth/redirect?error=access_denied&error_description=${encodeURIComponent('AADSTS65004: <script>x</script> declined')}&state=${state}`);
+    const answer = await agent.get(
+      `/auth/redirect?error=access_denied&error_description=${encodeURIComponent('AADSTS65004: <script>x</script> declined')}&state=${state}`,
+    );
     expect(answer.status).toBe(400);
     expect(answer.text).toContain('access_denied');
     expect(answer.text).toContain('&lt;script&gt;');
@@ -168,10 +182,14 @@ describe('tokens per user and per resource', () => {
     expect(byUser.sort()).toEqual(['alice@contoso.test', 'bob@contoso.test']);
     // Graph and the API are separate resources: separate tokens.
     const graphToken = entra.graphCalls.find((t) => entra.tokens.get(t)?.user === USERS.alice);
-    const apiToken = entra.apiCalls.find((c) => entra.tokens.get(c.token)?.user === USERS.alice)!.token;
+    const apiToken = entra.apiCalls.find(
+      (c) => entra.tokens.get(c.token)?.user === USERS.alice,
+    )!.token;
     expect(graphToken).toBeDefined();
     expect(apiToken).not.toBe(graphToken);
-    expect(entra.tokens.get(apiToken)!.scopes).toContain('api://c750c37c-6c67-4211-a9e2-6f035a897cfa/data.read');
+    expect(entra.tokens.get(apiToken)!.scopes).toContain(
+      'api://c750c37c-6c67-4211-a9e2-6f035a897cfa/data.read',
+    );
   });
 
   test('concurrent refreshes for different users never mix their tokens', async () => {
@@ -181,7 +199,9 @@ describe('tokens per user and per resource', () => {
     await signIn(alice, entra, USERS.alice!);
     await signIn(bob, entra, USERS.bob!);
     const pages = await Promise.all(
-      Array.from({ length: 16 }, (_, i) => (i % 2 ? bob : alice).get('/').then((a) => ({ who: i % 2 ? 'Bob' : 'Alice', a }))),
+      Array.from({ length: 16 }, (_, i) =>
+        (i % 2 ? bob : alice).get('/').then((a) => ({ who: i % 2 ? 'Bob' : 'Alice', a })),
+      ),
     );
     for (const { who, a } of pages) {
       expect(a.status).toBe(200);
@@ -255,7 +275,11 @@ describe('pages and errors', () => {
     const form = await agent.get('/write');
     const token = Agent.formToken(form.text, '/write');
     // What a browser sends for a same-origin form post.
-    const answer = await agent.post('/write', { _csrf: token, text: 'hello <i>world</i>' }, { origin: app.base, 'sec-fetch-site': 'same-origin' });
+    const answer = await agent.post(
+      '/write',
+      { _csrf: token, text: 'hello <i>world</i>' },
+      { origin: app.base, 'sec-fetch-site': 'same-origin' },
+    );
     expect(answer.status).toBe(303);
     expect(answer.location).toBe('/read');
     expect(entra.apiCalls.at(-1)!.body).toEqual({ text: 'hello <i>world</i>' });
@@ -269,8 +293,14 @@ describe('pages and errors', () => {
     const token = Agent.formToken(form.text, '/write');
     expect((await agent.post('/write', { text: 'x' })).status).toBe(403);
     expect((await agent.post('/write', { _csrf: 'forged', text: 'x' })).status).toBe(403);
-    expect((await agent.post('/write', { _csrf: token, text: 'x' }, { origin: 'https://evil.example' })).status).toBe(403);
-    expect((await agent.post('/write', { _csrf: token, text: 'x' }, { 'sec-fetch-site': 'cross-site' })).status).toBe(403);
+    expect(
+      (await agent.post('/write', { _csrf: token, text: 'x' }, { origin: 'https://evil.example' }))
+        .status,
+    ).toBe(403);
+    expect(
+      (await agent.post('/write', { _csrf: token, text: 'x' }, { 'sec-fetch-site': 'cross-site' }))
+        .status,
+    ).toBe(403);
     expect((await agent.post('/write', { _csrf: token, text: 'once' })).status).toBe(303);
     const replay = await agent.post('/write', { _csrf: token, text: 'twice' });
     expect(replay.status).toBe(403);
@@ -281,7 +311,10 @@ describe('pages and errors', () => {
   test('API 403 insufficient_scope names the missing scope', async () => {
     entra.apiBehaviour = 'insufficient_scope';
     const form = await agent.get('/write');
-    const answer = await agent.post('/write', { _csrf: Agent.formToken(form.text, '/write'), text: 'x' });
+    const answer = await agent.post('/write', {
+      _csrf: Agent.formToken(form.text, '/write'),
+      text: 'x',
+    });
     expect(answer.status).toBe(403);
     expect(answer.text).toContain('Permission missing');
     expect(answer.text).toContain('data.write');
@@ -368,7 +401,8 @@ describe('pages and errors', () => {
     const logs = app.logs.text;
     expect(logs).toContain('OOM command not allowed');
     const refreshTokens = entra.tokenCalls.map((c) => c.refresh_token).filter(Boolean);
-    for (const token of [...entra.tokens.keys(), ...refreshTokens]) expect(logs).not.toContain(token);
+    for (const token of [...entra.tokens.keys(), ...refreshTokens])
+      expect(logs).not.toContain(token);
     expect(logs).not.toMatch(/"(at|rt)-[0-9a-f]{32}/);
   });
 });
@@ -383,7 +417,9 @@ describe('operations', () => {
     await signIn(agent, entra, USERS.alice!);
     await agent.get('/read');
     const metrics = await agent.get('/metrics');
-    expect(metrics.text).toMatch(/webapp_token_requests_total\{resource="api",outcome="network"\} 1/);
+    expect(metrics.text).toMatch(
+      /webapp_token_requests_total\{resource="api",outcome="network"\} 1/,
+    );
     expect(metrics.text).toMatch(/webapp_sign_ins_total\{outcome="ok"\} 1/);
     expect(agent.cookies.size).toBeGreaterThan(0);
   });
@@ -488,7 +524,9 @@ describe('behind a proxy', () => {
   });
 
   test('the cookie is Secure when the proxy says https', async () => {
-    const answer = await new Agent(proxied.base).get('/auth/signin', { 'x-forwarded-proto': 'https' });
+    const answer = await new Agent(proxied.base).get('/auth/signin', {
+      'x-forwarded-proto': 'https',
+    });
     expect(answer.setCookies.find((c) => c.startsWith('webapp.sid='))).toMatch(/secure/i);
     expect(answer.headers.get('strict-transport-security')).toContain('max-age=');
   });

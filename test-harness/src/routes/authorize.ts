@@ -31,10 +31,17 @@ function errorPage(ctx: Context, err: EntraError): void {
 }
 
 /** Delivers response parameters to the client's redirect URI in the requested mode. */
-function respond(ctx: Context, redirectUri: string, mode: string, values: Record<string, string | undefined>): void {
+function respond(
+  ctx: Context,
+  redirectUri: string,
+  mode: string,
+  values: Record<string, string | undefined>,
+): void {
   const entries = Object.entries(values).filter((e): e is [string, string] => e[1] !== undefined);
   if (mode === 'form_post') {
-    const inputs = entries.map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v)}">`).join('');
+    const inputs = entries
+      .map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v)}">`)
+      .join('');
     sendPage(
       ctx,
       200,
@@ -54,11 +61,20 @@ function respond(ctx: Context, redirectUri: string, mode: string, values: Record
   ctx.redirect(url.toString());
 }
 
-function signInPage(ctx: Context, h: Harness, p: Params, client: ClientConfig, tenant: string | undefined, groups: ResolvedScopes[], oidc: string[]): void {
+function signInPage(
+  ctx: Context,
+  h: Harness,
+  p: Params,
+  client: ClientConfig,
+  tenant: string | undefined,
+  groups: ResolvedScopes[],
+  oidc: string[],
+): void {
   const users = h.directory.usersOf(tenant);
   const requested = groups.map((g) => ({
     api: g.api,
-    names: g.isDefault || g.names.length === 0 ? h.directory.registeredScopes(client, g.api) : g.names,
+    names:
+      g.isDefault || g.names.length === 0 ? h.directory.registeredScopes(client, g.api) : g.names,
   }));
   const hidden = Object.entries(p)
     .filter(([k]) => k !== SIGNIN_FIELD)
@@ -103,16 +119,23 @@ export function registerAuthorize(router: Router, h: Harness): void {
     let redirectUri: string;
     // Until the redirect URI is trusted, errors are shown to the person, never redirected.
     try {
-      p = ctx.method === 'POST' ? readParams((ctx.request as unknown as { body?: unknown }).body) : readParams(ctx.query);
+      p =
+        ctx.method === 'POST'
+          ? readParams((ctx.request as unknown as { body?: unknown }).body)
+          : readParams(ctx.query);
       tenant = h.directory.requireTenant(ctx.params.tenant!).tenantId;
       const clientId = required(p, 'client_id', 'request');
       const found = h.directory.client(clientId);
-      if (!found || (tenant && h.directory.clientTenant(found).toLowerCase() !== tenant.toLowerCase())) {
+      if (
+        !found ||
+        (tenant && h.directory.clientTenant(found).toLowerCase() !== tenant.toLowerCase())
+      ) {
         throw errors.unknownClient(clientId, tenant ?? ctx.params.tenant!);
       }
       client = found;
       redirectUri = required(p, 'redirect_uri', 'request');
-      if (!Directory.uriMatches(client.redirectUris, redirectUri)) throw errors.redirectUriNotRegistered(redirectUri, client.clientId);
+      if (!Directory.uriMatches(client.redirectUris, redirectUri))
+        throw errors.redirectUriNotRegistered(redirectUri, client.clientId);
     } catch (error) {
       if (error instanceof EntraError) return errorPage(ctx, error);
       throw error;
@@ -121,22 +144,31 @@ export function registerAuthorize(router: Router, h: Harness): void {
     const mode = p.response_mode && RESPONSE_MODES.has(p.response_mode) ? p.response_mode : 'query';
     const state = p.state;
     try {
-      if (p.response_mode && !RESPONSE_MODES.has(p.response_mode)) throw errors.malformed(`The response_mode '${p.response_mode}' is not supported.`);
+      if (p.response_mode && !RESPONSE_MODES.has(p.response_mode))
+        throw errors.malformed(`The response_mode '${p.response_mode}' is not supported.`);
       const responseType = required(p, 'response_type', 'request');
       if (responseType !== 'code') throw errors.unsupportedResponseType(responseType);
       const scope = required(p, 'scope', 'request');
       const { groups, oidc } = h.directory.resolveScopeGroups(scope);
       if (p.code_challenge !== undefined && !PKCE_CHALLENGE.test(p.code_challenge)) {
-        throw errors.malformed('The code_challenge must be 43 to 128 characters of [A-Za-z0-9._~-].');
+        throw errors.malformed(
+          'The code_challenge must be 43 to 128 characters of [A-Za-z0-9._~-].',
+        );
       }
       const method = p.code_challenge_method ?? (p.code_challenge ? 'plain' : undefined);
-      if (method !== undefined && method !== 'S256' && method !== 'plain') throw errors.malformed(`The code_challenge_method '${method}' is not supported; use S256.`);
-      if (p.code_challenge_method && !p.code_challenge) throw errors.missingParameter('code_challenge', 'request');
-      if (p.prompt !== undefined && !PROMPTS.has(p.prompt)) throw errors.malformed(`The prompt '${p.prompt}' is not supported.`);
+      if (method !== undefined && method !== 'S256' && method !== 'plain')
+        throw errors.malformed(`The code_challenge_method '${method}' is not supported; use S256.`);
+      if (p.code_challenge_method && !p.code_challenge)
+        throw errors.missingParameter('code_challenge', 'request');
+      if (p.prompt !== undefined && !PROMPTS.has(p.prompt))
+        throw errors.malformed(`The prompt '${p.prompt}' is not supported.`);
 
       // Who signs in: the user picked on our page, or silently the login_hint / session user.
       let user: UserConfig | undefined;
-      const inTenant = (u: UserConfig | undefined) => (u && (!tenant || h.directory.userTenant(u).toLowerCase() === tenant.toLowerCase()) ? u : undefined);
+      const inTenant = (u: UserConfig | undefined) =>
+        u && (!tenant || h.directory.userTenant(u).toLowerCase() === tenant.toLowerCase())
+          ? u
+          : undefined;
       const picked = ctx.method === 'POST' ? p[SIGNIN_FIELD] : undefined;
       if (picked !== undefined) {
         user = inTenant(h.directory.user(picked));
@@ -155,7 +187,12 @@ export function registerAuthorize(router: Router, h: Harness): void {
       } catch (error) {
         // At /authorize Entra reports missing consent as error=consent_required.
         if (error instanceof EntraError && error.suberror === 'consent_required') {
-          throw new EntraError(400, 'consent_required', error.code, error.message.replace(/^AADSTS\d+: /, ''));
+          throw new EntraError(
+            400,
+            'consent_required',
+            error.code,
+            error.message.replace(/^AADSTS\d+: /, ''),
+          );
         }
         throw error;
       }
@@ -176,7 +213,12 @@ export function registerAuthorize(router: Router, h: Harness): void {
       if (h.sessions.size >= 10_000) h.sessions.delete(h.sessions.keys().next().value!);
       const sessionId = randomBytes(24).toString('base64url');
       h.sessions.set(sessionId, user.oid);
-      ctx.cookies.set(SESSION_COOKIE, sessionId, { httpOnly: true, sameSite: 'lax', path: '/', overwrite: true });
+      ctx.cookies.set(SESSION_COOKIE, sessionId, {
+        httpOnly: true,
+        sameSite: 'lax',
+        path: '/',
+        overwrite: true,
+      });
       respond(ctx, redirectUri, mode, {
         code,
         client_info: p.client_info === '1' ? clientInfo(user.oid, userTenant) : undefined,

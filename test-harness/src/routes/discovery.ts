@@ -11,7 +11,11 @@ export function openIdConfiguration(h: Harness, tenantSegment: string): Record<s
   const browser = `${h.publicUrl}/${seg}`;
   return {
     token_endpoint: `${api}/oauth2/v2.0/token`,
-    token_endpoint_auth_methods_supported: ['client_secret_post', 'private_key_jwt', 'client_secret_basic'],
+    token_endpoint_auth_methods_supported: [
+      'client_secret_post',
+      'private_key_jwt',
+      'client_secret_basic',
+    ],
     jwks_uri: `${api}/discovery/v2.0/keys`,
     response_modes_supported: ['query', 'fragment', 'form_post'],
     subject_types_supported: ['pairwise'],
@@ -27,7 +31,27 @@ export function openIdConfiguration(h: Harness, tenantSegment: string): Record<s
     http_logout_supported: true,
     frontchannel_logout_supported: true,
     end_session_endpoint: `${browser}/oauth2/v2.0/logout`,
-    claims_supported: ['sub', 'iss', 'cloud_instance_name', 'cloud_instance_host_name', 'cloud_graph_host_name', 'msgraph_host', 'aud', 'exp', 'iat', 'auth_time', 'acr', 'nonce', 'preferred_username', 'name', 'tid', 'ver', 'at_hash', 'c_hash', 'email'],
+    claims_supported: [
+      'sub',
+      'iss',
+      'cloud_instance_name',
+      'cloud_instance_host_name',
+      'cloud_graph_host_name',
+      'msgraph_host',
+      'aud',
+      'exp',
+      'iat',
+      'auth_time',
+      'acr',
+      'nonce',
+      'preferred_username',
+      'name',
+      'tid',
+      'ver',
+      'at_hash',
+      'c_hash',
+      'email',
+    ],
     kerberos_endpoint: `${api}/kerberos`,
     tenant_region_scope: 'EU',
     cloud_instance_name: new URL(h.baseUrl).hostname,
@@ -66,7 +90,8 @@ export function registerDiscovery(router: Router, h: Harness): void {
     } catch {
       throw errors.malformed(`The authorization_endpoint '${endpoint}' is not a URL.`);
     }
-    if (!tenant) throw errors.malformed(`The authorization_endpoint '${endpoint}' names no tenant.`);
+    if (!tenant)
+      throw errors.malformed(`The authorization_endpoint '${endpoint}' names no tenant.`);
     const hosts = [...new Set([new URL(h.baseUrl).host, new URL(h.publicUrl).host])];
     ctx.body = {
       tenant_discovery_endpoint: `${h.baseUrl}/${encodeURIComponent(tenant)}/v2.0/.well-known/openid-configuration`,

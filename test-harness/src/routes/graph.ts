@@ -7,27 +7,49 @@ import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import type { Harness } from '../context.ts';
 import { DEFAULTS } from '../defaults.ts';
 
-const PROFILE_SCOPES = ['User.Read', 'User.ReadWrite', 'User.ReadBasic.All', 'User.Read.All', 'Directory.Read.All'];
+const PROFILE_SCOPES = [
+  'User.Read',
+  'User.ReadWrite',
+  'User.ReadBasic.All',
+  'User.Read.All',
+  'Directory.Read.All',
+];
 
 function graphError(ctx: Context, status: number, code: string, message: string): void {
   ctx.status = status;
   if (status === 401) {
-    ctx.set('WWW-Authenticate', `Bearer realm="", authorization_uri="${ctx.state.authorizationUri as string}", client_id="${DEFAULTS.graphClientId}"`);
+    ctx.set(
+      'WWW-Authenticate',
+      `Bearer realm="", authorization_uri="${ctx.state.authorizationUri as string}", client_id="${DEFAULTS.graphClientId}"`,
+    );
   }
   const clientRequestId = ctx.get('client-request-id') || randomUUID();
-  ctx.body = { error: { code, message, innerError: { date: new Date().toISOString().replace(/\.\d+Z$/, ''), 'request-id': randomUUID(), 'client-request-id': clientRequestId } } };
+  ctx.body = {
+    error: {
+      code,
+      message,
+      innerError: {
+        date: new Date().toISOString().replace(/\.\d+Z$/, ''),
+        'request-id': randomUUID(),
+        'client-request-id': clientRequestId,
+      },
+    },
+  };
 }
 
 function describe(error: unknown): string {
-  if (error instanceof joseErrors.JWTExpired) return 'Lifetime validation failed, the token is expired.';
+  if (error instanceof joseErrors.JWTExpired)
+    return 'Lifetime validation failed, the token is expired.';
   if (error instanceof joseErrors.JWTClaimValidationFailed) {
     if (error.claim === 'aud') return 'Invalid audience.';
     if (error.claim === 'iss') return 'Invalid issuer.';
     if (error.claim === 'nbf') return 'Lifetime validation failed, the token is not yet valid.';
     return `Access token validation failure: claim ${error.claim} is invalid.`;
   }
-  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'Access token validation failure. Signature is invalid.';
-  if (error instanceof joseErrors.JWSInvalid || error instanceof joseErrors.JWTInvalid) return 'IDX14100: JWT is not well formed.';
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed)
+    return 'Access token validation failure. Signature is invalid.';
+  if (error instanceof joseErrors.JWSInvalid || error instanceof joseErrors.JWTInvalid)
+    return 'IDX14100: JWT is not well formed.';
   return 'Access token validation failure.';
 }
 
@@ -35,7 +57,8 @@ function describe(error: unknown): string {
 async function graphClaims(ctx: Context, h: Harness): Promise<JWTPayload | undefined> {
   ctx.state.authorizationUri = `${h.publicUrl}/common/oauth2/authorize`;
   const match = /^Bearer\s+(\S+)$/i.exec(ctx.get('authorization'));
-  if (!match) return void graphError(ctx, 401, 'InvalidAuthenticationToken', 'Access token is empty.');
+  if (!match)
+    return void graphError(ctx, 401, 'InvalidAuthenticationToken', 'Access token is empty.');
   let claims: JWTPayload;
   try {
     const issuers = h.directory.config.tenants.map((t) => h.issuer(t.id));
@@ -46,12 +69,23 @@ async function graphClaims(ctx: Context, h: Harness): Promise<JWTPayload | undef
         if (!key) throw new joseErrors.JWKSNoMatchingKey();
         return key.publicKey;
       },
-      { algorithms: ['RS256'], issuer: issuers, audience: [DEFAULTS.graphClientId, DEFAULTS.graphIdentifier], requiredClaims: ['exp', 'tid'] },
+      {
+        algorithms: ['RS256'],
+        issuer: issuers,
+        audience: [DEFAULTS.graphClientId, DEFAULTS.graphIdentifier],
+        requiredClaims: ['exp', 'tid'],
+      },
     ));
   } catch (error) {
     return void graphError(ctx, 401, 'InvalidAuthenticationToken', describe(error));
   }
-  if (claims.idtyp === 'app') return void graphError(ctx, 400, 'BadRequest', '/me request is only valid with delegated authentication flow.');
+  if (claims.idtyp === 'app')
+    return void graphError(
+      ctx,
+      400,
+      'BadRequest',
+      '/me request is only valid with delegated authentication flow.',
+    );
   return claims;
 }
 
@@ -61,9 +95,21 @@ export function registerGraph(router: Router, h: Harness): void {
     const claims = await graphClaims(ctx, h);
     if (!claims) return;
     const scopes = String(claims.scp ?? '').split(' ');
-    if (!scopes.some((s) => PROFILE_SCOPES.includes(s))) return graphError(ctx, 403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
+    if (!scopes.some((s) => PROFILE_SCOPES.includes(s)))
+      return graphError(
+        ctx,
+        403,
+        'Authorization_RequestDenied',
+        'Insufficient privileges to complete the operation.',
+      );
     const user = h.directory.user(String(claims.oid ?? ''));
-    if (!user) return graphError(ctx, 404, 'Request_ResourceNotFound', `Resource '${String(claims.oid)}' does not exist or one of its queried reference-property objects are not present.`);
+    if (!user)
+      return graphError(
+        ctx,
+        404,
+        'Request_ResourceNotFound',
+        `Resource '${String(claims.oid)}' does not exist or one of its queried reference-property objects are not present.`,
+      );
     ctx.set('Cache-Control', 'no-store');
     ctx.body = {
       '@odata.context': `${h.baseUrl}/v1.0/$metadata#users/$entity`,
@@ -87,7 +133,8 @@ export function registerGraph(router: Router, h: Harness): void {
     const claims = await graphClaims(ctx, h);
     if (!claims) return;
     const user = h.directory.user(String(claims.oid ?? ''));
-    if (!user) return graphError(ctx, 404, 'Request_ResourceNotFound', 'The user no longer exists.');
+    if (!user)
+      return graphError(ctx, 404, 'Request_ResourceNotFound', 'The user no longer exists.');
     ctx.set('Cache-Control', 'no-store');
     ctx.body = {
       sub: claims.sub,

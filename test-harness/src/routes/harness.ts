@@ -32,17 +32,25 @@ export function registerHarness(router: Router, h: Harness): void {
 
   if (!h.enableMinting) return;
   router.post('/_harness/tokens', async (ctx) => {
-    if (!ctx.request.is('application/json')) throw errors.malformed("The request body must be 'application/json'.");
+    if (!ctx.request.is('application/json'))
+      throw errors.malformed("The request body must be 'application/json'.");
     const parsed = MintRequest.safeParse((ctx.request as unknown as { body?: unknown }).body);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
       throw errors.malformed(`${issue.path.join('.') || 'body'}: ${issue.message}`);
     }
     const { kind, ...rest } = parsed.data;
-    const options: MintOptions = { ...rest, claims: nullToUndefined(rest.claims), header: nullToUndefined(rest.header) };
+    const options: MintOptions = {
+      ...rest,
+      claims: nullToUndefined(rest.claims),
+      header: nullToUndefined(rest.header),
+    };
     let token: string;
     try {
-      token = kind === 'access' ? h.tokens.mintAccessToken(options) : await h.tokens.mintBrokenToken(kind as BrokenTokenKind, options);
+      token =
+        kind === 'access'
+          ? h.tokens.mintAccessToken(options)
+          : await h.tokens.mintBrokenToken(kind as BrokenTokenKind, options);
     } catch (error) {
       throw errors.malformed((error as Error).message);
     }

@@ -28,10 +28,19 @@ export function registerLogout(router: Router, h: Harness): void {
     h.count('logout');
     try {
       h.directory.requireTenant(ctx.params.tenant!);
-      const p = ctx.method === 'POST' ? readParams((ctx.request as unknown as { body?: unknown }).body) : readParams(ctx.query);
+      const p =
+        ctx.method === 'POST'
+          ? readParams((ctx.request as unknown as { body?: unknown }).body)
+          : readParams(ctx.query);
       const session = ctx.cookies.get(SESSION_COOKIE);
       if (session) h.sessions.delete(session);
-      ctx.cookies.set(SESSION_COOKIE, '', { httpOnly: true, sameSite: 'lax', path: '/', expires: new Date(0), overwrite: true });
+      ctx.cookies.set(SESSION_COOKIE, '', {
+        httpOnly: true,
+        sameSite: 'lax',
+        path: '/',
+        expires: new Date(0),
+        overwrite: true,
+      });
 
       const target = p.post_logout_redirect_uri;
       if (target) {
@@ -48,14 +57,26 @@ export function registerLogout(router: Router, h: Harness): void {
           400,
           'Sign out',
           `<h1>You signed out of your account</h1><p>The post_logout_redirect_uri <code>${escapeHtml(target)}</code> is not registered for ${
-            client ? `the application <code>${escapeHtml(client.clientId)}</code>` : 'any application'
+            client
+              ? `the application <code>${escapeHtml(client.clientId)}</code>`
+              : 'any application'
           }, so you were not sent back.</p>`,
         );
       }
-      return sendPage(ctx, 200, 'Sign out', '<h1>You signed out of your account</h1><p>It\'s a good idea to close all browser windows.</p>');
+      return sendPage(
+        ctx,
+        200,
+        'Sign out',
+        "<h1>You signed out of your account</h1><p>It's a good idea to close all browser windows.</p>",
+      );
     } catch (error) {
       if (!(error instanceof EntraError)) throw error;
-      return sendPage(ctx, error.status, 'Sign out - error', `<h1>Sign out failed</h1><p><code>${escapeHtml(error.message)}</code></p>`);
+      return sendPage(
+        ctx,
+        error.status,
+        'Sign out - error',
+        `<h1>Sign out failed</h1><p><code>${escapeHtml(error.message)}</code></p>`,
+      );
     }
   };
   router.get('/:tenant/oauth2/v2.0/logout', handler);

@@ -21,29 +21,49 @@ function basicCredentials(ctx: Context): { id: string; secret: string } | undefi
   const header = ctx.get('authorization');
   if (!header) return undefined;
   const match = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(header);
-  if (!match) throw errors.malformed("The Authorization header must use the 'Basic' scheme with base64 'client_id:client_secret'.");
+  if (!match)
+    throw errors.malformed(
+      "The Authorization header must use the 'Basic' scheme with base64 'client_id:client_secret'.",
+    );
   const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon < 0) throw errors.malformed("The Basic credentials must be 'client_id:client_secret'.");
   try {
-    return { id: decodeURIComponent(decoded.slice(0, colon)), secret: decodeURIComponent(decoded.slice(colon + 1)) };
+    return {
+      id: decodeURIComponent(decoded.slice(0, colon)),
+      secret: decodeURIComponent(decoded.slice(colon + 1)),
+    };
   } catch {
     throw errors.malformed('The Basic credentials are not valid URL-encoded values.');
   }
 }
 
 /** Identifies and authenticates the client; confidential clients must present their secret. */
-function authenticateClient(ctx: Context, h: Harness, p: Params, tenant: string | undefined, tenantSegment: string): ClientConfig {
+function authenticateClient(
+  ctx: Context,
+  h: Harness,
+  p: Params,
+  tenant: string | undefined,
+  tenantSegment: string,
+): ClientConfig {
   const basic = basicCredentials(ctx);
   if (basic && p.client_id && p.client_id.toLowerCase() !== basic.id.toLowerCase()) {
-    throw errors.malformed('The client_id in the body differs from the one in the Authorization header.');
+    throw errors.malformed(
+      'The client_id in the body differs from the one in the Authorization header.',
+    );
   }
   const clientId = basic?.id ?? required(p, 'client_id');
   const client = h.directory.client(clientId);
-  if (!client || (tenant && h.directory.clientTenant(client).toLowerCase() !== tenant.toLowerCase())) {
+  if (
+    !client ||
+    (tenant && h.directory.clientTenant(client).toLowerCase() !== tenant.toLowerCase())
+  ) {
     throw errors.unknownClient(clientId, tenant ?? tenantSegment);
   }
-  if (p.client_assertion || p.client_assertion_type) throw errors.malformed('client_assertion is not supported by the fake issuer; use a client secret.');
+  if (p.client_assertion || p.client_assertion_type)
+    throw errors.malformed(
+      'client_assertion is not supported by the fake issuer; use a client secret.',
+    );
   const secret = basic?.secret ?? p.client_secret;
   if (client.secret) {
     if (!secret) throw errors.missingSecret();
@@ -55,8 +75,12 @@ function authenticateClient(ctx: Context, h: Harness, p: Params, tenant: string 
 }
 
 function verifyPkce(stored: string, verifier: string): boolean {
-  const [method, challenge] = [stored.slice(0, stored.indexOf(':')), stored.slice(stored.indexOf(':') + 1)];
-  const computed = method === 'S256' ? createHash('sha256').update(verifier).digest('base64url') : verifier;
+  const [method, challenge] = [
+    stored.slice(0, stored.indexOf(':')),
+    stored.slice(stored.indexOf(':') + 1),
+  ];
+  const computed =
+    method === 'S256' ? createHash('sha256').update(verifier).digest('base64url') : verifier;
   return safeEqual(computed, challenge);
 }
 
@@ -68,9 +92,22 @@ interface DelegatedResult {
   nonce?: string;
 }
 
-function delegatedResponse(h: Harness, client: ClientConfig, r: DelegatedResult): Record<string, unknown> {
+function delegatedResponse(
+  h: Harness,
+  client: ClientConfig,
+  r: DelegatedResult,
+): Record<string, unknown> {
   const { accessToken, idToken, refreshToken } = h.tokens.lifetimes;
-  const access = h.tokens.sign(h.tokens.userAccessClaims({ user: r.user, client, api: r.grant.api, scopes: r.grant.scopes, tenant: r.tenant, lifetime: accessToken }));
+  const access = h.tokens.sign(
+    h.tokens.userAccessClaims({
+      user: r.user,
+      client,
+      api: r.grant.api,
+      scopes: r.grant.scopes,
+      tenant: r.tenant,
+      lifetime: accessToken,
+    }),
+  );
   const body: Record<string, unknown> = {
     token_type: 'Bearer',
     scope: r.grant.responseScope,
@@ -79,23 +116,40 @@ function delegatedResponse(h: Harness, client: ClientConfig, r: DelegatedResult)
     access_token: access,
   };
   if (r.oidc.includes('offline_access')) {
-    body.refresh_token = h.grants.refreshTokens.add('1.A', { clientId: client.clientId, userOid: r.user.oid, tenant: r.tenant, expiresAt: Date.now() + refreshToken * 1000 });
+    body.refresh_token = h.grants.refreshTokens.add('1.A', {
+      clientId: client.clientId,
+      userOid: r.user.oid,
+      tenant: r.tenant,
+      expiresAt: Date.now() + refreshToken * 1000,
+    });
   }
   if (r.oidc.includes('openid')) {
     body.id_token = h.tokens.sign(
-      h.tokens.idTokenClaims({ user: r.user, client, tenant: r.tenant, nonce: r.nonce, lifetime: idToken, email: r.oidc.includes('email') }),
+      h.tokens.idTokenClaims({
+        user: r.user,
+        client,
+        tenant: r.tenant,
+        nonce: r.nonce,
+        lifetime: idToken,
+        email: r.oidc.includes('email'),
+      }),
     );
   }
   body.client_info = clientInfo(r.user.oid, r.tenant);
   return body;
 }
 
-function authorizationCodeGrant(h: Harness, client: ClientConfig, p: Params): Record<string, unknown> {
+function authorizationCodeGrant(
+  h: Harness,
+  client: ClientConfig,
+  p: Params,
+): Record<string, unknown> {
   const code = required(p, 'code');
   const redirectUri = required(p, 'redirect_uri');
   const entry = h.grants.codes.get(code);
   if (!entry) throw errors.invalidCode('The code is unknown to this issuer.');
-  if (entry.clientId !== client.clientId) throw errors.invalidCode('The code was issued to another client.');
+  if (entry.clientId !== client.clientId)
+    throw errors.invalidCode('The code was issued to another client.');
   if (entry.redeemed) throw errors.codeRedeemed();
   // Any redemption attempt by its client uses the code up, successful or not.
   entry.redeemed = true;
@@ -111,11 +165,18 @@ function authorizationCodeGrant(h: Harness, client: ClientConfig, p: Params): Re
   // first resource of the authorize request does (which may have named several, for consent).
   const fromCode = h.directory.resolveScopeGroups(entry.scope);
   const fromRequest = p.scope ? h.directory.resolveScopeGroups(p.scope) : undefined;
-  const asksForResource = fromRequest && fromRequest.groups.some((g) => g.names.length || g.isDefault);
+  const asksForResource =
+    fromRequest && fromRequest.groups.some((g) => g.names.length || g.isDefault);
   const resolved = asksForResource ? h.directory.resolveScopes(p.scope!) : fromCode.groups[0]!;
   const oidc = [...new Set([...(fromRequest?.oidc ?? []), ...fromCode.oidc])];
   const grant = h.directory.grantDelegated(client, user, resolved);
-  return delegatedResponse(h, client, { user, tenant: entry.tenant, grant, oidc, nonce: entry.nonce });
+  return delegatedResponse(h, client, {
+    user,
+    tenant: entry.tenant,
+    grant,
+    oidc,
+    nonce: entry.nonce,
+  });
 }
 
 function refreshTokenGrant(h: Harness, client: ClientConfig, p: Params): Record<string, unknown> {
@@ -123,28 +184,53 @@ function refreshTokenGrant(h: Harness, client: ClientConfig, p: Params): Record<
   const scope = required(p, 'scope');
   const entry = h.grants.refreshTokens.get(token);
   if (!entry) throw errors.invalidRefreshToken('The refresh token is unknown to this issuer.');
-  if (entry.clientId !== client.clientId) throw errors.invalidRefreshToken('The refresh token was issued to another client.');
+  if (entry.clientId !== client.clientId)
+    throw errors.invalidRefreshToken('The refresh token was issued to another client.');
   if (entry.expiresAt < Date.now()) throw errors.refreshTokenExpired();
   const user = h.directory.user(entry.userOid);
   if (!user) throw errors.invalidRefreshToken('The user of this refresh token no longer exists.');
   const resolved = h.directory.resolveScopes(scope);
   const grant = h.directory.grantDelegated(client, user, resolved);
   // Entra returns a new refresh token with every redemption.
-  return delegatedResponse(h, client, { user, tenant: entry.tenant, grant, oidc: [...new Set([...resolved.oidc, 'offline_access'])] });
+  return delegatedResponse(h, client, {
+    user,
+    tenant: entry.tenant,
+    grant,
+    oidc: [...new Set([...resolved.oidc, 'offline_access'])],
+  });
 }
 
-function clientCredentialsGrant(h: Harness, client: ClientConfig, p: Params, tenant: string | undefined): Record<string, unknown> {
+function clientCredentialsGrant(
+  h: Harness,
+  client: ClientConfig,
+  p: Params,
+  tenant: string | undefined,
+): Record<string, unknown> {
   if (!client.secret) throw errors.missingSecret();
   const scope = required(p, 'scope');
   const scopes = scope.split(/\s+/).filter(Boolean);
-  if (scopes.length !== 1 || !scopes[0]!.endsWith('/.default')) throw errors.clientCredentialsScope(scope);
+  if (scopes.length !== 1 || !scopes[0]!.endsWith('/.default'))
+    throw errors.clientCredentialsScope(scope);
   const resource = scopes[0]!.slice(0, -'/.default'.length);
   const tid = tenant ?? h.directory.clientTenant(client);
   const api = h.directory.api(resource);
   if (!api) throw errors.resourceNotFound(resource, tid);
   const lifetime = h.tokens.lifetimes.accessToken;
-  const token = h.tokens.sign(h.tokens.appAccessClaims({ client, api, roles: h.directory.appRoles(client, api), tenant: tid, lifetime }));
-  return { token_type: 'Bearer', expires_in: lifetime, ext_expires_in: lifetime, access_token: token };
+  const token = h.tokens.sign(
+    h.tokens.appAccessClaims({
+      client,
+      api,
+      roles: h.directory.appRoles(client, api),
+      tenant: tid,
+      lifetime,
+    }),
+  );
+  return {
+    token_type: 'Bearer',
+    expires_in: lifetime,
+    ext_expires_in: lifetime,
+    access_token: token,
+  };
 }
 
 export function registerToken(router: Router, h: Harness): void {
@@ -154,7 +240,8 @@ export function registerToken(router: Router, h: Harness): void {
     const { tenantId } = h.directory.requireTenant(tenantSegment);
     const p = formParams(ctx);
     const grantType = required(p, 'grant_type');
-    if (!['authorization_code', 'refresh_token', 'client_credentials'].includes(grantType)) throw errors.unsupportedGrant(grantType);
+    if (!['authorization_code', 'refresh_token', 'client_credentials'].includes(grantType))
+      throw errors.unsupportedGrant(grantType);
     const client = authenticateClient(ctx, h, p, tenantId, tenantSegment);
     let body: Record<string, unknown>;
     if (grantType === 'authorization_code') body = authorizationCodeGrant(h, client, p);

@@ -19,7 +19,12 @@ export function launchBrowser(): Promise<Browser> {
 }
 
 /** From the web app's home page through the fake issuer's sign-in page, back to the web app. */
-export async function signInThroughPage(page: Page, webUrl: string, userName: string, startPath = '/'): Promise<void> {
+export async function signInThroughPage(
+  page: Page,
+  webUrl: string,
+  userName: string,
+  startPath = '/',
+): Promise<void> {
   await page.goto(`${webUrl}${startPath}`);
   if (startPath === '/') await page.getByRole('link', { name: 'Sign in with Microsoft' }).click();
   await page.getByRole('button', { name: `Sign in as ${userName}` }).click();

@@ -21,7 +21,13 @@ export const ENTRA_SAMPLE_SETTINGS: Record<string, string> = {
 /** Replaces the placeholders with the sample settings. */
 export function fillPlaceholders(env: Record<string, string>): Record<string, string> {
   return Object.fromEntries(
-    Object.entries(env).map(([k, v]) => [k, Object.entries(ENTRA_SAMPLE_SETTINGS).reduce((acc, [from, to]) => acc.split(from).join(to), v)]),
+    Object.entries(env).map(([k, v]) => [
+      k,
+      Object.entries(ENTRA_SAMPLE_SETTINGS).reduce(
+        (acc, [from, to]) => acc.split(from).join(to),
+        v,
+      ),
+    ]),
   );
 }
 

@@ -8,7 +8,11 @@ import type { K8sObject } from './render.ts';
 type Labels = Record<string, string>;
 interface Selector {
   matchLabels?: Labels;
-  matchExpressions?: { key: string; operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist'; values?: string[] }[];
+  matchExpressions?: {
+    key: string;
+    operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+    values?: string[];
+  }[];
 }
 interface Peer {
   podSelector?: Selector;
@@ -26,7 +30,12 @@ interface Rule {
   ports?: Port[];
 }
 export interface NetworkPolicy extends K8sObject {
-  spec: { podSelector: Selector; policyTypes?: ('Ingress' | 'Egress')[]; ingress?: Rule[]; egress?: Rule[] };
+  spec: {
+    podSelector: Selector;
+    policyTypes?: ('Ingress' | 'Egress')[];
+    ingress?: Rule[];
+    egress?: Rule[];
+  };
 }
 
 /** Something that sends or receives: a pod (namespace + labels + named ports) or an address outside the cluster. */
@@ -48,7 +57,8 @@ export interface Flow {
 }
 
 export function matches(selector: Selector, labels: Labels = {}): boolean {
-  for (const [k, v] of Object.entries(selector.matchLabels ?? {})) if (labels[k] !== v) return false;
+  for (const [k, v] of Object.entries(selector.matchLabels ?? {}))
+    if (labels[k] !== v) return false;
   for (const e of selector.matchExpressions ?? []) {
     const has = e.key in labels;
     const value = labels[e.key];
@@ -75,15 +85,25 @@ function peerMatches(peer: Peer, other: Endpoint, policyNamespace: string): bool
   if (peer.ipBlock) {
     // Pods are matched by selectors; ipBlock is for addresses outside the cluster.
     if (other.ip === undefined) return false;
-    return inCidr(other.ip, peer.ipBlock.cidr) && !(peer.ipBlock.except ?? []).some((c) => inCidr(other.ip!, c));
+    return (
+      inCidr(other.ip, peer.ipBlock.cidr) &&
+      !(peer.ipBlock.except ?? []).some((c) => inCidr(other.ip!, c))
+    );
   }
   if (other.namespace === undefined) return false;
-  const namespaceOk = peer.namespaceSelector ? matches(peer.namespaceSelector, other.namespaceLabels) : other.namespace === policyNamespace;
+  const namespaceOk = peer.namespaceSelector
+    ? matches(peer.namespaceSelector, other.namespaceLabels)
+    : other.namespace === policyNamespace;
   const podOk = peer.podSelector ? matches(peer.podSelector, other.labels) : true;
   return namespaceOk && podOk;
 }
 
-function portMatches(ports: Port[] | undefined, port: number, protocol: string, receiver: Endpoint): boolean {
+function portMatches(
+  ports: Port[] | undefined,
+  port: number,
+  protocol: string,
+  receiver: Endpoint,
+): boolean {
   if (!ports || ports.length === 0) return true;
   return ports.some((p) => {
     if ((p.protocol ?? 'TCP') !== protocol) return false;
@@ -109,13 +129,18 @@ function allowedBy(
   const namespace = policies[0]?.metadata.namespace;
   // Outside the namespace: not governed by these policies.
   if (subject.namespace === undefined || subject.namespace !== namespace) return true;
-  const selecting = policies.filter((p) => types(p).includes(direction) && matches(p.spec.podSelector, subject.labels));
+  const selecting = policies.filter(
+    (p) => types(p).includes(direction) && matches(p.spec.podSelector, subject.labels),
+  );
   if (selecting.length === 0) return true;
   const receiver = direction === 'Ingress' ? subject : other;
   return selecting.some((p) =>
     (direction === 'Ingress' ? (p.spec.ingress ?? []) : (p.spec.egress ?? [])).some((rule) => {
       const peers = direction === 'Ingress' ? rule.from : rule.to;
-      const peerOk = !peers || peers.length === 0 || peers.some((peer) => peerMatches(peer, other, p.metadata.namespace!));
+      const peerOk =
+        !peers ||
+        peers.length === 0 ||
+        peers.some((peer) => peerMatches(peer, other, p.metadata.namespace!));
       return peerOk && portMatches(rule.ports, port, protocol, receiver);
     }),
   );
@@ -132,9 +157,16 @@ export function allowedFlows(
     for (const to of endpoints) {
       if (from === to) continue;
       // Outside-to-outside traffic is not this system's business.
-      if (from.namespace !== policies[0]?.metadata.namespace && to.namespace !== policies[0]?.metadata.namespace) continue;
+      if (
+        from.namespace !== policies[0]?.metadata.namespace &&
+        to.namespace !== policies[0]?.metadata.namespace
+      )
+        continue;
       for (const { port, protocol } of ports) {
-        if (allowedBy(policies, from, 'Egress', to, port, protocol) && allowedBy(policies, to, 'Ingress', from, port, protocol)) {
+        if (
+          allowedBy(policies, from, 'Egress', to, port, protocol) &&
+          allowedBy(policies, to, 'Ingress', from, port, protocol)
+        ) {
           flows.push({ from: from.name, to: to.name, port, protocol });
         }
       }

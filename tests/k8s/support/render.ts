@@ -29,7 +29,12 @@ export const kubectl: Prerequisite = {
 export interface K8sObject {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
   [field: string]: unknown;
 }
 
@@ -40,12 +45,16 @@ const run = promisify(execFile);
  * error, and on a warning too (deprecated fields, e.g. commonLabels), so they get fixed.
  */
 export async function renderKustomization(dir: string): Promise<K8sObject[]> {
-  const { stdout, stderr } = await run(kubectlPath, ['kustomize', dir], { maxBuffer: 16 * 1024 * 1024, timeout: 60_000 });
+  const { stdout, stderr } = await run(kubectlPath, ['kustomize', dir], {
+    maxBuffer: 16 * 1024 * 1024,
+    timeout: 60_000,
+  });
   if (stderr.trim()) throw new Error(`kustomize warned about ${dir}: ${stderr.trim()}`);
   const docs = parseAllDocuments(stdout);
   const objects: K8sObject[] = [];
   for (const doc of docs) {
-    if (doc.errors.length > 0) throw new Error(`kustomize output of ${dir} is not YAML: ${doc.errors[0]?.message}`);
+    if (doc.errors.length > 0)
+      throw new Error(`kustomize output of ${dir} is not YAML: ${doc.errors[0]?.message}`);
     const value = doc.toJS() as K8sObject | null;
     if (value !== null) objects.push(value);
   }

@@ -25,7 +25,8 @@ async function modelClass(o: K8sObject): Promise<ModelClass> {
     throw new Error(`${objectName(o)}: unknown apiVersion ${o.apiVersion}`);
   }
   const model = mod[o.kind];
-  if (typeof model !== 'function') throw new Error(`${objectName(o)}: ${o.apiVersion} has no kind ${o.kind}`);
+  if (typeof model !== 'function')
+    throw new Error(`${objectName(o)}: ${o.apiVersion} has no kind ${o.kind}`);
   return model as ModelClass;
 }
 
@@ -36,7 +37,9 @@ async function modelClass(o: K8sObject): Promise<ModelClass> {
  */
 function asApiServerDecodes(o: K8sObject): K8sObject {
   if (o.kind !== 'Secret' || typeof o.data !== 'object' || o.data === null) return o;
-  const data = Object.fromEntries(Object.entries(o.data as Record<string, string>).map(([k, v]) => [k, v.replace(/[\r\n]/g, '')]));
+  const data = Object.fromEntries(
+    Object.entries(o.data as Record<string, string>).map(([k, v]) => [k, v.replace(/[\r\n]/g, '')]),
+  );
   return { ...o, data };
 }
 
@@ -95,14 +98,21 @@ function nodeAt(source: ts.SourceFile, position: number): ts.Node {
  */
 export function unknownFields(objects: K8sObject[]): string[] {
   const file = join(repoRoot, 'tests/k8s/__rendered_objects__.ts');
-  const imports = objects.map((o, i) => `import type { I${o.kind} as T${i} } from 'kubernetes-models/${o.apiVersion}/${o.kind}';`);
-  const declarations = objects.map((o, i) => `export const o${i}: T${i} = ${JSON.stringify(o, null, 1)};`);
+  const imports = objects.map(
+    (o, i) =>
+      `import type { I${o.kind} as T${i} } from 'kubernetes-models/${o.apiVersion}/${o.kind}';`,
+  );
+  const declarations = objects.map(
+    (o, i) => `export const o${i}: T${i} = ${JSON.stringify(o, null, 1)};`,
+  );
   const text = [...imports, ...declarations].join('\n');
   const host = ts.createCompilerHost(compilerOptions);
   const getSourceFile = host.getSourceFile.bind(host);
   const fileExists = host.fileExists.bind(host);
   host.getSourceFile = (name, languageVersion, ...rest) =>
-    name === file ? ts.createSourceFile(name, text, languageVersion, true) : getSourceFile(name, languageVersion, ...rest);
+    name === file
+      ? ts.createSourceFile(name, text, languageVersion, true)
+      : getSourceFile(name, languageVersion, ...rest);
   host.fileExists = (name) => name === file || fileExists(name);
   const program = ts.createProgram([file], compilerOptions, host);
   const source = program.getSourceFile(file);
@@ -116,8 +126,11 @@ export function unknownFields(objects: K8sObject[]): string[] {
     }
     const node = nodeAt(source, d.start);
     let declaration: ts.Node = node;
-    while (declaration.parent && !ts.isVariableDeclaration(declaration)) declaration = declaration.parent;
-    const index = ts.isVariableDeclaration(declaration) ? Number((declaration.name as ts.Identifier).text.slice(1)) : -1;
+    while (declaration.parent && !ts.isVariableDeclaration(declaration))
+      declaration = declaration.parent;
+    const index = ts.isVariableDeclaration(declaration)
+      ? Number((declaration.name as ts.Identifier).text.slice(1))
+      : -1;
     const owner = objects[index];
     problems.push(owner ? `${objectName(owner)}: ${pathOf(node)}: ${message}` : message);
   }

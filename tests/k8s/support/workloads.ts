@@ -11,16 +11,30 @@ export interface Workload {
   template: IPodTemplateSpec;
 }
 
-type Spec = { template?: IPodTemplateSpec; jobTemplate?: { spec?: { template?: IPodTemplateSpec } } };
+type Spec = {
+  template?: IPodTemplateSpec;
+  jobTemplate?: { spec?: { template?: IPodTemplateSpec } };
+};
 
 export function workloads(objects: K8sObject[]): Workload[] {
   const result: Workload[] = [];
   for (const o of objects) {
     const spec = o.spec as Spec | undefined;
     let template: IPodTemplateSpec | undefined;
-    if (o.kind === 'Pod') template = { metadata: o.metadata, spec: o.spec as IPodTemplateSpec['spec'] };
+    if (o.kind === 'Pod')
+      template = { metadata: o.metadata, spec: o.spec as IPodTemplateSpec['spec'] };
     else if (o.kind === 'CronJob') template = spec?.jobTemplate?.spec?.template;
-    else if (['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'ReplicationController'].includes(o.kind)) template = spec?.template;
+    else if (
+      [
+        'Deployment',
+        'StatefulSet',
+        'DaemonSet',
+        'ReplicaSet',
+        'Job',
+        'ReplicationController',
+      ].includes(o.kind)
+    )
+      template = spec?.template;
     if (template) result.push({ owner: objectName(o), object: o, template });
   }
   return result;
@@ -36,5 +50,9 @@ export function workload(objects: K8sObject[], owner: string): Workload {
 export function allContainers(template: IPodTemplateSpec): IContainer[] {
   const spec = template.spec;
   if (!spec) return [];
-  return [...(spec.initContainers ?? []), ...spec.containers, ...((spec.ephemeralContainers ?? []) as IContainer[])];
+  return [
+    ...(spec.initContainers ?? []),
+    ...spec.containers,
+    ...((spec.ephemeralContainers ?? []) as IContainer[]),
+  ];
 }

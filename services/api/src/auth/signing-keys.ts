@@ -52,9 +52,16 @@ export class SigningKeys {
     if (!this.#usable(now)) {
       if (this.#inflight || this.#mayFetch(now)) await this.refresh().catch(() => undefined);
       if (!this.#usable(this.#o.now())) {
-        throw new KeysUnavailableError('The signing keys of the token issuer are unavailable', this.#retryAfterMs() / 1000);
+        throw new KeysUnavailableError(
+          'The signing keys of the token issuer are unavailable',
+          this.#retryAfterMs() / 1000,
+        );
       }
-    } else if (this.#fetchedAt !== undefined && now - this.#fetchedAt > this.#o.refreshMs && this.#mayFetch(now)) {
+    } else if (
+      this.#fetchedAt !== undefined &&
+      now - this.#fetchedAt > this.#o.refreshMs &&
+      this.#mayFetch(now)
+    ) {
       // Stale but usable: refresh in the background, answer from the cache now.
       this.refresh().catch(() => undefined);
     }
@@ -72,7 +79,10 @@ export class SigningKeys {
     }
     const refreshed = this.#keys.get(kid);
     if (refreshed) return refreshed;
-    throw new InvalidTokenError('unknown_kid', 'The token is signed with a key the issuer does not publish');
+    throw new InvalidTokenError(
+      'unknown_kid',
+      'The token is signed with a key the issuer does not publish',
+    );
   }
 
   /** Fetches discovery (first time) and the JWKS; concurrent calls share one fetch. */
@@ -147,12 +157,19 @@ export class SigningKeys {
 
   async #discover(): Promise<string> {
     const doc = await this.#getJson(this.#o.discoveryUrl, 'discovery');
-    if (typeof doc !== 'object' || doc === null) throw new Error('discovery document is not a JSON object');
+    if (typeof doc !== 'object' || doc === null)
+      throw new Error('discovery document is not a JSON object');
     const { issuer, jwks_uri: jwksUri } = doc as Record<string, unknown>;
     if (issuer !== this.#o.expectedIssuer) {
-      throw new Error(`discovery document names issuer ${JSON.stringify(issuer)}, expected ${this.#o.expectedIssuer}`);
+      throw new Error(
+        `discovery document names issuer ${JSON.stringify(issuer)}, expected ${this.#o.expectedIssuer}`,
+      );
     }
-    if (typeof jwksUri !== 'string' || !URL.canParse(jwksUri) || new URL(jwksUri).protocol !== 'https:') {
+    if (
+      typeof jwksUri !== 'string' ||
+      !URL.canParse(jwksUri) ||
+      new URL(jwksUri).protocol !== 'https:'
+    ) {
       throw new Error('discovery document has no https jwks_uri');
     }
     return jwksUri;
@@ -172,7 +189,9 @@ export class SigningKeys {
       return body;
     } catch (error) {
       if (error instanceof Error && !error.message.includes(url)) {
-        throw new Error(`${target} request to ${url} failed: ${error.message}${causeOf(error)}`, { cause: error });
+        throw new Error(`${target} request to ${url} failed: ${error.message}${causeOf(error)}`, {
+          cause: error,
+        });
       }
       throw error;
     } finally {

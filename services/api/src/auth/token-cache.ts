@@ -37,7 +37,10 @@ export class VerifiedTokenCache<T> {
     const key = keyOf(token);
     const entry = this.#entries.get(key);
     if (!entry || entry.token !== token) return undefined;
-    if (entry.exp * 1000 + this.#toleranceMs <= now || (entry.nbf !== undefined && entry.nbf * 1000 - this.#toleranceMs > now)) {
+    if (
+      entry.exp * 1000 + this.#toleranceMs <= now ||
+      (entry.nbf !== undefined && entry.nbf * 1000 - this.#toleranceMs > now)
+    ) {
       // Let the full check produce the precise rejection.
       this.#entries.delete(key);
       return undefined;

@@ -32,7 +32,10 @@ export function requestContext(logger: Logger, metrics: Metrics) {
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const route = (ctx as Context & { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
-    metrics.requestDuration.observe({ method: ctx.method, route: String(route), status: String(ctx.status) }, seconds);
+    metrics.requestDuration.observe(
+      { method: ctx.method, route: String(route), status: String(ctx.status) },
+      seconds,
+    );
     const entry = {
       requestId,
       method: ctx.method,
@@ -41,12 +44,30 @@ export function requestContext(logger: Logger, metrics: Metrics) {
       status: ctx.status,
       durationMs: Math.round(seconds * 1e5) / 100,
       ip: ctx.ip,
-      ...(ctx.state.principal ? { tid: ctx.state.principal.tenantId, oid: ctx.state.principal.objectId, clientId: ctx.state.principal.clientId } : {}),
+      ...(ctx.state.principal
+        ? {
+            tid: ctx.state.principal.tenantId,
+            oid: ctx.state.principal.objectId,
+            clientId: ctx.state.principal.clientId,
+          }
+        : {}),
     };
     if (ctx.status === 500) {
-      logger.error({ ...entry, err: failure instanceof Error ? { type: failure.name, message: failure.message, stack: failure.stack } : undefined }, 'request failed');
+      logger.error(
+        {
+          ...entry,
+          err:
+            failure instanceof Error
+              ? { type: failure.name, message: failure.message, stack: failure.stack }
+              : undefined,
+        },
+        'request failed',
+      );
     } else if (ctx.status > 500) {
-      logger.warn({ ...entry, reason: failure instanceof Error ? failure.message : undefined }, 'request not served');
+      logger.warn(
+        { ...entry, reason: failure instanceof Error ? failure.message : undefined },
+        'request not served',
+      );
     } else if (PROBE_PATHS.has(ctx.path) && ctx.status < 400) {
       // Probes arrive every few seconds: log them at debug unless they fail.
       logger.debug(entry, 'request');

@@ -11,47 +11,77 @@ export const READ_LIMIT = 100;
 /** JSON.parse accepts any depth, JSON.stringify (store, response) only a few thousand levels. */
 export const MAX_DEPTH = 64;
 
-export function dataRoutes(router: Router, options: { store: Store; authenticate: (ctx: Context, next: Next) => Promise<void>; maxBodyBytes: number }): Router {
+export function dataRoutes(
+  router: Router,
+  options: {
+    store: Store;
+    authenticate: (ctx: Context, next: Next) => Promise<void>;
+    maxBodyBytes: number;
+  },
+): Router {
   const { store, authenticate, maxBodyBytes } = options;
-  const parse = bodyParser({ enableTypes: ['json', 'form'], jsonLimit: maxBodyBytes, formLimit: maxBodyBytes, jsonStrict: true });
+  const parse = bodyParser({
+    enableTypes: ['json', 'form'],
+    jsonLimit: maxBodyBytes,
+    formLimit: maxBodyBytes,
+    jsonStrict: true,
+  });
 
-  router.get('/data/read', chain(authenticate, requireScopes(READ), async (ctx) => {
-    const principal = ctx.state.principal as Principal;
-    // An app with Data.Read.All reads everyone's items in its tenant; a user reads their own.
-    const items = await store.list(principal.kind === 'app' ? { tid: principal.tenantId, oid: null } : ownerOf(principal), READ_LIMIT);
-    ctx.set('cache-control', 'no-store');
-    ctx.body = { data: items, 'current-user-scopes': principal.permissions };
-  }));
+  router.get(
+    '/data/read',
+    chain(authenticate, requireScopes(READ), async (ctx) => {
+      const principal = ctx.state.principal as Principal;
+      // An app with Data.Read.All reads everyone's items in its tenant; a user reads their own.
+      const items = await store.list(
+        principal.kind === 'app' ? { tid: principal.tenantId, oid: null } : ownerOf(principal),
+        READ_LIMIT,
+      );
+      ctx.set('cache-control', 'no-store');
+      ctx.body = { data: items, 'current-user-scopes': principal.permissions };
+    }),
+  );
 
-  router.post('/data/write', chain(authenticate, requireScopes(WRITE), async (ctx, next) => {
-    const declared = Number(ctx.get('content-length'));
-    if (declared > maxBodyBytes) throw tooLarge(maxBodyBytes);
-    try {
-      await parse(ctx, async () => undefined);
-    } catch (error) {
-      const status = (error as { status?: number }).status;
-      if (status === 413) throw tooLarge(maxBodyBytes);
-      if (status === 400) throw invalidRequest('The request body is not valid JSON (an object is expected)', false);
-      throw error;
-    }
-    rejectBodyCredential(ctx.request.body);
-    if (!ctx.is('application/json')) {
-      throw new HttpError(415, 'unsupported_media_type', 'The request body must be a JSON object sent as application/json');
-    }
-    const data = ctx.request.body;
-    if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-      throw invalidRequest('The request body must be a JSON object', false);
-    }
-    if (depthExceeds(data, MAX_DEPTH)) {
-      throw invalidRequest(`The request body is nested deeper than ${MAX_DEPTH} levels`, false);
-    }
-    const principal = ctx.state.principal as Principal;
-    const item = await store.put(ownerOf(principal), data);
-    ctx.status = 201;
-    ctx.set('cache-control', 'no-store');
-    ctx.body = { result: 'You wrote protected data!', item, 'current-user-scopes': principal.permissions };
-    await next();
-  }));
+  router.post(
+    '/data/write',
+    chain(authenticate, requireScopes(WRITE), async (ctx, next) => {
+      const declared = Number(ctx.get('content-length'));
+      if (declared > maxBodyBytes) throw tooLarge(maxBodyBytes);
+      try {
+        await parse(ctx, async () => undefined);
+      } catch (error) {
+        const status = (error as { status?: number }).status;
+        if (status === 413) throw tooLarge(maxBodyBytes);
+        if (status === 400)
+          throw invalidRequest('The request body is not valid JSON (an object is expected)', false);
+        throw error;
+      }
+      rejectBodyCredential(ctx.request.body);
+      if (!ctx.is('application/json')) {
+        throw new HttpError(
+          415,
+          'unsupported_media_type',
+          'The request body must be a JSON object sent as application/json',
+        );
+      }
+      const data = ctx.request.body;
+      if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+        throw invalidRequest('The request body must be a JSON object', false);
+      }
+      if (depthExceeds(data, MAX_DEPTH)) {
+        throw invalidRequest(`The request body is nested deeper than ${MAX_DEPTH} levels`, false);
+      }
+      const principal = ctx.state.principal as Principal;
+      const item = await store.put(ownerOf(principal), data);
+      ctx.status = 201;
+      ctx.set('cache-control', 'no-store');
+      ctx.body = {
+        result: 'You wrote protected data!',
+        item,
+        'current-user-scopes': principal.permissions,
+      };
+      await next();
+    }),
+  );
 
   return router;
 }

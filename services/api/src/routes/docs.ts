@@ -13,40 +13,67 @@ export function openApiDocument(config: ApiConfig): Record<string, unknown> {
     config.oidcIssuer === undefined
       ? {
           type: 'oauth2',
-          description: 'Microsoft Entra ID, authorization code flow with PKCE. App-only tokens (client credentials) carry the app roles Data.Read.All / Data.Write.All instead.',
+          description:
+            'Microsoft Entra ID, authorization code flow with PKCE. App-only tokens (client credentials) carry the app roles Data.Read.All / Data.Write.All instead.',
           flows: {
             authorizationCode: {
               authorizationUrl: `${config.authority}/${config.tenantId}/oauth2/v2.0/authorize`,
               tokenUrl: `${config.authority}/${config.tenantId}/oauth2/v2.0/token`,
-              scopes: { [scope('data.read')]: 'Read your data', [scope('data.write')]: 'Write your data' },
+              scopes: {
+                [scope('data.read')]: 'Read your data',
+                [scope('data.write')]: 'Write your data',
+              },
             },
           },
         }
-      : { type: 'openIdConnect', openIdConnectUrl: `${config.oidcIssuer.replace(/\/+$/, '')}/.well-known/openid-configuration` };
+      : {
+          type: 'openIdConnect',
+          openIdConnectUrl: `${config.oidcIssuer.replace(/\/+$/, '')}/.well-known/openid-configuration`,
+        };
   const error = { $ref: '#/components/schemas/Error' };
   const errors = (...codes: number[]) =>
     Object.fromEntries(
       codes.map((c) => [
         String(c),
         {
-          description: ({ 400: 'Malformed request (RFC 6750 invalid_request)', 401: 'Missing or invalid token (WWW-Authenticate: Bearer ...)', 403: 'The token lacks the permission (insufficient_scope)', 413: 'Body too large', 415: 'Body is not application/json', 503: 'Signing keys unavailable; see Retry-After' } as Record<number, string>)[c],
+          description: (
+            {
+              400: 'Malformed request (RFC 6750 invalid_request)',
+              401: 'Missing or invalid token (WWW-Authenticate: Bearer ...)',
+              403: 'The token lacks the permission (insufficient_scope)',
+              413: 'Body too large',
+              415: 'Body is not application/json',
+              503: 'Signing keys unavailable; see Retry-After',
+            } as Record<number, string>
+          )[c],
           content: { 'application/json': { schema: error } },
         },
       ]),
     );
   return {
     openapi: '3.1.0',
-    info: { title: 'koa-entra API', version: '0.1.0', description: 'Resource server protected by Microsoft Entra ID access tokens.' },
+    info: {
+      title: 'koa-entra API',
+      version: '0.1.0',
+      description: 'Resource server protected by Microsoft Entra ID access tokens.',
+    },
     components: {
       securitySchemes: { entra: securityScheme },
       schemas: {
-        Error: { type: 'object', required: ['error', 'error_description'], properties: { error: { type: 'string' }, error_description: { type: 'string' } } },
+        Error: {
+          type: 'object',
+          required: ['error', 'error_description'],
+          properties: { error: { type: 'string' }, error_description: { type: 'string' } },
+        },
         Item: {
           type: 'object',
           required: ['id', 'owner', 'data', 'createdAt'],
           properties: {
             id: { type: 'integer' },
-            owner: { type: 'object', properties: { tid: { type: 'string' }, oid: { type: 'string' } } },
+            owner: {
+              type: 'object',
+              properties: { tid: { type: 'string' }, oid: { type: 'string' } },
+            },
             data: { type: 'object' },
             createdAt: { type: 'string', format: 'date-time' },
           },
@@ -65,7 +92,10 @@ export function openApiDocument(config: ApiConfig): Record<string, unknown> {
                 'application/json': {
                   schema: {
                     type: 'object',
-                    properties: { data: { type: 'array', items: { $ref: '#/components/schemas/Item' } }, 'current-user-scopes': { type: 'array', items: { type: 'string' } } },
+                    properties: {
+                      data: { type: 'array', items: { $ref: '#/components/schemas/Item' } },
+                      'current-user-scopes': { type: 'array', items: { type: 'string' } },
+                    },
                   },
                 },
               },
@@ -78,7 +108,10 @@ export function openApiDocument(config: ApiConfig): Record<string, unknown> {
         post: {
           summary: 'Store a JSON object owned by the caller',
           security: [{ entra: [scope('data.write')] }],
-          requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', maxProperties: 1000 } } } },
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: { type: 'object', maxProperties: 1000 } } },
+          },
           responses: {
             '201': {
               description: 'Stored',
@@ -86,7 +119,11 @@ export function openApiDocument(config: ApiConfig): Record<string, unknown> {
                 'application/json': {
                   schema: {
                     type: 'object',
-                    properties: { result: { const: 'You wrote protected data!' }, item: { $ref: '#/components/schemas/Item' }, 'current-user-scopes': { type: 'array', items: { type: 'string' } } },
+                    properties: {
+                      result: { const: 'You wrote protected data!' },
+                      item: { $ref: '#/components/schemas/Item' },
+                      'current-user-scopes': { type: 'array', items: { type: 'string' } },
+                    },
                   },
                 },
               },
@@ -95,9 +132,23 @@ export function openApiDocument(config: ApiConfig): Record<string, unknown> {
           },
         },
       },
-      '/healthz': { get: { summary: 'Liveness', security: [], responses: { '200': { description: 'Alive' } } } },
-      '/readyz': { get: { summary: 'Readiness (signing keys and store)', security: [], responses: { '200': { description: 'Ready' }, '503': { description: 'Not ready' } } } },
-      '/metrics': { get: { summary: 'Prometheus metrics', security: [], responses: { '200': { description: 'Metrics', content: { 'text/plain': {} } } } } },
+      '/healthz': {
+        get: { summary: 'Liveness', security: [], responses: { '200': { description: 'Alive' } } },
+      },
+      '/readyz': {
+        get: {
+          summary: 'Readiness (signing keys and store)',
+          security: [],
+          responses: { '200': { description: 'Ready' }, '503': { description: 'Not ready' } },
+        },
+      },
+      '/metrics': {
+        get: {
+          summary: 'Prometheus metrics',
+          security: [],
+          responses: { '200': { description: 'Metrics', content: { 'text/plain': {} } } },
+        },
+      },
     },
   };
 }
@@ -132,7 +183,12 @@ export function docsRoutes(router: Router, config: ApiConfig): Router {
   const document = JSON.stringify(openApiDocument(config));
   const dir = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
   // Loaded once: a fixed list of files, so no path from the request ever reaches the file system.
-  const assets = new Map(Object.entries(ASSETS).map(([name, type]) => [name, { type, body: readFileSync(join(dir, name)) }]));
+  const assets = new Map(
+    Object.entries(ASSETS).map(([name, type]) => [
+      name,
+      { type, body: readFileSync(join(dir, name)) },
+    ]),
+  );
   const initializer = `window.addEventListener('load', function () {
   window.ui = SwaggerUIBundle({
     url: '/openapi.json',

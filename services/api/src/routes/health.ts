@@ -3,7 +3,10 @@ import type { SigningKeys } from '../auth/index.ts';
 import type { Metrics } from '../http/metrics.ts';
 import type { Store } from '../store/index.ts';
 
-export function healthRoutes(router: Router, options: { keys: SigningKeys; store: Store; metrics: Metrics; isStopping: () => boolean }): Router {
+export function healthRoutes(
+  router: Router,
+  options: { keys: SigningKeys; store: Store; metrics: Metrics; isStopping: () => boolean },
+): Router {
   const { keys, store, metrics, isStopping } = options;
 
   // Liveness: the process answers. Nothing external is checked, so an issuer outage never restarts pods.
@@ -32,7 +35,9 @@ export function healthRoutes(router: Router, options: { keys: SigningKeys; store
     ctx.body = {
       status: ready ? 'ready' : 'not ready',
       checks: {
-        signingKeys: status.ready ? 'ok' : `unavailable${status.lastError ? `: ${status.lastError}` : ''}`,
+        signingKeys: status.ready
+          ? 'ok'
+          : `unavailable${status.lastError ? `: ${status.lastError}` : ''}`,
         store: storeOk ? `ok (${store.kind})` : `unavailable: ${storeError}`,
         ...(stopping ? { shutdown: 'in progress' } : {}),
       },

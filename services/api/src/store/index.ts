@@ -6,7 +6,9 @@ import type { Store } from './store.ts';
 export { StoreUnavailableError, type Item, type Owner, type Store } from './store.ts';
 
 /** PostgreSQL when DATABASE_URL is set, else the SQLite file under DATA_DIR. */
-export async function openStore(config: Pick<ApiConfig, 'databaseUrl' | 'databasePoolMax' | 'dataDir'>): Promise<Store> {
+export async function openStore(
+  config: Pick<ApiConfig, 'databaseUrl' | 'databasePoolMax' | 'dataDir'>,
+): Promise<Store> {
   if (config.databaseUrl) return PostgresStore.open(config.databaseUrl, config.databasePoolMax);
   return new SqliteStore(config.dataDir);
 }

@@ -39,7 +39,11 @@ export class PostgresStore implements Store {
   }
 
   static async open(url: string, poolMax: number): Promise<PostgresStore> {
-    const pool = new pg.Pool({ connectionString: url, max: poolMax, connectionTimeoutMillis: 5000 });
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: poolMax,
+      connectionTimeoutMillis: 5000,
+    });
     // An idle client losing its connection must not crash the process; the pool replaces it.
     pool.on('error', () => undefined);
     const store = new PostgresStore(pool);
@@ -57,8 +61,12 @@ export class PostgresStore implements Store {
     try {
       await client.query('BEGIN');
       await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-      await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())');
-      const { rows } = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_migrations');
+      await client.query(
+        'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())',
+      );
+      const { rows } = await client.query<{ v: number | null }>(
+        'SELECT max(version) AS v FROM schema_migrations',
+      );
       for (let v = rows[0]?.v ?? 0; v < MIGRATIONS.length; v++) {
         await client.query(MIGRATIONS[v] as string);
         await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [v + 1]);
@@ -81,9 +89,16 @@ export class PostgresStore implements Store {
   }
 
   async list(owner: { tid: string; oid: string | null }, limit: number): Promise<Item[]> {
-    const { rows } = owner.oid !== null
-      ? await this.#query<Row>('SELECT * FROM items WHERE tenant_id = $1 AND owner_id = $2 ORDER BY id DESC LIMIT $3', [owner.tid, owner.oid, limit])
-      : await this.#query<Row>('SELECT * FROM items WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2', [owner.tid, limit]);
+    const { rows } =
+      owner.oid !== null
+        ? await this.#query<Row>(
+            'SELECT * FROM items WHERE tenant_id = $1 AND owner_id = $2 ORDER BY id DESC LIMIT $3',
+            [owner.tid, owner.oid, limit],
+          )
+        : await this.#query<Row>(
+            'SELECT * FROM items WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2',
+            [owner.tid, limit],
+          );
     return rows.map(toItem);
   }
 
@@ -91,11 +106,17 @@ export class PostgresStore implements Store {
     await this.#query('SELECT 1');
   }
 
-  async #query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+  async #query<R extends pg.QueryResultRow>(
+    text: string,
+    values?: unknown[],
+  ): Promise<pg.QueryResult<R>> {
     try {
       return await this.#pool.query<R>(text, values);
     } catch (error) {
-      if (isConnectionFailure(error)) throw new StoreUnavailableError(`PostgreSQL unavailable: ${(error as Error).message}`, { cause: error });
+      if (isConnectionFailure(error))
+        throw new StoreUnavailableError(`PostgreSQL unavailable: ${(error as Error).message}`, {
+          cause: error,
+        });
       throw error;
     }
   }
@@ -110,5 +131,8 @@ function isConnectionFailure(error: unknown): boolean {
   const e = error as { code?: unknown; message?: unknown };
   const code = typeof e?.code === 'string' ? e.code : '';
   if (/^(08|57P0|53300)/.test(code) || /^E[A-Z]+$/.test(code)) return true;
-  return typeof e?.message === 'string' && /Connection terminated|timeout exceeded when trying to connect|connect ECONN/i.test(e.message);
+  return (
+    typeof e?.message === 'string' &&
+    /Connection terminated|timeout exceeded when trying to connect|connect ECONN/i.test(e.message)
+  );
 }

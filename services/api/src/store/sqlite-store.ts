@@ -51,22 +51,35 @@ export class SqliteStore implements Store {
     this.path = join(dataDir, 'api.sqlite');
     this.#db = new DatabaseSync(this.path);
     try {
-      this.#db.exec('PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;');
+      this.#db.exec(
+        'PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;',
+      );
       this.#migrate();
     } catch (error) {
       this.#db.close();
       if (error instanceof Error && /locked|busy/i.test(error.message)) {
-        throw new Error(`SQLite database ${this.path} is locked by another process: one API process per DATA_DIR (set DATABASE_URL to run several)`, { cause: error });
+        throw new Error(
+          `SQLite database ${this.path} is locked by another process: one API process per DATA_DIR (set DATABASE_URL to run several)`,
+          { cause: error },
+        );
       }
       throw error;
     }
-    this.#insert = this.#db.prepare('INSERT INTO items (tenant_id, owner_id, data, created_at) VALUES (?, ?, ?, ?) RETURNING *');
-    this.#byOwner = this.#db.prepare('SELECT * FROM items WHERE tenant_id = ? AND owner_id = ? ORDER BY id DESC LIMIT ?');
-    this.#byTenant = this.#db.prepare('SELECT * FROM items WHERE tenant_id = ? ORDER BY id DESC LIMIT ?');
+    this.#insert = this.#db.prepare(
+      'INSERT INTO items (tenant_id, owner_id, data, created_at) VALUES (?, ?, ?, ?) RETURNING *',
+    );
+    this.#byOwner = this.#db.prepare(
+      'SELECT * FROM items WHERE tenant_id = ? AND owner_id = ? ORDER BY id DESC LIMIT ?',
+    );
+    this.#byTenant = this.#db.prepare(
+      'SELECT * FROM items WHERE tenant_id = ? ORDER BY id DESC LIMIT ?',
+    );
   }
 
   #migrate(): void {
-    const { user_version: version } = this.#db.prepare('PRAGMA user_version').get() as { user_version: number };
+    const { user_version: version } = this.#db.prepare('PRAGMA user_version').get() as {
+      user_version: number;
+    };
     for (let v = version; v < MIGRATIONS.length; v++) {
       this.#db.exec('BEGIN IMMEDIATE');
       try {
@@ -81,7 +94,12 @@ export class SqliteStore implements Store {
   }
 
   async put(owner: Owner, data: unknown): Promise<Item> {
-    const row = this.#insert.get(owner.tid, owner.oid, JSON.stringify(data), new Date().toISOString()) as unknown as Row;
+    const row = this.#insert.get(
+      owner.tid,
+      owner.oid,
+      JSON.stringify(data),
+      new Date().toISOString(),
+    ) as unknown as Row;
     this.#reads.delete(ownerKey(owner));
     this.#reads.delete(ownerKey({ tid: owner.tid, oid: null }));
     return toItem(row);
@@ -91,9 +109,12 @@ export class SqliteStore implements Store {
     const key = ownerKey(owner);
     const cached = this.#reads.get(key);
     if (cached && cached.limit === limit) return cached.items;
-    const rows = (owner.oid !== null ? this.#byOwner.all(owner.tid, owner.oid, limit) : this.#byTenant.all(owner.tid, limit)) as unknown as Row[];
+    const rows = (owner.oid !== null
+      ? this.#byOwner.all(owner.tid, owner.oid, limit)
+      : this.#byTenant.all(owner.tid, limit)) as unknown as Row[];
     const items = Object.freeze(rows.map(toItem)) as Item[];
-    if (this.#reads.size >= READ_CACHE_OWNERS) this.#reads.delete(this.#reads.keys().next().value as string);
+    if (this.#reads.size >= READ_CACHE_OWNERS)
+      this.#reads.delete(this.#reads.keys().next().value as string);
     this.#reads.set(key, { limit, items });
     return items;
   }

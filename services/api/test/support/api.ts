@@ -31,7 +31,10 @@ export function tempDir(prefix = 'api-test-'): string {
 }
 
 /** The environment a deployment next to the fake issuer would set. */
-export function apiEnv(fake: FakeEntra, overrides: Record<string, string | undefined> = {}): Record<string, string | undefined> {
+export function apiEnv(
+  fake: FakeEntra,
+  overrides: Record<string, string | undefined> = {},
+): Record<string, string | undefined> {
   return {
     PORT: '0',
     HOST: '127.0.0.1',
@@ -64,7 +67,10 @@ export interface TestApi extends RunningApi {
   logs: LogCapture;
 }
 
-export async function startTestApi(fake: FakeEntra, overrides: Record<string, string | undefined> = {}): Promise<TestApi> {
+export async function startTestApi(
+  fake: FakeEntra,
+  overrides: Record<string, string | undefined> = {},
+): Promise<TestApi> {
   const config = loadConfig(apiEnv(fake, overrides) as NodeJS.ProcessEnv);
   const logs = new LogCapture();
   const running = await startApi(config, { logDestination: logs });
@@ -80,7 +86,10 @@ export interface Answer {
   text: string;
 }
 
-export async function call(url: string, init: RequestInit & { token?: string } = {}): Promise<Answer> {
+export async function call(
+  url: string,
+  init: RequestInit & { token?: string } = {},
+): Promise<Answer> {
   const headers = new Headers(init.headers);
   if (init.token !== undefined) headers.set('authorization', `Bearer ${init.token}`);
   const response = await fetch(url, { ...init, headers });
@@ -97,7 +106,12 @@ export async function call(url: string, init: RequestInit & { token?: string } =
 export const read = (api: { url: string }, token?: string, init: RequestInit = {}) =>
   call(`${api.url}/data/read`, { ...init, token });
 
-export const write = (api: { url: string }, token: string | undefined, data: unknown, init: RequestInit = {}) =>
+export const write = (
+  api: { url: string },
+  token: string | undefined,
+  data: unknown,
+  init: RequestInit = {},
+) =>
   call(`${api.url}/data/write`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

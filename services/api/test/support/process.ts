@@ -10,7 +10,11 @@ export interface ApiProcess {
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
 }
 
-export function runApi(env: Record<string, string | undefined>): { child: ChildProcess; output: () => string; exit: ApiProcess['exit'] } {
+export function runApi(env: Record<string, string | undefined>): {
+  child: ChildProcess;
+  output: () => string;
+  exit: ApiProcess['exit'];
+} {
   const { NODE_OPTIONS: _omit, ...inherited } = process.env;
   const child = spawn(process.execPath, ['--no-warnings', apiMain], {
     cwd: repoRoot,
@@ -20,12 +24,19 @@ export function runApi(env: Record<string, string | undefined>): { child: ChildP
   let out = '';
   child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-  const exit = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null, at: Date.now() }));
+  const exit = once(child, 'exit').then(([code, signal]) => ({
+    code: code as number | null,
+    signal: signal as NodeJS.Signals | null,
+    at: Date.now(),
+  }));
   return { child, output: () => out, exit };
 }
 
 /** Starts the API and waits for its "api listening" log line. */
-export async function startApiProcess(env: Record<string, string | undefined>, timeoutMs = 20_000): Promise<ApiProcess> {
+export async function startApiProcess(
+  env: Record<string, string | undefined>,
+  timeoutMs = 20_000,
+): Promise<ApiProcess> {
   const started = runApi(env);
   const deadline = Date.now() + timeoutMs;
   for (;;) {

@@ -23,7 +23,7 @@ import type { Logger } from 'pino';
 import type { WebAppConfig } from '../config.ts';
 import { InteractionRequiredError, SignInError, UpstreamError } from '../errors.ts';
 import type { KeyValueStore } from '../store/store.ts';
-import { PartitionedTokenCachePlugin, tokenCacheKey } from './tokenCache.ts';
+import { PartitionedTokenCachePlugin, tokenCacheKey } from './msal-token-cache.ts';
 
 /** What the session keeps between /auth/signin and /auth/redirect (server-side only). */
 export interface PendingSignIn {
@@ -79,7 +79,12 @@ export class Authenticator {
   #metadata: Promise<IssuerMetadata> | undefined;
   #knownMetadata: IssuerMetadata | undefined;
 
-  constructor(config: WebAppConfig, store: KeyValueStore, log: Logger, observe: TokenObserver = () => {}) {
+  constructor(
+    config: WebAppConfig,
+    store: KeyValueStore,
+    log: Logger,
+    observe: TokenObserver = () => {},
+  ) {
     this.#config = config;
     this.#store = store;
     this.#log = log;
@@ -88,10 +93,12 @@ export class Authenticator {
 
   /** The issuer's OpenID configuration, fetched once per process (retried after a failure). */
   issuerMetadata(): Promise<IssuerMetadata> {
-    this.#metadata ??= this.#fetchMetadata().then((m) => (this.#knownMetadata = m)).catch((error: unknown) => {
-      this.#metadata = undefined;
-      throw error;
-    });
+    this.#metadata ??= this.#fetchMetadata()
+      .then((m) => (this.#knownMetadata = m))
+      .catch((error: unknown) => {
+        this.#metadata = undefined;
+        throw error;
+      });
     return this.#metadata;
   }
 
@@ -99,7 +106,13 @@ export class Authenticator {
   issuerPageOrigins(): string[] {
     const m = this.#knownMetadata;
     if (!m) return [];
-    return [...new Set([m.authorization_endpoint, m.end_session_endpoint ?? m.authorization_endpoint].map((u) => new URL(u).origin))];
+    return [
+      ...new Set(
+        [m.authorization_endpoint, m.end_session_endpoint ?? m.authorization_endpoint].map(
+          (u) => new URL(u).origin,
+        ),
+      ),
+    ];
   }
 
   async #fetchMetadata(): Promise<IssuerMetadata> {
@@ -108,13 +121,25 @@ export class Authenticator {
     try {
       response = await fetch(url, { signal: AbortSignal.timeout(this.#config.upstreamTimeoutMs) });
     } catch (error) {
-      throw new UpstreamError('The sign-in service', `Its configuration could not be fetched (${(error as Error).message}).`, { cause: error });
+      throw new UpstreamError(
+        'The sign-in service',
+        `Its configuration could not be fetched (${(error as Error).message}).`,
+        { cause: error },
+      );
     }
     if (!response.ok) {
-      throw new UpstreamError('The sign-in service', `Its configuration answered HTTP ${response.status}.`);
+      throw new UpstreamError(
+        'The sign-in service',
+        `Its configuration answered HTTP ${response.status}.`,
+      );
     }
     const body = (await response.json()) as Partial<IssuerMetadata>;
-    for (const field of ['issuer', 'authorization_endpoint', 'token_endpoint', 'jwks_uri'] as const) {
+    for (const field of [
+      'issuer',
+      'authorization_endpoint',
+      'token_endpoint',
+      'jwks_uri',
+    ] as const) {
       if (typeof body[field] !== 'string') {
         throw new UpstreamError('The sign-in service', `Its configuration has no ${field}.`);
       }
@@ -122,9 +147,15 @@ export class Authenticator {
     return body as IssuerMetadata;
   }
 
-  async #client(partition: string | undefined): Promise<{ app: ConfidentialClientApplication; plugin: PartitionedTokenCachePlugin }> {
+  async #client(
+    partition: string | undefined,
+  ): Promise<{ app: ConfidentialClientApplication; plugin: PartitionedTokenCachePlugin }> {
     const metadata = await this.issuerMetadata();
-    const plugin = new PartitionedTokenCachePlugin(this.#store, partition, this.#config.sessionAbsoluteTimeoutSeconds);
+    const plugin = new PartitionedTokenCachePlugin(
+      this.#store,
+      partition,
+      this.#config.sessionAbsoluteTimeoutSeconds,
+    );
     const log = this.#log;
     const configuration: Configuration = {
       auth: {
@@ -181,25 +212,38 @@ export class Authenticator {
   }
 
   /** Step 2: check the answer against the pending sign-in and redeem the code. */
-  async completeSignIn(query: Record<string, unknown>, pending: PendingSignIn | undefined): Promise<SignedInUser> {
+  async completeSignIn(
+    query: Record<string, unknown>,
+    pending: PendingSignIn | undefined,
+  ): Promise<SignedInUser> {
     const str = (k: string) => (typeof query[k] === 'string' ? (query[k] as string) : undefined);
     if (!pending) {
-      throw new SignInError('no_pending_sign_in', 'This sign-in answer does not belong to a sign-in started in this browser (or it was already used).');
+      throw new SignInError(
+        'no_pending_sign_in',
+        'This sign-in answer does not belong to a sign-in started in this browser (or it was already used).',
+      );
     }
     if (Date.now() - pending.startedAt > PENDING_MAX_AGE_MS) {
       throw new SignInError('sign_in_expired', 'The sign-in took too long and has expired.');
     }
     const state = str('state');
     if (!state || !sameSecret(state, pending.state)) {
-      throw new SignInError('state_mismatch', 'The sign-in answer does not match the sign-in this browser started (state mismatch).');
+      throw new SignInError(
+        'state_mismatch',
+        'The sign-in answer does not match the sign-in this browser started (state mismatch).',
+      );
     }
     const error = str('error');
     if (error) {
       const description = (str('error_description') ?? '').split(/\r?\n/)[0]?.slice(0, 300) ?? '';
-      throw new SignInError(`issuer_${error}`, `The sign-in service reported “${error}”${description ? `: ${description}` : ''}.`);
+      throw new SignInError(
+        `issuer_${error}`,
+        `The sign-in service reported “${error}”${description ? `: ${description}` : ''}.`,
+      );
     }
     const code = str('code');
-    if (!code) throw new SignInError('no_code', 'The sign-in answer carries no authorization code.');
+    if (!code)
+      throw new SignInError('no_code', 'The sign-in answer carries no authorization code.');
 
     const { app } = await this.#client(undefined);
     let result: AuthenticationResult;
@@ -227,9 +271,13 @@ export class Authenticator {
     // library change can never silently drop the check.
     const claims = (result.idTokenClaims ?? {}) as Record<string, unknown>;
     if (typeof claims.nonce !== 'string' || !sameSecret(claims.nonce, pending.nonce)) {
-      throw new SignInError('nonce_mismatch', 'The ID token does not belong to this sign-in (nonce mismatch).');
+      throw new SignInError(
+        'nonce_mismatch',
+        'The ID token does not belong to this sign-in (nonce mismatch).',
+      );
     }
-    if (!result.account) throw new SignInError('no_account', 'The sign-in service returned no account.');
+    if (!result.account)
+      throw new SignInError('no_account', 'The sign-in service returned no account.');
     this.#observe('graph', 'network');
     return {
       homeAccountId: result.account.homeAccountId,
@@ -241,7 +289,10 @@ export class Authenticator {
   }
 
   /** An access token for one resource, from the cache or refreshed silently. */
-  async accessToken(user: Pick<SignedInUser, 'homeAccountId'>, resource: Resource): Promise<AuthenticationResult> {
+  async accessToken(
+    user: Pick<SignedInUser, 'homeAccountId'>,
+    resource: Resource,
+  ): Promise<AuthenticationResult> {
     const scopes = resource === 'graph' ? this.#config.graphScopes : this.#config.apiScopes;
     const { app } = await this.#client(user.homeAccountId);
     let account: AccountInfo | null;
@@ -266,12 +317,18 @@ export class Authenticator {
       ) {
         this.#observe(resource, 'interaction_required');
         const e = err as AuthError;
-        const reason = [e.errorCode || 'interaction_required', e.subError].filter(Boolean).join('/');
+        const reason = [e.errorCode || 'interaction_required', e.subError]
+          .filter(Boolean)
+          .join('/');
         throw new InteractionRequiredError(reason, { cause: err });
       }
       this.#observe(resource, 'error');
       if (err instanceof AuthError) {
-        throw new UpstreamError('The sign-in service', `A token could not be obtained (${err.errorCode}).`, { cause: err });
+        throw new UpstreamError(
+          'The sign-in service',
+          `A token could not be obtained (${err.errorCode}).`,
+          { cause: err },
+        );
       }
       throw err;
     }
@@ -285,7 +342,9 @@ export class Authenticator {
   /** The issuer's end-session URL that returns to POST_LOGOUT_REDIRECT_URI. */
   async endSessionUrl(): Promise<string> {
     const metadata = await this.issuerMetadata();
-    const url = new URL(metadata.end_session_endpoint ?? `${this.#config.authority}/oauth2/v2.0/logout`);
+    const url = new URL(
+      metadata.end_session_endpoint ?? `${this.#config.authority}/oauth2/v2.0/logout`,
+    );
     url.searchParams.set('post_logout_redirect_uri', this.#config.postLogoutRedirectUri);
     url.searchParams.set('client_id', this.#config.clientId);
     return url.toString();

@@ -35,12 +35,22 @@ export function errorPages(): Middleware {
       let view: { status: number; title: string; detail: string; advice?: string | undefined };
       if (err instanceof PageError) {
         view = err;
-        ctx.state.log.warn({ err: { name: err.name, message: err.message }, status: err.status }, 'request refused');
+        ctx.state.log.warn(
+          { err: { name: err.name, message: err.message }, status: err.status },
+          'request refused',
+        );
       } else {
         const status = (err as { status?: number; expose?: boolean }).status;
-        const known = typeof status === 'number' && status >= 400 && status < 500 ? STATUS_TEXT[status] : undefined;
+        const known =
+          typeof status === 'number' && status >= 400 && status < 500
+            ? STATUS_TEXT[status]
+            : undefined;
         if (typeof status === 'number' && status >= 400 && status < 500) {
-          view = { status, title: known?.[0] ?? 'Request refused', detail: known?.[1] ?? 'The request could not be handled.' };
+          view = {
+            status,
+            title: known?.[0] ?? 'Request refused',
+            detail: known?.[1] ?? 'The request could not be handled.',
+          };
         } else {
           ctx.state.log.error({ err }, 'unhandled error');
           view = {
@@ -75,7 +85,8 @@ export function interactionRedirect(): Middleware {
       if (!(err instanceof InteractionRequiredError)) throw err;
       const session = ctx.session as unknown as SessionData | null;
       const user = session?.user;
-      const looping = user?.reauthentication === true && Date.now() - user.signedInAt < LOOP_GUARD_MS;
+      const looping =
+        user?.reauthentication === true && Date.now() - user.signedInAt < LOOP_GUARD_MS;
       if (looping) {
         throw new PageError(
           403,

@@ -38,7 +38,11 @@ export function sessions(app: Koa, config: WebAppConfig, store: KeyValueStore): 
           const data = await store.get(sessionKey(key));
           return data ? (JSON.parse(data) as Record<string, unknown>) : undefined;
         },
-        async set(key: string, value: Record<string, unknown>, maxAge: number | 'session' | undefined) {
+        async set(
+          key: string,
+          value: Record<string, unknown>,
+          maxAge: number | 'session' | undefined,
+        ) {
           const ttl = typeof maxAge === 'number' ? maxAge / 1000 : config.sessionIdleTimeoutSeconds;
           await store.set(sessionKey(key), JSON.stringify(value), ttl);
         },

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Authenticator } from '../auth/authenticator.ts';
-import { safeReturnPath } from '../auth/returnTo.ts';
+import { safeReturnPath } from '../auth/return-to.ts';
 import { InteractionRequiredError, PageError } from '../errors.ts';
 import { consumeFormToken, issueFormToken } from '../http/forms.ts';
 import type { Metrics } from '../http/metrics.ts';
@@ -29,7 +29,11 @@ const session = (ctx: Context) => ctx.session as unknown as SessionData | null;
 function page(ctx: Context, title: string, body: Parameters<typeof layout>[1]): void {
   const user = session(ctx)?.user;
   ctx.type = 'html';
-  ctx.body = layout(title, body, user ? { name: user.name || user.username, signOutToken: issueFormToken(ctx) } : undefined);
+  ctx.body = layout(
+    title,
+    body,
+    user ? { name: user.name || user.username, signOutToken: issueFormToken(ctx) } : undefined,
+  );
 }
 
 /** The signed-in user, or a trip through sign-in that comes back here. */
@@ -63,7 +67,10 @@ export function operationalRoutes(deps: Pick<RouteDeps, 'store' | 'metrics'>): R
       ctx.body = { status: 'ready', store: store.kind };
     } catch (error) {
       ctx.status = 503;
-      ctx.body = { status: 'not ready', reason: `${store.kind} store unreachable: ${(error as Error).message}` };
+      ctx.body = {
+        status: 'not ready',
+        reason: `${store.kind} store unreachable: ${(error as Error).message}`,
+      };
     }
   });
 
@@ -167,9 +174,20 @@ export function routes(deps: RouteDeps): Router {
     if (!user) throw new InteractionRequiredError('signed_out');
     const body = ((ctx.request as { body?: unknown }).body ?? {}) as Record<string, unknown>;
     const text = typeof body.text === 'string' ? body.text.trim() : '';
-    if (!text) throw new PageError(400, 'Nothing to save', 'The text field was empty.', 'Go back and type something.');
+    if (!text)
+      throw new PageError(
+        400,
+        'Nothing to save',
+        'The text field was empty.',
+        'Go back and type something.',
+      );
     if (text.length > MAX_TEXT_LENGTH) {
-      throw new PageError(400, 'Text too long', `At most ${MAX_TEXT_LENGTH} characters can be saved.`, 'Go back and shorten it.');
+      throw new PageError(
+        400,
+        'Text too long',
+        `At most ${MAX_TEXT_LENGTH} characters can be saved.`,
+        'Go back and shorten it.',
+      );
     }
     const token = await auth.accessToken(user, 'api');
     await upstreams.writeData(token.accessToken, text);

@@ -35,7 +35,10 @@ export class MemoryStore implements KeyValueStore {
   }
 
   async set(key: string, value: string, ttlSeconds: number): Promise<void> {
-    this.#entries.set(key, { value, expiresAt: Date.now() + Math.max(1, Math.ceil(ttlSeconds)) * 1000 });
+    this.#entries.set(key, {
+      value,
+      expiresAt: Date.now() + Math.max(1, Math.ceil(ttlSeconds)) * 1000,
+    });
   }
 
   async delete(key: string): Promise<void> {
@@ -123,7 +126,9 @@ export async function openStore(redisUrl: string | undefined): Promise<KeyValueS
     await store.connect();
   } catch (error) {
     store.abandon();
-    throw new Error(`REDIS_URL: cannot connect to Redis (${(error as Error).message})`, { cause: error });
+    throw new Error(`REDIS_URL: cannot connect to Redis (${(error as Error).message})`, {
+      cause: error,
+    });
   }
   return store;
 }

@@ -7,7 +7,16 @@ import { Writable } from 'node:stream';
 import { loadConfig, type WebAppConfig } from '../../src/config.ts';
 import { createWebApp, type WebApp } from '../../src/server.ts';
 import type { KeyValueStore } from '../../src/store/store.ts';
-import { API, API_SCOPES, AUTHORITY, CLIENT_ID, GRAPH, TENANT, type NockEntra, type NockUser } from './nockEntra.ts';
+import {
+  API,
+  API_SCOPES,
+  AUTHORITY,
+  CLIENT_ID,
+  GRAPH,
+  TENANT,
+  type NockEntra,
+  type NockUser,
+} from './nock-entra.ts';
 
 export interface Answer {
   status: number;
@@ -28,7 +37,11 @@ export class Agent {
     return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
   }
 
-  async request(method: string, path: string, init: { form?: Record<string, string>; headers?: Record<string, string> } = {}): Promise<Answer> {
+  async request(
+    method: string,
+    path: string,
+    init: { form?: Record<string, string>; headers?: Record<string, string> } = {},
+  ): Promise<Answer> {
     const headers: Record<string, string> = { ...init.headers };
     if (this.cookies.size) headers.cookie = this.#cookieHeader();
     let body: string | undefined;
@@ -36,7 +49,12 @@ export class Agent {
       headers['content-type'] = 'application/x-www-form-urlencoded';
       body = new URLSearchParams(init.form).toString();
     }
-    const response = await fetch(new URL(path, this.base), { method, headers, body, redirect: 'manual' });
+    const response = await fetch(new URL(path, this.base), {
+      method,
+      headers,
+      body,
+      redirect: 'manual',
+    });
     const setCookies = response.headers.getSetCookie();
     for (const c of setCookies) {
       const [pair, ...attrs] = c.split(';');
@@ -47,14 +65,24 @@ export class Agent {
       if (expired) this.cookies.delete(name);
       else this.cookies.set(name, value);
     }
-    return { status: response.status, location: response.headers.get('location') ?? '', headers: response.headers, text: await response.text(), setCookies };
+    return {
+      status: response.status,
+      location: response.headers.get('location') ?? '',
+      headers: response.headers,
+      text: await response.text(),
+      setCookies,
+    };
   }
 
   get(path: string, headers?: Record<string, string>): Promise<Answer> {
     return this.request('GET', path, headers ? { headers } : {});
   }
 
-  post(path: string, form: Record<string, string>, headers?: Record<string, string>): Promise<Answer> {
+  post(
+    path: string,
+    form: Record<string, string>,
+    headers?: Record<string, string>,
+  ): Promise<Answer> {
     return this.request('POST', path, { form, ...(headers ? { headers } : {}) });
   }
 
@@ -90,7 +118,10 @@ export interface TestApp {
 
 export const SESSION_KEY = 'test-session-key-0123456789abcdef0123456789';
 
-export async function startTestApp(env: Record<string, string> = {}, store?: KeyValueStore): Promise<TestApp> {
+export async function startTestApp(
+  env: Record<string, string> = {},
+  store?: KeyValueStore,
+): Promise<TestApp> {
   const server = createServer();
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -127,9 +158,18 @@ export async function startTestApp(env: Record<string, string> = {}, store?: Key
 }
 
 /** Signs `user` in through the whole redirect dance; returns the final redirect answer. */
-export async function signIn(agent: Agent, entra: NockEntra, user: NockUser, returnTo?: string): Promise<Answer> {
-  const start = await agent.get(`/auth/signin${returnTo ? `?returnTo=${encodeURIComponent(returnTo)}` : ''}`);
+export async function signIn(
+  agent: Agent,
+  entra: NockEntra,
+  user: NockUser,
+  returnTo?: string,
+): Promise<Answer> {
+  const start = await agent.get(
+    `/auth/signin${returnTo ? `?returnTo=${encodeURIComponent(returnTo)}` : ''}`,
+  );
   if (start.status !== 302) throw new Error(`sign-in start answered ${start.status}`);
   const { code, state } = entra.authorize(start.location, user);
-  return agent.get(`/auth/redirect?code=${encodeURIComponent(code)}&state=${encodeURIComponent(state)}`);
+  return agent.get(
+    `/auth/redirect?code=${encodeURIComponent(code)}&state=${encodeURIComponent(state)}`,
+  );
 }

@@ -21,7 +21,11 @@ async function freePort(): Promise<number> {
 beforeAll(async () => {
   const port = await freePort();
   fake = await FakeEntra.start({ port, publicUrl: `http://127.0.0.1:${port}` });
-  app = await startTestApp({ AUTHORITY: fake.baseUrl, GRAPH_BASE_URL: fake.graphBaseUrl, CLIENT_SECRET: 'dev-web-secret-not-for-production' });
+  app = await startTestApp({
+    AUTHORITY: fake.baseUrl,
+    GRAPH_BASE_URL: fake.graphBaseUrl,
+    CLIENT_SECRET: 'dev-web-secret-not-for-production',
+  });
 });
 
 afterAll(async () => {
@@ -33,7 +37,9 @@ test('sign-in and sign-out send the browser to the public URL; the CSP allows it
   const agent = new Agent(app.base);
   const start = await agent.get('/auth/signin');
   expect(start.status).toBe(302);
-  expect(start.location.startsWith(`${fake.publicUrl}/${fake.tenantId}/oauth2/v2.0/authorize?`)).toBe(true);
+  expect(
+    start.location.startsWith(`${fake.publicUrl}/${fake.tenantId}/oauth2/v2.0/authorize?`),
+  ).toBe(true);
   const csp = start.headers.get('content-security-policy')!;
   expect(csp).toContain(fake.publicUrl);
   expect(fake.requestCounts().discovery).toBe(1); // once per process
@@ -50,7 +56,11 @@ test('sign-in and sign-out send the browser to the public URL; the CSP allows it
   expect(page.status).toBe(200);
   expect(page.text).toContain('Alice Example');
   expect(fake.requestCounts().discovery).toBe(1);
-  const signOut = await agent.post('/auth/signout', { _csrf: Agent.formToken(page.text, '/auth/signout') });
+  const signOut = await agent.post('/auth/signout', {
+    _csrf: Agent.formToken(page.text, '/auth/signout'),
+  });
   expect(signOut.status).toBe(303);
-  expect(signOut.location.startsWith(`${fake.publicUrl}/${fake.tenantId}/oauth2/v2.0/logout?`)).toBe(true);
+  expect(
+    signOut.location.startsWith(`${fake.publicUrl}/${fake.tenantId}/oauth2/v2.0/logout?`),
+  ).toBe(true);
 });

@@ -11,7 +11,10 @@ export const TENANT = '3f1d2c4b-8a6e-4f7d-9b0c-1e2a3b4c5d6e';
 export const CLIENT_ID = '0d7f3a52-9c1b-4e8a-b6f4-2c5e8a1d9b37';
 export const GRAPH = 'https://graph.entra.test';
 export const API = 'https://api.entra.test';
-export const API_SCOPES = ['api://c750c37c-6c67-4211-a9e2-6f035a897cfa/data.read', 'api://c750c37c-6c67-4211-a9e2-6f035a897cfa/data.write'];
+export const API_SCOPES = [
+  'api://c750c37c-6c67-4211-a9e2-6f035a897cfa/data.read',
+  'api://c750c37c-6c67-4211-a9e2-6f035a897cfa/data.write',
+];
 
 export interface NockUser {
   oid: string;
@@ -20,12 +23,21 @@ export interface NockUser {
 }
 
 export const USERS: Record<string, NockUser> = {
-  alice: { oid: 'a11ce000-5e7d-4c3b-9a2f-0e1d2c3b4a59', upn: 'alice@contoso.test', name: 'Alice <b>Example</b>' },
-  bob: { oid: 'b0b00000-6f8e-4d4c-8b3a-1f2e3d4c5b6a', upn: 'bob@contoso.test', name: 'Bob Example' },
+  alice: {
+    oid: 'a11ce000-5e7d-4c3b-9a2f-0e1d2c3b4a59',
+    upn: 'alice@contoso.test',
+    name: 'Alice <b>Example</b>',
+  },
+  bob: {
+    oid: 'b0b00000-6f8e-4d4c-8b3a-1f2e3d4c5b6a',
+    upn: 'bob@contoso.test',
+    name: 'Bob Example',
+  },
 };
 
 const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
-const unsignedJwt = (claims: Record<string, unknown>) => `${b64({ alg: 'RS256', typ: 'JWT', kid: 'k' })}.${b64(claims)}.${randomBytes(16).toString('base64url')}`;
+const unsignedJwt = (claims: Record<string, unknown>) =>
+  `${b64({ alg: 'RS256', typ: 'JWT', kid: 'k' })}.${b64(claims)}.${randomBytes(16).toString('base64url')}`;
 
 export interface TokenCall {
   grant_type: string;
@@ -135,19 +147,39 @@ export class NockEntra {
     if (body.code_verifier) call.code_verifier = body.code_verifier;
     if (body.refresh_token) call.refresh_token = body.refresh_token;
     this.tokenCalls.push(call);
-    const scopes = (body.scope ?? '').split(' ').filter((s) => !['openid', 'profile', 'offline_access'].includes(s));
+    const scopes = (body.scope ?? '')
+      .split(' ')
+      .filter((s) => !['openid', 'profile', 'offline_access'].includes(s));
     if (body.grant_type === 'authorization_code') {
       const pending = this.#codes.get(body.code ?? '');
       this.#codes.delete(body.code ?? '');
-      if (!pending) return [400, { error: 'invalid_grant', error_description: 'AADSTS70008: code unknown or used' }];
-      const challenge = createHash('sha256').update(body.code_verifier ?? '').digest('base64url');
-      if (challenge !== pending.challenge) return [400, { error: 'invalid_grant', error_description: 'AADSTS501481: code_verifier mismatch' }];
+      if (!pending)
+        return [
+          400,
+          { error: 'invalid_grant', error_description: 'AADSTS70008: code unknown or used' },
+        ];
+      const challenge = createHash('sha256')
+        .update(body.code_verifier ?? '')
+        .digest('base64url');
+      if (challenge !== pending.challenge)
+        return [
+          400,
+          { error: 'invalid_grant', error_description: 'AADSTS501481: code_verifier mismatch' },
+        ];
       return [200, this.#issue(pending.user, scopes, pending.nonce)];
     }
     if (body.grant_type === 'refresh_token') {
-      if (this.refreshError) return [400, { ...this.refreshError, error_description: 'AADSTS700082: refresh token expired' }];
+      if (this.refreshError)
+        return [
+          400,
+          { ...this.refreshError, error_description: 'AADSTS700082: refresh token expired' },
+        ];
       const user = this.#refresh.get(body.refresh_token ?? '');
-      if (!user) return [400, { error: 'invalid_grant', error_description: 'AADSTS9002313: bad refresh token' }];
+      if (!user)
+        return [
+          400,
+          { error: 'invalid_grant', error_description: 'AADSTS9002313: bad refresh token' },
+        ];
       return [200, this.#issue(user, scopes)];
     }
     return [400, { error: 'unsupported_grant_type' }];
@@ -156,24 +188,50 @@ export class NockEntra {
   graph(authorization: string): ReplyFnResult {
     const token = authorization.replace(/^Bearer /, '');
     this.graphCalls.push(token);
-    if (this.graphBehaviour === 'error503') return [503, { error: { code: 'serviceNotAvailable' } }];
+    if (this.graphBehaviour === 'error503')
+      return [503, { error: { code: 'serviceNotAvailable' } }];
     const entry = this.tokens.get(token);
     if (!entry) return [401, { error: { code: 'InvalidAuthenticationToken' } }];
-    return [200, { displayName: entry.user.name, mail: entry.user.upn, userPrincipalName: entry.user.upn, id: entry.user.oid }];
+    return [
+      200,
+      {
+        displayName: entry.user.name,
+        mail: entry.user.upn,
+        userPrincipalName: entry.user.upn,
+        id: entry.user.oid,
+      },
+    ];
   }
 
   api(method: string, path: string, authorization: string, body?: unknown): ReplyFnResult {
     const token = authorization.replace(/^Bearer /, '');
     this.apiCalls.push({ method, path, token, body });
     const entry = this.tokens.get(token);
-    if (!entry) return [401, { error: 'invalid_token' }, { 'WWW-Authenticate': 'Bearer realm="api", error="invalid_token"' }];
+    if (!entry)
+      return [
+        401,
+        { error: 'invalid_token' },
+        { 'WWW-Authenticate': 'Bearer realm="api", error="invalid_token"' },
+      ];
     if (this.apiBehaviour === 'error500') return [500, { error: 'server_error' }];
     if (this.apiBehaviour === 'insufficient_scope' && method === 'POST') {
-      return [403, { error: 'insufficient_scope' }, { 'WWW-Authenticate': 'Bearer realm="api", error="insufficient_scope", error_description="data.write is required", scope="data.write"' }];
+      return [
+        403,
+        { error: 'insufficient_scope' },
+        {
+          'WWW-Authenticate':
+            'Bearer realm="api", error="insufficient_scope", error_description="data.write is required", scope="data.write"',
+        },
+      ];
     }
     const scopes = entry.scopes.map((s) => s.split('/').pop() as string);
     if (method === 'POST') {
-      const item = { id: this.items.length + 1, owner: { oid: entry.user.oid }, data: body, createdAt: new Date().toISOString() };
+      const item = {
+        id: this.items.length + 1,
+        owner: { oid: entry.user.oid },
+        data: body,
+        createdAt: new Date().toISOString(),
+      };
       this.items.unshift(item);
       return [201, { result: 'You wrote protected data!', item, 'current-user-scopes': scopes }];
     }
@@ -187,10 +245,14 @@ export class NockEntra {
       .get('/v1.0/me')
       .reply(async (request: Request) => this.graph(auth(request)));
     const api = nock(API).persist();
-    api.get('/data/read').reply(async (request: Request) => this.api('GET', '/data/read', auth(request)));
+    api
+      .get('/data/read')
+      .reply(async (request: Request) => this.api('GET', '/data/read', auth(request)));
     api
       .post('/data/write')
-      .reply(async (request: Request) => this.api('POST', '/data/write', auth(request), JSON.parse(await request.text())));
+      .reply(async (request: Request) =>
+        this.api('POST', '/data/write', auth(request), JSON.parse(await request.text())),
+      );
   }
 }
 

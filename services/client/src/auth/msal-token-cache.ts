@@ -12,8 +12,12 @@ export class PartitionMismatchError extends Error {
 
 /** Home account ids of the accounts in a serialized MSAL cache. */
 export function accountsInSerializedCache(serialized: string): string[] {
-  const parsed = JSON.parse(serialized) as { Account?: Record<string, { home_account_id?: string }> };
-  return [...new Set(Object.values(parsed.Account ?? {}).map((a) => a.home_account_id ?? ''))].filter(Boolean);
+  const parsed = JSON.parse(serialized) as {
+    Account?: Record<string, { home_account_id?: string }>;
+  };
+  return [
+    ...new Set(Object.values(parsed.Account ?? {}).map((a) => a.home_account_id ?? '')),
+  ].filter(Boolean);
 }
 
 export class PartitionedTokenCachePlugin implements ICachePlugin {
