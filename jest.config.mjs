@@ -16,6 +16,9 @@ const transform = {
 const project = (displayName, roots, extra = {}) => ({
   displayName,
   testEnvironment: 'node',
+  // Workspace packages resolve to their TypeScript sources here (and in every process the
+  // tests start: scripts/jest.mjs passes --conditions); installed elsewhere, to dist/.
+  testEnvironmentOptions: { customExportConditions: ['@koa-entra/source', 'node', 'node-addons'] },
   extensionsToTreatAsEsm: ['.ts'],
   transform,
   roots,
@@ -25,7 +28,9 @@ const project = (displayName, roots, extra = {}) => ({
 
 export default {
   projects: [
-    project('harness', ['<rootDir>/test-harness/test']),
+    project('service-kit', ['<rootDir>/packages/service-kit/test']),
+    project('bearer', ['<rootDir>/packages/bearer/test']),
+    project('fake-entra', ['<rootDir>/packages/fake-entra/test']),
     project('api', ['<rootDir>/services/api/test']),
     project('client', ['<rootDir>/services/client/test']),
     project('e2e', ['<rootDir>/tests/e2e']),

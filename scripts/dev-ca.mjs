@@ -13,7 +13,7 @@ export function devCaPaths() {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const { ensureCertificateAuthority } = await import('../test-harness/src/tls.ts');
+  const { ensureCertificateAuthority } = await import('../packages/fake-entra/src/tls.ts');
   const { dir } = devCaPaths();
   const ca = await ensureCertificateAuthority(dir);
   console.log(`fake-entra development CA: ${ca.certFile}`);

@@ -10,6 +10,8 @@ import { createRequire } from 'node:module';
 import { devCaPaths } from './dev-ca.mjs';
 
 const require = createRequire(import.meta.url);
+// Workspace packages export their TypeScript sources under this condition (built dist/ otherwise).
+const SOURCE_CONDITION = '--conditions=@koa-entra/source';
 const { certFile } = devCaPaths();
 if (!existsSync(certFile)) {
   console.error(
@@ -24,6 +26,7 @@ const env = {
     process.env.NODE_OPTIONS,
     '--experimental-vm-modules',
     '--no-warnings=ExperimentalWarning',
+    SOURCE_CONDITION,
   ]
     .filter(Boolean)
     .join(' '),

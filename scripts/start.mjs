@@ -28,11 +28,12 @@ const services = [
   {
     name: 'fake-entra',
     args: [
-      join(root, 'test-harness/src/cli.ts'),
+      '--conditions=@koa-entra/source',
+      join(root, 'packages/fake-entra/src/cli.ts'),
       '--port',
       String(issuerPort),
       '--config',
-      join(root, 'test-harness/config/default.json'),
+      join(root, 'packages/fake-entra/config/default.json'),
       '--ca-dir',
       dirname(certFile),
     ],
@@ -40,7 +41,7 @@ const services = [
   },
   {
     name: 'api',
-    args: [join(root, 'services/api/src/main.ts')],
+    args: ['--conditions=@koa-entra/source', join(root, 'services/api/src/main.ts')],
     env: {
       PORT: '8000',
       TENANT_ID: tenant,
@@ -52,7 +53,7 @@ const services = [
   },
   {
     name: 'client',
-    args: [join(root, 'services/client/src/main.ts')],
+    args: ['--conditions=@koa-entra/source', join(root, 'services/client/src/main.ts')],
     env: {
       PORT: '5001',
       TENANT_ID: tenant,

@@ -112,7 +112,7 @@ async function terminate(id: string): Promise<() => Promise<{ exitCode: number; 
 }
 
 const images = {
-  fakeEntra: { tag: 'koa-entra/fake-entra:test', dockerfile: 'test-harness/Dockerfile' },
+  fakeEntra: { tag: 'koa-entra/fake-entra:test', dockerfile: 'packages/fake-entra/Dockerfile' },
   api: { tag: 'koa-entra/api:test', dockerfile: 'Dockerfile.api' },
   client: { tag: 'koa-entra/client:test', dockerfile: 'Dockerfile.client' },
 } as const;

@@ -11,7 +11,7 @@ import type { Page } from 'playwright-core';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
-// Default identities of the fake issuer (test-harness/config/default.json), as the images use them.
+// Default identities of the fake issuer (packages/fake-entra/config/default.json), as the images use them.
 export const ids = {
   tenantId: '3f1d2c4b-8a6e-4f7d-9b0c-1e2a3b4c5d6e',
   apiClientId: 'c750c37c-6c67-4211-a9e2-6f035a897cfa',

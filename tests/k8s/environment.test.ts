@@ -93,7 +93,7 @@ describeWith([kubectl], 'k8s manifests: service configuration', () => {
     );
     // The overlay's issuer configuration is the harness default plus the Ingress URIs, nothing else.
     const defaults = JSON.parse(
-      readFileSync(join(repoRoot, 'test-harness/config/default.json'), 'utf8'),
+      readFileSync(join(repoRoot, 'packages/fake-entra/config/default.json'), 'utf8'),
     );
     const stripped = structuredClone(config);
     for (const c of stripped.clients) {

@@ -1,4 +1,4 @@
-// The fake-entra overlay's issuer, started with the harness CLI (the image's entrypoint) from
+// The fake-entra overlay's issuer, started with the fake-entra CLI (the image's entrypoint) from
 // what the overlay mounts and passes to it (its configuration, its CA, its flags), answers the services the way the overlay expects: on the
 // in-cluster host names with a certificate they trust, with the issuer they are configured for,
 // sending browsers to the Ingress host; and the Ingress reaches it over plain HTTP.
@@ -98,10 +98,14 @@ describeWith([kubectl], 'k8s fake-entra overlay: the issuer as deployed', () => 
       if (all[i - 1] === '--port') return '0';
       return a;
     });
-    const child = spawn(process.execPath, [join(repoRoot, 'test-harness/src/cli.ts'), ...argv], {
-      env: { ...process.env, FAKE_ENTRA_CA_DIR: join(dir, 'unused') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [join(repoRoot, 'packages/fake-entra/src/cli.ts'), ...argv],
+      {
+        env: { ...process.env, FAKE_ENTRA_CA_DIR: join(dir, 'unused') },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let output = '';
     const port = await new Promise<number>((resolve, reject) => {
       const timer = setTimeout(

@@ -17,7 +17,7 @@ interface ComposeService {
 const DOCKERFILES = {
   api: 'Dockerfile.api',
   client: 'Dockerfile.client',
-  'fake-entra': 'test-harness/Dockerfile',
+  'fake-entra': 'packages/fake-entra/Dockerfile',
 } as const;
 
 /** name:tag of the image compose builds from each Dockerfile. */

@@ -36,7 +36,7 @@ const SERVICES = {
     routes: 'services/client/src/routes',
     port: (env: Record<string, string>) => loadClientConfig(env).port,
   },
-  'fake-entra': { routes: 'test-harness/src/routes', port: undefined },
+  'fake-entra': { routes: 'packages/fake-entra/src/routes', port: undefined },
 } as const;
 
 function probePort(container: IContainer, probe: IProbe): number {

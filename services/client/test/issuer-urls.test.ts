@@ -2,7 +2,7 @@
 // web app uses (compose/k8s: the app talks to https://fake-entra:5050, the browser to
 // http://localhost:5050): the browser is sent to the public URL, MSAL keeps the back channel.
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import { FakeEntra } from '@koa-entra/test-harness';
+import { FakeEntra } from '@koa-entra/fake-entra';
 import { createServer } from 'node:net';
 import { once } from 'node:events';
 import { Agent, startTestApp, type TestApp } from './support/agent.ts';

@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULTS, FakeEntra, type FakeEntraOptions } from '@koa-entra/test-harness';
+import { DEFAULTS, FakeEntra, type FakeEntraOptions } from '@koa-entra/fake-entra';
 import { loadConfig as loadApiConfig } from '../../../services/api/src/config.ts';
 import { startApi, type RunningApi } from '../../../services/api/src/server.ts';
 

@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULTS, FakeEntra } from '@koa-entra/test-harness';
+import { DEFAULTS, FakeEntra } from '@koa-entra/fake-entra';
 import { loadConfig, type ApiConfig } from '../../src/config.ts';
 import { startApi, type RunningApi } from '../../src/server.ts';
 

@@ -25,7 +25,7 @@ import {
 } from './tokens.ts';
 
 export interface FakeEntraOptions {
-  /** Configuration object or path to a JSON file; default test-harness/config/default.json. */
+  /** Configuration object or path to a JSON file; default packages/fake-entra/config/default.json. */
   config?: FakeEntraConfig | string;
   /** Listen port; default 0 (any free port). */
   port?: number;
@@ -46,7 +46,7 @@ export interface FakeEntraOptions {
 }
 
 const COUNTERS: readonly Counter[] = ['discovery', 'jwks', 'authorize', 'token', 'graph', 'logout'];
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 export function defaultCaDir(): string {
   return resolve(process.env.FAKE_ENTRA_CA_DIR ?? join(REPO_ROOT, '.certs'));
