@@ -28,9 +28,9 @@ const project = (displayName, roots, extra = {}) => ({
 
 export default {
   projects: [
-    project('service-kit', ['<rootDir>/packages/service-kit/test']),
-    project('bearer', ['<rootDir>/packages/bearer/test']),
-    project('fake-entra', ['<rootDir>/packages/fake-entra/test']),
+    project('service-kit', ['<rootDir>/packages/service-kit']),
+    project('bearer', ['<rootDir>/packages/bearer']),
+    project('fake-entra', ['<rootDir>/packages/fake-entra']),
     project('api', ['<rootDir>/services/api/test']),
     project('client', ['<rootDir>/services/client/test']),
     project('e2e', ['<rootDir>/tests/e2e']),
