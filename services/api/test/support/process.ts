@@ -16,11 +16,15 @@ export function runApi(env: Record<string, string | undefined>): {
   exit: ApiProcess['exit'];
 } {
   const { NODE_OPTIONS: _omit, ...inherited } = process.env;
-  const child = spawn(process.execPath, ['--no-warnings', apiMain], {
-    cwd: repoRoot,
-    env: { ...inherited, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--no-warnings', '--conditions=@koa-entra/source', apiMain],
+    {
+      cwd: repoRoot,
+      env: { ...inherited, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
