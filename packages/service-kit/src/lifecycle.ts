@@ -168,11 +168,12 @@ export async function runMain<Config, Running>(
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
+    // Not unref'd: a close stuck on a promise that nothing keeps alive must still end in exit 1.
     setTimeout(() => {
       logger.fatal({ hardExitMs }, 'shutdown took too long; exiting');
       logger.flush();
       process.exit(1);
-    }, hardExitMs).unref();
+    }, hardExitMs);
     options.close(running).then(
       () => process.exit(0),
       (error: unknown) => {

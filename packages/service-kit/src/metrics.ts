@@ -1,6 +1,6 @@
 // Prometheus metrics of one app instance: its own registry (several instances may share a
 // process in tests), one naming scheme, a `service` label on every series.
-import { Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 
 /** Upper bounds (seconds) of the request duration buckets: most answers here take 0.1-10 ms. */
 export const HTTP_DURATION_BUCKETS: readonly number[] = [
@@ -17,36 +17,102 @@ export interface MetricsOptions {
   defaultMetrics?: boolean;
 }
 
-type DurationChild = ReturnType<Histogram<'method' | 'route' | 'status'>['labels']>;
+type DurationLabel = 'method' | 'route' | 'status' | 'le';
+
+/** Counts of one (method, route, status): per bucket (not cumulative), sum and count. */
+interface Series {
+  readonly method: string;
+  readonly route: string;
+  readonly status: number;
+  readonly buckets: Float64Array;
+  sum: number;
+  count: number;
+}
 
 /**
  * `http_request_duration_seconds{method,route,status}`: one histogram for both services, with
- * the route template (`/data/read`) or `unmatched`, and the final status.
+ * the route template (`/data/read`) or `unmatched`, and the final status. It runs on every
+ * request, so it is a histogram of its own rather than prom-client's (which validates and
+ * hashes the label object on each observation, about 1 µs): series are found through nested
+ * maps keyed by the method, route and status values, and the registry renders them like any
+ * prom-client metric (default labels included).
  */
 export class HttpRequestDuration {
-  readonly histogram: Histogram<'method' | 'route' | 'status'>;
-  // prom-client hashes the label object on every observation; the children of the few
-  // (method, route, status) combinations a service answers are looked up by one string instead.
-  readonly #children = new Map<string, DurationChild>();
+  readonly name = 'http_request_duration_seconds';
+  readonly help =
+    'HTTP request duration in seconds, by method, route template (or "unmatched") and status';
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  readonly labelNames = ['method', 'route', 'status'] as const;
+  readonly #bounds = HTTP_DURATION_BUCKETS;
+  readonly #series = new Map<string, Map<string, Map<number, Series>>>();
 
   constructor(registry: Registry) {
-    this.histogram = new Histogram({
-      name: 'http_request_duration_seconds',
-      help: 'HTTP request duration in seconds, by method, route template (or "unmatched") and status',
-      labelNames: ['method', 'route', 'status'] as const,
-      buckets: [...HTTP_DURATION_BUCKETS],
-      registers: [registry],
-    });
+    registry.registerMetric(this as unknown as Metric);
   }
 
   observe(method: string, route: string, status: number, seconds: number): void {
-    const key = `${method} ${status} ${route}`;
-    let child = this.#children.get(key);
-    if (child === undefined) {
-      child = this.histogram.labels(method, route, String(status));
-      this.#children.set(key, child);
+    let byRoute = this.#series.get(method);
+    if (byRoute === undefined) this.#series.set(method, (byRoute = new Map()));
+    let byStatus = byRoute.get(route);
+    if (byStatus === undefined) byRoute.set(route, (byStatus = new Map()));
+    let series = byStatus.get(status);
+    if (series === undefined) {
+      series = {
+        method,
+        route,
+        status,
+        buckets: new Float64Array(this.#bounds.length),
+        sum: 0,
+        count: 0,
+      };
+      byStatus.set(status, series);
     }
-    child.observe(seconds);
+    const bounds = this.#bounds;
+    for (let i = 0; i < bounds.length; i++) {
+      if (seconds <= (bounds[i] as number)) {
+        (series.buckets[i] as number)++;
+        break;
+      }
+    }
+    series.sum += seconds;
+    series.count++;
+  }
+
+  /** prom-client's metric interface: the values the registry renders. */
+  async get() {
+    const name = this.name;
+    const values: {
+      value: number;
+      labels: Partial<Record<DurationLabel, string>>;
+      metricName: string;
+    }[] = [];
+    for (const byRoute of this.#series.values())
+      for (const byStatus of byRoute.values())
+        for (const s of byStatus.values()) {
+          const labels = { method: s.method, route: s.route, status: String(s.status) };
+          let cumulative = 0;
+          this.#bounds.forEach((bound, i) => {
+            cumulative += s.buckets[i] as number;
+            values.push({
+              value: cumulative,
+              labels: { ...labels, le: String(bound) },
+              metricName: `${name}_bucket`,
+            });
+          });
+          values.push({
+            value: s.count,
+            labels: { ...labels, le: '+Inf' },
+            metricName: `${name}_bucket`,
+          });
+          values.push({ value: s.sum, labels, metricName: `${name}_sum` });
+          values.push({ value: s.count, labels, metricName: `${name}_count` });
+        }
+    return { name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+
+  reset(): void {
+    this.#series.clear();
   }
 }
 

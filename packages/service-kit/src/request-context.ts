@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, Middleware, Next } from 'koa';
 import type { Logger } from 'pino';
+import { REDACTED_KEYS, plainLineWriterOf, type PlainLineWriter } from './logger.ts';
 import { UNMATCHED_ROUTE, type ServiceMetrics } from './metrics.ts';
 
 declare module 'koa' {
@@ -18,6 +19,8 @@ declare module 'koa' {
   }
 }
 
+export type AccessLogFields = Record<string, string | number | boolean | undefined>;
+
 /** A caller's X-Request-Id is reused only if it is this safe (it goes into logs and a header). */
 export const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -29,8 +32,11 @@ export interface RequestContextOptions {
   metrics: ServiceMetrics;
   /** Paths whose successful (< 400) requests are logged at debug; default PROBE_PATHS. */
   probePaths?: readonly string[];
-  /** More fields for the access log line (e.g. the authenticated caller); never credentials. */
-  accessLogFields?: (ctx: Context) => Record<string, unknown> | undefined;
+  /**
+   * More fields for the access log line (e.g. the authenticated caller): plain values, never
+   * credentials (a field named like a redacted one still goes through the redaction).
+   */
+  accessLogFields?: (ctx: Context) => AccessLogFields | undefined;
   /** While true, responses carry `Connection: close` (see serve()). */
   isStopping?: () => boolean;
 }
@@ -66,51 +72,60 @@ function incomingRequestId(raw: string[]): string | undefined {
   return found !== undefined && SAFE_REQUEST_ID.test(found) ? found : undefined;
 }
 
-const STATUS_TEXT: Record<number, string> = { 500: 'Internal Server Error' };
-
 export function requestContext(options: RequestContextOptions): Middleware {
   const { logger, accessLogFields, isStopping } = options;
   const duration = options.metrics.httpRequestDuration;
   const probes = new Set(options.probePaths ?? PROBE_PATHS);
+  const writePlainLine = plainLineWriterOf(logger);
 
+  // (req and res are read directly where Koa's delegating getters would add a call each.)
   return async function handleRequest(ctx: Context, next: Next): Promise<void> {
     const started = performance.now();
-    const requestId = incomingRequestId(ctx.req.rawHeaders) ?? randomUUID();
+    const { req, res } = ctx;
+    const requestId = incomingRequestId(req.rawHeaders) ?? randomUUID();
     const state = new RequestState(requestId, logger);
     ctx.state = state;
-    ctx.res.setHeader('x-request-id', requestId);
+    res.setHeader('x-request-id', requestId);
     try {
       await next();
     } catch (error) {
-      // Only reached when the service's mapper did not answer the error: a plain 500.
+      // Only reached when the service's mapper did not answer the error: a plain 500 (or the
+      // status and message of an error meant for the client, such as Koa's ctx.throw(400, ...)).
       state.error = error;
       const status = (error as { status?: unknown }).status;
       const expose = (error as { expose?: unknown }).expose === true;
-      ctx.status = expose && typeof status === 'number' ? status : 500;
-      ctx.type = 'text/plain; charset=utf-8';
-      ctx.body = expose ? (error as Error).message : (STATUS_TEXT[500] as string);
+      if (!res.headersSent) {
+        ctx.status = expose && typeof status === 'number' ? status : 500;
+        ctx.type = 'text/plain; charset=utf-8';
+        ctx.body = expose ? (error as Error).message : 'Internal Server Error';
+      }
     }
     if (isStopping?.()) ctx.set('connection', 'close');
 
     const ms = performance.now() - started;
-    const status = ctx.status;
+    const status = res.statusCode;
     const matched = (ctx as { _matchedRoute?: unknown })._matchedRoute;
     const route = typeof matched === 'string' ? matched : UNMATCHED_ROUTE;
-    duration.observe(ctx.method, route, status, ms / 1000);
+    const method = req.method as string;
+    duration.observe(method, route, status, ms / 1000);
 
-    const path = ctx.path;
-    const entry: Record<string, unknown> = {
+    const path = ctx.request.path;
+    const entry: AccessLogFields & { err?: unknown } = {
       requestId,
-      method: ctx.method,
+      method,
       path,
       route,
       status,
       durationMs: Math.round(ms * 100) / 100,
       // ctx.ip reads X-Forwarded-For (and builds req.headers) even when the proxy is not trusted.
-      ip: ctx.app.proxy ? ctx.ip : (ctx.req.socket.remoteAddress ?? ''),
+      ip: ctx.app.proxy ? ctx.ip : (req.socket.remoteAddress ?? ''),
     };
     const extra = accessLogFields?.(ctx);
-    if (extra !== undefined) Object.assign(entry, extra);
+    let plain = writePlainLine !== undefined;
+    if (extra !== undefined) {
+      Object.assign(entry, extra);
+      for (const key in extra) if (REDACTED_KEYS.has(key)) plain = false;
+    }
     const error = state.error;
     if (status >= 500) {
       if (status === 500) {
@@ -122,8 +137,10 @@ export function requestContext(options: RequestContextOptions): Middleware {
       }
     } else {
       if (error !== undefined) entry.reason = reasonOf(error);
-      if (status < 400 && probes.has(path)) logger.debug(entry, 'request');
-      else logger.info(entry, 'request');
+      const level = status < 400 && probes.has(path) ? 'debug' : 'info';
+      // The line every request writes: written directly when nothing in it needs pino's work.
+      if (plain) (writePlainLine as PlainLineWriter)(level, entry, 'request');
+      else logger[level](entry, 'request');
     }
   };
 }
