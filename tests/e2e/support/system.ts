@@ -34,7 +34,9 @@ export interface WebAppProcess {
 export async function startWebAppProcess(env: Record<string, string>): Promise<WebAppProcess> {
   const port = await freePort();
   const url = `http://localhost:${port}`;
-  const child = spawn(process.execPath, [join(REPO, 'services/client/src/main.ts')], {
+  // The source condition: the web app imports workspace packages (@koa-entra/service-kit).
+  const main = join(REPO, 'services/client/src/main.ts');
+  const child = spawn(process.execPath, ['--conditions=@koa-entra/source', main], {
     cwd: REPO,
     env: {
       PATH: process.env.PATH ?? '',
