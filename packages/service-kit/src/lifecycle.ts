@@ -49,11 +49,17 @@ export interface RunningServer {
 /** Listens with app's callback; rejects when the port cannot be used (onClosed is not called then). */
 export async function serve(app: Koa, options: ServeOptions): Promise<RunningServer> {
   const { logger, name, shutdownTimeoutMs } = options;
-  // Errors after the response started (a failing body stream) reach Koa's error event only.
-  if (app.listenerCount('error') === 0)
-    app.on('error', (error: unknown) =>
-      logger.error({ err: error }, 'response failed after it started'),
-    );
+  // Errors after the response started (a failing body stream, a socket error) reach Koa's
+  // error event only; everything before is answered and logged by requestContext.
+  if (app.listenerCount('error') === 0) {
+    // Koa may report one failure twice (from the body stream and from on-finished).
+    const logged = new WeakSet<object>();
+    app.on('error', (error: { status?: unknown; expose?: unknown }) => {
+      if (error.status === 404 || error.expose === true || logged.has(error)) return;
+      logged.add(error);
+      logger.warn({ err: error }, 'response failed after it started');
+    });
+  }
   const server = createServer(app.callback());
   server.requestTimeout = options.requestTimeoutMs ?? 30_000;
   server.headersTimeout = options.headersTimeoutMs ?? 10_000;

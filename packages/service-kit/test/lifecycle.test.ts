@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { Agent, request } from 'node:http';
 import { createServer } from 'node:net';
+import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import Koa from 'koa';
 import { ServiceMetrics, createLogger, requestContext, serve } from '../src/index.ts';
@@ -84,6 +85,37 @@ describe('serve', () => {
       await running.close();
     }
     expect(logs.find({ msg: 'test app stopped' })).toHaveLength(1);
+  });
+
+  test('an error after the response started (a failing body stream) is logged', async () => {
+    const logs = new LogCapture();
+    const logger = createLogger({ service: 'test', level: 'info', destination: logs });
+    const app = new Koa();
+    app.silent = true;
+    app.use((ctx) => {
+      ctx.body = new Readable({
+        read() {
+          this.push('partial ');
+          this.destroy(new Error('disk gone'));
+        },
+      });
+    });
+    const running = await serve(app, {
+      port: 0,
+      host: '127.0.0.1',
+      logger,
+      name: 'test app',
+      shutdownTimeoutMs: 1000,
+    });
+    try {
+      await get(`${running.url}/file`).catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(logs.find({ msg: 'response failed after it started' })).toMatchObject([
+        { level: 'warn', err: { message: 'disk gone' } },
+      ]);
+    } finally {
+      await running.close();
+    }
   });
 
   test('a port in use is refused with the reason', async () => {
