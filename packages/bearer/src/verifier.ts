@@ -232,30 +232,26 @@ class Verifier implements TokenVerifier {
     return principal;
   }
 
-  #reject(reason: TokenRejectionReason, message: string, cause?: unknown): InvalidTokenError {
-    return new InvalidTokenError(reason, message, { realm: this.realm, cause });
+  #reject(reason: TokenRejectionReason, message: string): InvalidTokenError {
+    return new InvalidTokenError(reason, message, { realm: this.realm });
   }
 
+  // jose's error is not kept as `cause`: a claim error carries the token's payload (names, UPN),
+  // which a logger serialising causes would write out.
   #fromJose(error: unknown): InvalidTokenError {
-    if (error instanceof errors.JWTExpired)
-      return this.#reject('expired', 'The token expired', error);
+    if (error instanceof errors.JWTExpired) return this.#reject('expired', 'The token expired');
     if (error instanceof errors.JWTClaimValidationFailed) {
       if (error.claim === 'exp')
-        return this.#reject('missing_exp', 'The token has no valid expiry (exp)', error);
+        return this.#reject('missing_exp', 'The token has no valid expiry (exp)');
       if (error.claim === 'nbf')
-        return this.#reject('not_yet_valid', 'The token is not valid yet (nbf)', error);
-      return this.#reject('invalid_claims', `The token claim ${error.claim} is invalid`, error);
+        return this.#reject('not_yet_valid', 'The token is not valid yet (nbf)');
+      return this.#reject('invalid_claims', `The token claim ${error.claim} is invalid`);
     }
     if (error instanceof errors.JWSSignatureVerificationFailed)
-      return this.#reject('bad_signature', 'The token signature is invalid', error);
-    if (error instanceof errors.JOSEAlgNotAllowed) {
-      return this.#reject(
-        'unsupported_alg',
-        'The token algorithm is not accepted; only RS256 is',
-        error,
-      );
-    }
-    return this.#reject('malformed', 'The token could not be decoded', error);
+      return this.#reject('bad_signature', 'The token signature is invalid');
+    if (error instanceof errors.JOSEAlgNotAllowed)
+      return this.#reject('unsupported_alg', 'The token algorithm is not accepted; only RS256 is');
+    return this.#reject('malformed', 'The token could not be decoded');
   }
 }
 
