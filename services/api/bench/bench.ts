@@ -37,7 +37,8 @@ const fake = await FakeEntra.start();
 const port = await freePort();
 const dataDir = mkdtempSync(join(tmpdir(), 'api-bench-'));
 const { NODE_OPTIONS: _omit, ...env } = process.env;
-const api = spawn(process.execPath, ['--no-warnings', main], {
+// The workspace packages run from source, as in `npm start`.
+const api = spawn(process.execPath, ['--no-warnings', '--conditions=@koa-entra/source', main], {
   env: {
     ...env,
     PORT: String(port),

@@ -5,9 +5,8 @@ import type { AddressInfo } from 'node:net';
 import Router from '@koa/router';
 import Koa from 'koa';
 import type { DestinationStream, Logger } from 'pino';
-import { SigningKeys, TokenValidator, type IssuerRules } from './auth/index.ts';
+import { entraBearer, type SigningKeys, type TokenVerifier } from '@koa-entra/bearer';
 import type { ApiConfig } from './config.ts';
-import { authenticate } from './http/authenticate.ts';
 import { createLogger } from './http/logger.ts';
 import { Metrics } from './http/metrics.ts';
 import { requestContext } from './http/request-context.ts';
@@ -15,6 +14,7 @@ import { dataRoutes } from './routes/data.ts';
 import { docsRoutes } from './routes/docs.ts';
 import { healthRoutes } from './routes/health.ts';
 import { openStore, type Store } from './store/index.ts';
+import { createTokenVerifier } from './token-verifier.ts';
 
 export interface ApiOptions {
   /** Where log lines go (default: stdout). */
@@ -24,7 +24,7 @@ export interface ApiOptions {
 export interface Api {
   app: Koa;
   keys: SigningKeys;
-  validator: TokenValidator;
+  verifier: TokenVerifier;
   store: Store;
   metrics: Metrics;
   logger: Logger;
@@ -46,45 +46,8 @@ export interface RunningApi {
 export async function createApi(config: ApiConfig, options: ApiOptions = {}): Promise<Api> {
   const logger = createLogger(config.logLevel, options.logDestination);
   const metrics = new Metrics();
-  const issuer: IssuerRules =
-    config.oidcIssuer === undefined
-      ? {
-          kind: 'entra',
-          authority: config.authority,
-          tenantId: config.tenantId as string,
-          allowedTenants: config.allowedTenants,
-          acceptedVersions: config.acceptedTokenVersions,
-        }
-      : { kind: 'oidc', issuer: config.oidcIssuer };
-  const discoveryUrl =
-    issuer.kind === 'entra'
-      ? `${config.authority}/${config.tenantId}/v2.0/.well-known/openid-configuration`
-      : `${issuer.issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
-
-  const keys = new SigningKeys({
-    discoveryUrl,
-    expectedIssuer:
-      issuer.kind === 'entra' ? `${config.authority}/${config.tenantId}/v2.0` : issuer.issuer,
-    refreshMs: config.jwksRefreshSeconds * 1000,
-    cooldownMs: config.jwksCooldownSeconds * 1000,
-    staleMaxMs: config.jwksStaleMaxSeconds * 1000,
-    fetchTimeoutMs: config.jwksFetchTimeoutMs,
-    onFetch: (target, ok) => metrics.issuerFetches.inc({ target, result: ok ? 'ok' : 'failed' }),
-    onKeysRetired: (kids) => {
-      // Runs after a fetch, long after `validator` below is initialised.
-      validator.clearCache();
-      logger.info({ kids }, 'signing keys retired by the issuer; verified-token cache emptied');
-    },
-    onError: (error) => logger.warn({ reason: error.message }, 'issuer key fetch failed'),
-  });
-  const validator = new TokenValidator({
-    keys,
-    issuer,
-    audiences: [config.apiClientId, `api://${config.apiClientId}`],
-    clockToleranceSeconds: config.clockToleranceSeconds,
-    cacheMaxEntries: config.tokenCacheMaxEntries,
-    onCacheHit: () => metrics.tokenCacheHits.inc(),
-  });
+  const verifier = createTokenVerifier(config, { metrics, logger });
+  const keys = verifier.keys;
   const store = await openStore(config);
 
   let stopping = false;
@@ -95,7 +58,7 @@ export async function createApi(config: ApiConfig, options: ApiOptions = {}): Pr
     if (stopping) ctx.set('connection', 'close');
     await next();
   });
-  const auth = authenticate(validator, metrics);
+  const auth = entraBearer(verifier);
   // One router: one route match per request, the hot data routes first.
   const router = new Router();
   dataRoutes(router, { store, authenticate: auth, maxBodyBytes: config.maxBodyBytes });
@@ -110,7 +73,7 @@ export async function createApi(config: ApiConfig, options: ApiOptions = {}): Pr
   return {
     app,
     keys,
-    validator,
+    verifier,
     store,
     metrics,
     logger,

@@ -1,17 +1,3 @@
-export { InvalidTokenError, KeysUnavailableError, type TokenRejectionReason } from './errors.ts';
-export { SigningKeys, type SigningKeysOptions, type KeyStatus } from './signing-keys.ts';
-export {
-  TokenValidator,
-  MAX_TOKEN_LENGTH,
-  type IssuerRules,
-  type TokenValidatorOptions,
-} from './token-validator.ts';
-export { VerifiedTokenCache } from './token-cache.ts';
-export {
-  isGranted,
-  missingPermission,
-  READ,
-  WRITE,
-  type Principal,
-  type Requirement,
-} from './permissions.ts';
+// Only for routes/health.ts, which the service-kit work is rewriting: token validation lives
+// in @koa-entra/bearer now. Delete this file once health.ts imports the type from there.
+export type { SigningKeys } from '@koa-entra/bearer';
