@@ -5,6 +5,7 @@ import Koa from 'koa';
 import { randomUUID } from 'node:crypto';
 import type { Harness } from './context.ts';
 import { EntraError, errorBody, errors } from './errors.ts';
+import { endpointOf, recordOf } from './recorder.ts';
 import { registerDiscovery } from './routes/discovery.ts';
 import { registerAuthorize } from './routes/authorize.ts';
 import { registerGraph } from './routes/graph.ts';
@@ -33,6 +34,23 @@ export function toEntraError(error: unknown, path: string, method: string): Entr
 export function createApp(h: Harness): Koa {
   const app = new Koa();
   app.silent = true;
+
+  // Outermost, so that the record holds the final answer (after error mapping).
+  app.use(async (ctx, next) => {
+    const where = endpointOf(ctx.path);
+    if (!where) return next();
+    const seq = h.recorder.nextSeq();
+    const time = new Date();
+    try {
+      await next();
+    } finally {
+      try {
+        h.recorder.add(recordOf(ctx, seq, time, where));
+      } catch (error) {
+        console.error(`fake-entra: could not record ${ctx.method} ${ctx.path}:`, error);
+      }
+    }
+  });
 
   app.use(async (ctx, next) => {
     const correlation = ctx.get('client-request-id');

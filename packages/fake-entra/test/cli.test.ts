@@ -43,13 +43,13 @@ function run(
 describe('fake-entra CLI', () => {
   test('starts, prints its URLs and CA file, serves https, and stops on SIGTERM', async () => {
     const { code, stdout } = await run(
-      ['--port', '0', '--tls-hostnames', 'fake-entra', '--enable-minting'],
-      /minting endpoint/,
+      ['--port', '0', '--tls-hostnames', 'fake-entra', '--enable-harness'],
+      /test harness:/,
     );
     expect(stdout).toMatch(/issuer base \(https\):\s+https:\/\/localhost:\d+/);
     expect(stdout).toMatch(/browser pages \(http\):\s+http:\/\/localhost:\d+/);
     expect(stdout).toMatch(/CA certificate:\s+\S+ca\.pem/);
-    expect(stdout).toMatch(/\/_harness\/tokens \(ENABLED/);
+    expect(stdout).toMatch(/\/_harness\/ \(ENABLED/);
     expect(stdout).toContain('healthz=200');
     expect(stdout).toContain('SIGTERM received, stopping');
     expect(code).toBe(0);
@@ -60,7 +60,7 @@ describe('fake-entra CLI', () => {
     const caFile = process.env.NODE_EXTRA_CA_CERTS!;
     const trustDir = mkdtempSync(join(tmpdir(), 'fake-entra-trust-'));
     const out = join(trustDir, 'ca.pem');
-    const { code, stdout } = await run(['--port', '0', '--ca-cert-out', out], /minting endpoint/);
+    const { code, stdout } = await run(['--port', '0', '--ca-cert-out', out], /test harness:/);
     expect(code).toBe(0);
     expect(stdout).toContain(`NODE_EXTRA_CA_CERTS=${out}`);
     expect(readdirSync(trustDir)).toEqual(['ca.pem']);

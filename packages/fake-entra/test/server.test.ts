@@ -233,7 +233,7 @@ describe('test controls', () => {
   });
 
   test('mints valid and broken tokens over HTTP when enabled', async () => {
-    const local = await FakeEntra.start({ enableMinting: true });
+    const local = await FakeEntra.start({ enableHarness: true });
     try {
       const jwks = createRemoteJWKSet(new URL(`${local.authority()}/discovery/v2.0/keys`));
       const post = (body: unknown) =>
