@@ -5,6 +5,7 @@ import Koa from 'koa';
 import { randomUUID } from 'node:crypto';
 import type { Harness } from './context.ts';
 import { EntraError, errorBody, errors } from './errors.ts';
+import { QueuedEntraError } from './hooks.ts';
 import { endpointOf, recordOf } from './recorder.ts';
 import { registerDiscovery } from './routes/discovery.ts';
 import { registerAuthorize } from './routes/authorize.ts';
@@ -62,7 +63,7 @@ export function createApp(h: Harness): Koa {
       if (ctx.status === 404 && ctx.body === undefined) throw errors.notFound(ctx.path);
     } catch (error) {
       const err = toEntraError(error, ctx.path, ctx.method);
-      if (err.status >= 500 && !h.outage)
+      if (err.status >= 500 && !h.outage && !(err instanceof QueuedEntraError))
         console.error(`fake-entra: ${ctx.method} ${ctx.path} failed:`, error);
       ctx.status = err.status;
       ctx.set('Cache-Control', 'no-store');

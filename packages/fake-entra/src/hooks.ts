@@ -78,6 +78,10 @@ const ALL_ENDPOINTS: readonly Endpoint[] = [
 const same = (a: string | undefined, b: string | undefined) =>
   a === undefined || (b !== undefined && a.toLowerCase() === b.toLowerCase());
 
+/** Without the fields that are `undefined` (so that pending() shows only what was asked). */
+const defined = <T extends object>(o: T): T =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+
 function checkEdits(where: string, edits: unknown): void {
   if (edits !== undefined && (typeof edits !== 'object' || edits === null || Array.isArray(edits)))
     throw new TypeError(`${where} must be an object of fields to set`);
@@ -96,7 +100,7 @@ export class Hooks {
       throw new TypeError(
         'enqueueTokenCallback: give accessTokenClaims, idTokenClaims or response (what to change)',
       );
-    this.#tokens.push({ ...callback });
+    this.#tokens.push(defined(callback));
   }
 
   /** The first queued token callback for this token, removed from the queue. */
@@ -123,7 +127,7 @@ export class Hooks {
   enqueueGraph(callback: GraphCallback): void {
     if (!callback.profile) throw new TypeError('enqueueGraphCallback: profile is required');
     checkEdits('enqueueGraphCallback: profile', callback.profile);
-    this.#graph.push({ ...callback });
+    this.#graph.push(defined(callback));
   }
 
   takeGraph(request: {
@@ -165,7 +169,7 @@ export class Hooks {
       throw new TypeError('enqueueError: grantType only matches at endpoint token');
     if (error.suberror !== undefined && !CODE_WORD.test(error.suberror))
       throw new TypeError('enqueueError: suberror must be a code word such as consent_required');
-    this.#errors.push({ ...error, status });
+    this.#errors.push(defined({ ...error, status }));
   }
 
   /** The first queued error for this request, removed from the queue. */
@@ -197,9 +201,12 @@ export class Hooks {
   }
 }
 
+/** An error a test queued: answered like any other, but not reported as a fault of the fake. */
+export class QueuedEntraError extends EntraError {}
+
 /** A queued error as the EntraError an Entra endpoint throws. */
 export function entraErrorOf(queued: QueuedError): EntraError {
-  return new EntraError(
+  return new QueuedEntraError(
     queued.status ?? 400,
     queued.error,
     queued.code ?? 0,
