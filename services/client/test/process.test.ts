@@ -29,10 +29,12 @@ function run(env: Record<string, string>) {
 test('a missing variable stops the process with exit 1 naming it', async () => {
   const env: Record<string, string> = { ...BASE_ENV };
   delete env.CLIENT_SECRET;
+  delete env.API_SCOPES; // no default: the web app must be told which API it calls
   const { child, output } = run({ ...env, SESSION_KEYS: 'short' });
   const [code] = await once(child, 'exit');
   expect(code).toBe(1);
   expect(output()).toContain('CLIENT_SECRET: is required');
+  expect(output()).toContain("API_SCOPES: is required (the API's scopes");
   expect(output()).toContain('SESSION_KEYS: every key must be at least 32 characters');
   expect(output()).not.toContain('short'); // never echo secrets back
 }, 15_000);
