@@ -36,6 +36,8 @@ function options(argv: string[]): FakeEntraOptions & { caCertOut?: string } {
         'tls-key': { type: 'string' },
         'ca-cert-out': { type: 'string' },
         'enable-harness': { type: 'boolean', default: false },
+        // The old name, from when the harness was the minting endpoint alone.
+        'enable-minting': { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
     }));
@@ -66,7 +68,7 @@ function options(argv: string[]): FakeEntraOptions & { caCertOut?: string } {
     tls: values['tls-cert']
       ? { certFile: resolve(values['tls-cert']), keyFile: resolve(values['tls-key']!) }
       : { caDir: resolve(values['ca-dir'] || process.env.FAKE_ENTRA_CA_DIR || DEFAULT_CA_DIR) },
-    enableHarness: values['enable-harness'],
+    enableHarness: values['enable-harness'] || values['enable-minting'],
     caCertOut: values['ca-cert-out'] ? resolve(values['ca-cert-out']) : undefined,
   };
 }

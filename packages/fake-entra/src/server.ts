@@ -58,6 +58,8 @@ export interface FakeEntraOptions {
    * answers). Off by default; never in a shared deployment (recorded requests hold secrets).
    */
   enableHarness?: boolean;
+  /** @deprecated The old name of `enableHarness` (it served minting only); use `enableHarness`. */
+  enableMinting?: boolean;
 }
 
 const COUNTERS: readonly Counter[] = ['discovery', 'jwks', 'authorize', 'token', 'graph', 'logout'];
@@ -159,7 +161,7 @@ export class FakeEntra {
       issuer: (tenant) => `${h.baseUrl}/${tenant}/v2.0`,
       count: (c) => void counts[c]++,
       sessions: new Map(),
-      enableHarness: options.enableHarness === true,
+      enableHarness: options.enableHarness === true || options.enableMinting === true,
       outage: false,
       recorder: new RequestRecorder(),
       hooks: new Hooks(),

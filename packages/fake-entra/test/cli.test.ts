@@ -62,6 +62,12 @@ describe('fake-entra CLI', () => {
     expect(code).toBe(0);
   }, 20_000);
 
+  test('still takes --enable-minting, the old name of --enable-harness', async () => {
+    const { code, stdout } = await run(['--port', '0', '--enable-minting'], /test harness:/);
+    expect(stdout).toMatch(/\/_harness\/ \(ENABLED/);
+    expect(code).toBe(0);
+  }, 20_000);
+
   test('publishes only the CA certificate with --ca-cert-out (the private key stays in --ca-dir)', async () => {
     // The default CA (the one this test process trusts through NODE_EXTRA_CA_CERTS).
     const caFile = process.env.NODE_EXTRA_CA_CERTS!;
