@@ -1,5 +1,6 @@
 // FakeEntra: starts the fake issuer (in-process for tests, or from cli.ts) on one port that
-// serves TLS and plain HTTP, and exposes helpers to mint tokens and drive key rotation/outages.
+// serves TLS and plain HTTP, and exposes helpers to mint tokens, drive key rotation/outages, and
+// the test harness (recorded requests, queued one-shot answers, a scripted sign-in).
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
