@@ -36,5 +36,7 @@ export default {
     project('e2e', ['<rootDir>/tests/e2e']),
     project('containers', ['<rootDir>/tests/containers']),
     project('k8s', ['<rootDir>/tests/k8s']),
+    // Checks across the repository's files (no tool needed): tests/*.test.ts only.
+    project('repo', ['<rootDir>/tests'], { testMatch: ['<rootDir>/tests/*.test.ts'] }),
   ],
 };

@@ -5,6 +5,8 @@ import Koa from 'koa';
 import { randomUUID } from 'node:crypto';
 import type { Harness } from './context.ts';
 import { EntraError, errorBody, errors } from './errors.ts';
+import { QueuedEntraError } from './hooks.ts';
+import { endpointOf, recordOf } from './recorder.ts';
 import { registerDiscovery } from './routes/discovery.ts';
 import { registerAuthorize } from './routes/authorize.ts';
 import { registerGraph } from './routes/graph.ts';
@@ -34,6 +36,23 @@ export function createApp(h: Harness): Koa {
   const app = new Koa();
   app.silent = true;
 
+  // Outermost, so that the record holds the final answer (after error mapping).
+  app.use(async (ctx, next) => {
+    const where = endpointOf(ctx.path);
+    if (!where) return next();
+    const seq = h.recorder.nextSeq();
+    const time = new Date();
+    try {
+      await next();
+    } finally {
+      try {
+        h.recorder.add(recordOf(ctx, seq, time, where));
+      } catch (error) {
+        console.error(`fake-entra: could not record ${ctx.method} ${ctx.path}:`, error);
+      }
+    }
+  });
+
   app.use(async (ctx, next) => {
     const correlation = ctx.get('client-request-id');
     if (correlation) ctx.set('client-request-id', correlation);
@@ -44,7 +63,7 @@ export function createApp(h: Harness): Koa {
       if (ctx.status === 404 && ctx.body === undefined) throw errors.notFound(ctx.path);
     } catch (error) {
       const err = toEntraError(error, ctx.path, ctx.method);
-      if (err.status >= 500 && !h.outage)
+      if (err.status >= 500 && !h.outage && !(err instanceof QueuedEntraError))
         console.error(`fake-entra: ${ctx.method} ${ctx.path} failed:`, error);
       ctx.status = err.status;
       ctx.set('Cache-Control', 'no-store');

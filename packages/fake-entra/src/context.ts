@@ -1,7 +1,10 @@
-// What the routes share: the directory, keys, token factory, grants and the public URLs.
+// What the routes share: the directory, keys, token factory, grants, the public URLs, and the
+// test harness (recorded requests, queued hooks).
 import type { Directory } from './directory.ts';
 import type { GrantStore } from './grants.ts';
+import type { Hooks } from './hooks.ts';
 import type { KeyStore } from './keys.ts';
+import type { RequestRecorder } from './recorder.ts';
 import type { TokenFactory } from './tokens.ts';
 
 export type Counter = 'discovery' | 'jwks' | 'authorize' | 'token' | 'graph' | 'logout';
@@ -19,8 +22,11 @@ export interface Harness {
   count(counter: Counter): void;
   /** Browser sign-in sessions: cookie value → user oid. */
   sessions: Map<string, string>;
-  enableMinting: boolean;
+  /** Serve the /_harness/ endpoints (minting, recorded requests, hooks). */
+  enableHarness: boolean;
   outage: boolean;
+  recorder: RequestRecorder;
+  hooks: Hooks;
 }
 
 export const SESSION_COOKIE = 'fake_entra_session';

@@ -8,8 +8,11 @@ import {
   type HarnessConfig,
   type UserConfig,
 } from './config.ts';
-import { DEFAULTS } from './defaults.ts';
 import { errors } from './errors.ts';
+
+/** Microsoft Graph's application id and resource URI: Microsoft's, the same in every tenant. */
+export const GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000';
+export const GRAPH_RESOURCE = 'https://graph.microsoft.com';
 
 export const OIDC_SCOPES = new Set(['openid', 'profile', 'email', 'offline_access']);
 
@@ -105,7 +108,29 @@ export class Directory {
   }
 
   graph(): ApiConfig | undefined {
-    return this.config.apis.find((a) => a.clientId === DEFAULTS.graphClientId);
+    return this.config.apis.find((a) => a.clientId === GRAPH_APP_ID);
+  }
+
+  // The identities a caller means when it names none (minting, DEFAULTS): the first of each kind.
+
+  /** The first configured API other than Microsoft Graph. */
+  primaryApi(): ApiConfig | undefined {
+    return this.config.apis.find((a) => a.clientId !== GRAPH_APP_ID);
+  }
+
+  /** The first configured user. */
+  primaryUser(): UserConfig | undefined {
+    return this.config.users[0];
+  }
+
+  /** The first client app with a redirect URI (a web app signing users in). */
+  primaryWebClient(): ClientConfig | undefined {
+    return this.config.clients.find((c) => c.redirectUris.length > 0);
+  }
+
+  /** The first client app holding application permissions (a daemon). */
+  primaryDaemon(): ClientConfig | undefined {
+    return this.config.clients.find((c) => c.appRoles.length > 0);
   }
 
   /** An API by client id or identifier URI. */
@@ -194,7 +219,7 @@ export class Directory {
     const askedForResource = resolved.isDefault || resolved.names.length > 0;
     if (askedForResource && scopes.length === 0)
       throw errors.consentRequired(client.clientId, client.name);
-    const isGraph = api.clientId === DEFAULTS.graphClientId;
+    const isGraph = api.clientId === GRAPH_APP_ID;
     const responseScopes = isGraph
       ? [...scopes, ...resolved.oidc.filter((s) => s !== 'offline_access')]
       : scopes.map((n) => `${api.identifier}/${n}`);

@@ -1,16 +1,25 @@
 // FakeEntra: starts the fake issuer (in-process for tests, or from cli.ts) on one port that
-// serves TLS and plain HTTP, and exposes helpers to mint tokens and drive key rotation/outages.
+// serves TLS and plain HTTP, and exposes helpers to mint tokens, drive key rotation/outages, and
+// the test harness (recorded requests, queued one-shot answers, a scripted sign-in).
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 import { createApp } from './app.ts';
 import { loadConfig, type FakeEntraConfig } from './config.ts';
 import type { Counter, Harness } from './context.ts';
 import { Directory } from './directory.ts';
 import { GrantStore } from './grants.ts';
+import {
+  Hooks,
+  type GraphCallback,
+  type PendingHook,
+  type QueuedError,
+  type TokenCallback,
+} from './hooks.ts';
 import { KeyStore } from './keys.ts';
 import { createDualListener, type DualListener } from './listener.ts';
+import { RequestRecorder, type RecordedRequest, type RequestFilter } from './recorder.ts';
+import { completeSignIn, type SignInResult } from './sign-in.ts';
 import {
   ensureCertificateAuthority,
   issueServerCertificate,
@@ -25,7 +34,7 @@ import {
 } from './tokens.ts';
 
 export interface FakeEntraOptions {
-  /** Configuration object or path to a JSON file; default packages/fake-entra/config/default.json. */
+  /** Configuration object or path to a JSON file; default the package's config/default.json. */
   config?: FakeEntraConfig | string;
   /** Listen port; default 0 (any free port). */
   port?: number;
@@ -35,22 +44,29 @@ export interface FakeEntraOptions {
   issuerUrl?: string;
   /** Base of the browser-facing authorize/logout URLs; default http://localhost:{port}. */
   publicUrl?: string;
-  /** CA directory to issue the server certificate from (default FAKE_ENTRA_CA_DIR or <repo>/.certs), or certificate files. */
+  /**
+   * Where the server certificate comes from: a CA directory (`ca.pem` + `ca-key.pem`, created if
+   * missing) that signs one, or certificate files. Default `{ caDir: '.certs' }`, relative to the
+   * current directory. Clients trust the CA through NODE_EXTRA_CA_CERTS (read at process start).
+   */
   tls?: { caDir?: string } | { certFile: string; keyFile: string };
   /** Extra DNS names (or IPs) in the server certificate, e.g. 'fake-entra'. */
   tlsHostnames?: string[];
   /** Lifetimes in seconds. */
   lifetimes?: Partial<Lifetimes>;
-  /** Serve POST /_harness/tokens (off by default). */
+  /**
+   * Serve the test harness over HTTP under /_harness/ (minting, recorded requests, queued
+   * answers). Off by default; never in a shared deployment (recorded requests hold secrets).
+   */
+  enableHarness?: boolean;
+  /** @deprecated The old name of `enableHarness` (it served minting only); use `enableHarness`. */
   enableMinting?: boolean;
 }
 
 const COUNTERS: readonly Counter[] = ['discovery', 'jwks', 'authorize', 'token', 'graph', 'logout'];
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
-export function defaultCaDir(): string {
-  return resolve(process.env.FAKE_ENTRA_CA_DIR ?? join(REPO_ROOT, '.certs'));
-}
+/** The CA directory used when `tls` names none: `.certs` in the current directory. */
+export const DEFAULT_CA_DIR = '.certs';
 
 // Server certificates are reused within a process (tests start many instances).
 const certificateCache = new Map<string, Promise<ServerCertificate & { caCertFile: string }>>();
@@ -66,7 +82,7 @@ function serverCertificate(
       caCertFile: resolve(tls.certFile),
     });
   }
-  const caDir = resolve(tls.caDir ?? defaultCaDir());
+  const caDir = resolve(tls.caDir ?? DEFAULT_CA_DIR);
   const hostnames = [...new Set(options.tlsHostnames ?? [])].sort();
   const key = JSON.stringify([caDir, hostnames]);
   let cert = certificateCache.get(key);
@@ -146,8 +162,10 @@ export class FakeEntra {
       issuer: (tenant) => `${h.baseUrl}/${tenant}/v2.0`,
       count: (c) => void counts[c]++,
       sessions: new Map(),
-      enableMinting: options.enableMinting === true,
+      enableHarness: options.enableHarness === true || options.enableMinting === true,
       outage: false,
+      recorder: new RequestRecorder(),
+      hooks: new Hooks(),
       tokens: undefined as unknown as TokenFactory,
     };
     h.tokens = new TokenFactory(directory, keys, h, lifetimes);
@@ -220,7 +238,80 @@ export class FakeEntra {
     this.#h.outage = on;
   }
 
+  // Test harness: what was asked (recorded requests) and one-shot answers (queued hooks).
+
+  /** The recorded requests not yet taken, oldest first (at most the last 1000). */
+  requests(filter?: RequestFilter): RecordedRequest[] {
+    return this.#h.recorder.list(filter);
+  }
+
+  /**
+   * Removes and returns the oldest recorded request that matches, waiting up to `timeoutMs`
+   * (default 2000) for one to arrive; rejects naming the filter when none does.
+   */
+  async takeRequest(
+    filter?: RequestFilter,
+    options: { timeoutMs?: number } = {},
+  ): Promise<RecordedRequest> {
+    const timeoutMs = options.timeoutMs ?? 2000;
+    const request = await this.#h.recorder.take(filter, timeoutMs);
+    if (!request) {
+      const what =
+        typeof filter === 'function' ? 'matching the predicate' : JSON.stringify(filter ?? {});
+      throw new Error(`takeRequest: no request ${what} arrived within ${timeoutMs} ms`);
+    }
+    return structuredClone(request);
+  }
+
+  clearRequests(): void {
+    this.#h.recorder.clear();
+  }
+
+  /** The next token response that matches carries these claims (or response fields). One-shot, queued. */
+  enqueueTokenCallback(callback: TokenCallback): void {
+    this.#h.hooks.enqueueToken(callback);
+  }
+
+  /** The next `GET /v1.0/me` that matches answers with these profile fields. One-shot, queued. */
+  enqueueGraphCallback(callback: GraphCallback): void {
+    this.#h.hooks.enqueueGraph(callback);
+  }
+
+  /** The next request to `error.endpoint` that matches is answered with this error instead. One-shot, queued. */
+  enqueueError(error: QueuedError): void {
+    this.#h.hooks.enqueueError(error);
+  }
+
+  /** The queued hooks no request has used yet (a test can assert it used every one). */
+  pendingHooks(): PendingHook[] {
+    return this.#h.hooks.pending();
+  }
+
+  clearHooks(): void {
+    this.#h.hooks.clear();
+  }
+
+  /** Forgets recorded requests, queued hooks and request counts (e.g. between tests). */
+  reset(): void {
+    this.clearRequests();
+    this.clearHooks();
+    this.resetRequestCounts();
+  }
+
+  /**
+   * Signs `upn` in at `authorizeUrl` (what the app sent the browser to) through the sign-in page,
+   * as a person with a fresh browser would, and returns the answer for the app's redirect URI.
+   */
+  async completeSignIn(authorizeUrl: string, upn: string): Promise<SignInResult> {
+    const url = new URL(authorizeUrl);
+    const ours = [this.publicUrl, this.baseUrl].map((u) => new URL(u).origin);
+    if (!ours.includes(url.origin))
+      throw new Error(`completeSignIn: ${url.origin} is not this issuer (${ours.join(', ')})`);
+    return completeSignIn(authorizeUrl, upn);
+  }
+
   close(): Promise<void> {
+    this.#h.recorder.cancelWaits();
     return new Promise((resolvePromise, reject) => {
       this.#listener.server.close((err) => (err ? reject(err) : resolvePromise()));
       this.#listener.destroyConnections();

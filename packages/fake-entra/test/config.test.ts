@@ -9,6 +9,8 @@ import {
   DEFAULT_CONFIG_FILE,
   DEFAULTS,
   FakeEntra,
+  GRAPH_APP_ID,
+  GRAPH_RESOURCE,
   loadConfig,
   parseConfig,
 } from '../src/index.ts';
@@ -16,8 +18,16 @@ import {
 const defaultJson = () => JSON.parse(readFileSync(DEFAULT_CONFIG_FILE, 'utf8'));
 
 describe('configuration', () => {
-  test('the default file matches DEFAULTS (what the services default to)', () => {
+  test('DEFAULTS are the identities of the default file, each in the role its name says', () => {
     const config = loadConfig();
+    expect(DEFAULTS.graphClientId).toBe(GRAPH_APP_ID);
+    expect(DEFAULTS.graphIdentifier).toBe(GRAPH_RESOURCE);
+    expect(DEFAULTS.apiIdentifier).toBe(`api://${DEFAULTS.apiClientId}`);
+    expect(DEFAULTS.apiScopes).toEqual([
+      `${DEFAULTS.apiIdentifier}/data.read`,
+      `${DEFAULTS.apiIdentifier}/data.write`,
+    ]);
+    expect(Object.isFrozen(DEFAULTS.users.alice)).toBe(true);
     expect(config.tenants[0]!.id).toBe(DEFAULTS.tenantId);
     const api = config.apis.find((a) => a.clientId === DEFAULTS.apiClientId)!;
     expect(api).toMatchObject({

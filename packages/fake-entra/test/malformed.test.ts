@@ -7,7 +7,7 @@ const T = DEFAULTS.tenantId;
 let fake: FakeEntra;
 
 beforeAll(async () => {
-  fake = await FakeEntra.start({ enableMinting: true });
+  fake = await FakeEntra.start({ enableHarness: true });
 });
 afterAll(async () => {
   await fake.close();

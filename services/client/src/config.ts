@@ -2,9 +2,6 @@
 // start; a bad value stops the process with a message that names the variable.
 import { z } from 'zod';
 
-const DEFAULT_API_SCOPES =
-  'api://c750c37c-6c67-4211-a9e2-6f035a897cfa/data.read api://c750c37c-6c67-4211-a9e2-6f035a897cfa/data.write';
-
 const httpUrl = z
   .string()
   .trim()
@@ -56,8 +53,10 @@ const schema = z.object({
   POST_LOGOUT_REDIRECT_URI: httpUrl.optional(),
   API_BASE_URL: httpUrl.default('http://localhost:8000'),
   API_SCOPES: z
-    .string()
-    .default(DEFAULT_API_SCOPES)
+    .string({
+      message:
+        "is required (the API's scopes the web app asks for, e.g. api://<API client id>/data.read)",
+    })
     .transform((v) => v.split(/[\s,]+/).filter(Boolean))
     .refine((a) => a.length > 0, 'must name at least one scope'),
   GRAPH_BASE_URL: httpUrl.default('https://graph.microsoft.com'),

@@ -9,6 +9,7 @@ import type { ClientConfig, UserConfig } from '../config.ts';
 import { SESSION_COOKIE, type Harness } from '../context.ts';
 import { Directory, type ResolvedScopes } from '../directory.ts';
 import { EntraError, entraTimestamp, errors } from '../errors.ts';
+import { entraErrorOf } from '../hooks.ts';
 import { escapeHtml, sendPage } from '../html.ts';
 import { readParams, required, type Params } from '../params.ts';
 import { clientInfo } from '../tokens.ts';
@@ -144,6 +145,9 @@ export function registerAuthorize(router: Router, h: Harness): void {
     const mode = p.response_mode && RESPONSE_MODES.has(p.response_mode) ? p.response_mode : 'query';
     const state = p.state;
     try {
+      // A queued error is answered once the redirect URI is trusted: redirected, as Entra does.
+      const queued = h.hooks.takeError('authorize', { clientId: client.clientId });
+      if (queued) throw entraErrorOf(queued);
       if (p.response_mode && !RESPONSE_MODES.has(p.response_mode))
         throw errors.malformed(`The response_mode '${p.response_mode}' is not supported.`);
       const responseType = required(p, 'response_type', 'request');

@@ -2,6 +2,7 @@
 import type Router from '@koa/router';
 import type { Harness } from '../context.ts';
 import { errors } from '../errors.ts';
+import { entraErrorOf } from '../hooks.ts';
 import { readParams } from '../params.ts';
 
 export function openIdConfiguration(h: Harness, tenantSegment: string): Record<string, unknown> {
@@ -65,12 +66,16 @@ export function openIdConfiguration(h: Harness, tenantSegment: string): Record<s
 export function registerDiscovery(router: Router, h: Harness): void {
   router.get('/:tenant/v2.0/.well-known/openid-configuration', (ctx) => {
     h.count('discovery');
+    const queued = h.hooks.takeError('discovery');
+    if (queued) throw entraErrorOf(queued);
     ctx.body = openIdConfiguration(h, ctx.params.tenant!);
     ctx.set('Cache-Control', 'max-age=86400, private');
   });
 
   router.get('/:tenant/discovery/v2.0/keys', (ctx) => {
     h.count('jwks');
+    const queued = h.hooks.takeError('jwks');
+    if (queued) throw entraErrorOf(queued);
     const { tenantId } = h.directory.requireTenant(ctx.params.tenant!);
     ctx.body = h.keys.jwks(tenantId ? h.issuer(tenantId) : `${h.baseUrl}/{tenantid}/v2.0`);
     // Short cache so that key rotation shows up quickly for clients that honour it.
@@ -80,6 +85,8 @@ export function registerDiscovery(router: Router, h: Harness): void {
   // MSAL's instance discovery (skipped by MSAL when the host is in knownAuthorities).
   router.get('/common/discovery/instance', (ctx) => {
     h.count('discovery');
+    const queued = h.hooks.takeError('instance-discovery');
+    if (queued) throw entraErrorOf(queued);
     const p = readParams(ctx.query);
     const endpoint = p.authorization_endpoint;
     if (!endpoint) throw errors.missingParameter('authorization_endpoint', 'request');

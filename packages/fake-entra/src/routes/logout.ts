@@ -7,6 +7,7 @@ import type { ClientConfig } from '../config.ts';
 import { SESSION_COOKIE, type Harness } from '../context.ts';
 import { Directory } from '../directory.ts';
 import { EntraError, errors } from '../errors.ts';
+import { entraErrorOf } from '../hooks.ts';
 import { escapeHtml, sendPage } from '../html.ts';
 import { readParams, type Params } from '../params.ts';
 
@@ -32,6 +33,8 @@ export function registerLogout(router: Router, h: Harness): void {
         ctx.method === 'POST'
           ? readParams((ctx.request as unknown as { body?: unknown }).body)
           : readParams(ctx.query);
+      const queued = h.hooks.takeError('logout', { clientId: p.client_id });
+      if (queued) throw entraErrorOf(queued);
       const session = ctx.cookies.get(SESSION_COOKIE);
       if (session) h.sessions.delete(session);
       ctx.cookies.set(SESSION_COOKIE, '', {
