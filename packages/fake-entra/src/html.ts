@@ -26,6 +26,7 @@ a { color: var(--accent); }
 h1 { font-size: 1.5rem; margin: .5rem 0 1rem; }
 h2 { font-size: 1.125rem; margin: 0 0 .25rem; }
 .card { background: var(--card); border: 1px solid var(--border); border-radius: .5rem; padding: 1rem; margin: 1rem 0; overflow-wrap: anywhere; }
+.card > :first-child { margin-top: 0; } .card > :last-child { margin-bottom: 0; }
 .actions { display: flex; flex-wrap: wrap; gap: .75rem; margin-top: 1rem; }
 button { font: inherit; padding: .6rem 1rem; border-radius: .4rem; border: 1px solid var(--accent); background: var(--accent); color: var(--on-accent); cursor: pointer; min-height: 44px; }
 button.secondary { background: transparent; color: var(--accent); }
