@@ -110,7 +110,7 @@ async function checkPage(page: Page, what: string): Promise<void> {
     await page.emulateMedia({ colorScheme });
     expect([what, colorScheme, await violations(page)]).toEqual([what, colorScheme, []]);
     const overflow = await page.evaluate(
-      () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+      'document.documentElement.scrollWidth - document.documentElement.clientWidth',
     );
     expect([what, colorScheme, overflow]).toEqual([what, colorScheme, 0]);
   }

@@ -22,8 +22,6 @@ import {
 } from '../steps.ts';
 import { clientInfo } from '../tokens.ts';
 
-/** The field the sign-in page posts to say which user was picked. */
-export const SIGNIN_FIELD = FIELD.user;
 const RESPONSE_MODES = new Set(['query', 'fragment', 'form_post']);
 const PROMPTS = new Set(['none', 'login', 'consent', 'select_account']);
 const PKCE_CHALLENGE = /^[A-Za-z0-9._~-]{43,128}$/;
