@@ -5,6 +5,7 @@ import type { GrantStore } from './grants.ts';
 import type { Hooks } from './hooks.ts';
 import type { KeyStore } from './keys.ts';
 import type { RequestRecorder } from './recorder.ts';
+import type { IssuerSessions } from './sessions.ts';
 import type { TokenFactory } from './tokens.ts';
 
 export type Counter = 'discovery' | 'jwks' | 'authorize' | 'token' | 'graph' | 'logout';
@@ -20,8 +21,10 @@ export interface Harness {
   publicUrl: string;
   issuer(tenant: string): string;
   count(counter: Counter): void;
-  /** Browser sign-in sessions: cookie value → user oid. */
-  sessions: Map<string, string>;
+  /** Base of the Graph stub (`/v1.0/me`, `/oidc/userinfo`). */
+  graphBaseUrl: string;
+  /** The issuer's browser sessions (SSO cookie) and signed sign-in flows. */
+  sessions: IssuerSessions;
   /** Serve the /_harness/ endpoints (minting, recorded requests, hooks). */
   enableHarness: boolean;
   outage: boolean;

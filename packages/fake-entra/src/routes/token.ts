@@ -63,13 +63,8 @@ function authenticateClient(
     );
   }
   const clientId = basic?.id ?? required(p, 'client_id');
-  const client = h.directory.client(clientId);
-  if (
-    !client ||
-    (tenant && h.directory.clientTenant(client).toLowerCase() !== tenant.toLowerCase())
-  ) {
-    throw errors.unknownClient(clientId, tenant ?? tenantSegment);
-  }
+  // Unknown or of another tenant: AADSTS700016; single-tenant on /common: AADSTS50194.
+  const client = h.directory.clientAt(clientId, tenantSegment);
   if (p.client_assertion || p.client_assertion_type)
     throw errors.malformed(
       'client_assertion is not supported by the fake issuer; use a client secret.',
@@ -100,6 +95,8 @@ interface DelegatedResult {
   grant: DelegatedGrant;
   oidc: string[];
   nonce?: string;
+  /** The issuer session's id: the ID token's `sid`, kept across refreshes. */
+  sid?: string;
 }
 
 function delegatedResponse(
@@ -141,19 +138,25 @@ function delegatedResponse(
       userOid: r.user.oid,
       tenant: r.tenant,
       expiresAt: Date.now() + refreshToken * 1000,
+      sid: r.sid,
     });
   }
   if (r.oidc.includes('openid')) {
     body.id_token = h.tokens.sign(
       applyEdits(
-        h.tokens.idTokenClaims({
-          user: r.user,
-          client,
-          tenant: r.tenant,
-          nonce: r.nonce,
-          lifetime: idToken,
-          email: r.oidc.includes('email'),
-        }),
+        {
+          ...h.tokens.idTokenClaims({
+            user: r.user,
+            client,
+            tenant: r.tenant,
+            nonce: r.nonce,
+            lifetime: idToken,
+            email: r.oidc.includes('email'),
+          }),
+          // The session's sid and the app's optional claims (login_hint) come from the directory.
+          ...(r.sid ? { sid: r.sid } : {}),
+          ...h.directory.optionalIdTokenClaims(client, r.user),
+        },
         callback?.idTokenClaims,
       ),
     );
@@ -199,6 +202,7 @@ function authorizationCodeGrant(
     grant,
     oidc,
     nonce: entry.nonce,
+    sid: entry.sid,
   });
 }
 
@@ -220,6 +224,7 @@ function refreshTokenGrant(h: Harness, client: ClientConfig, p: Params): Record<
     tenant: entry.tenant,
     grant,
     oidc: [...new Set([...resolved.oidc, 'offline_access'])],
+    sid: entry.sid,
   });
 }
 
