@@ -34,7 +34,11 @@ export default {
     project('api', ['<rootDir>/services/api/test']),
     project('client', ['<rootDir>/services/client/test']),
     project('e2e', ['<rootDir>/tests/e2e']),
+    // The packages packed and installed outside the repository (needs the npm registry).
+    project('packaging', ['<rootDir>/tests/packaging']),
     project('containers', ['<rootDir>/tests/containers']),
     project('k8s', ['<rootDir>/tests/k8s']),
+    // Checks across the repository's files (no tool needed): tests/*.test.ts only.
+    project('repo', ['<rootDir>/tests'], { testMatch: ['<rootDir>/tests/*.test.ts'] }),
   ],
 };

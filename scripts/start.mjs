@@ -13,8 +13,8 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 execFileSync(process.execPath, [join(root, 'scripts/dev-ca.mjs')], { stdio: 'inherit' });
 const { certFile } = devCaPaths();
 
-const tenant = '3f1d2c4b-8a6e-4f7d-9b0c-1e2a3b4c5d6e';
-const apiClientId = 'c750c37c-6c67-4211-a9e2-6f035a897cfa';
+// The fake issuer's default identities (its config/default.json), as every service here uses them.
+const { DEFAULTS } = await import('../packages/fake-entra/src/defaults.ts');
 const issuerPort = 5050;
 const dataDir = join(root, '.data/api');
 mkdirSync(dataDir, { recursive: true });
@@ -44,8 +44,8 @@ const services = [
     args: ['--conditions=@koa-entra/source', join(root, 'services/api/src/main.ts')],
     env: {
       PORT: '8000',
-      TENANT_ID: tenant,
-      API_CLIENT_ID: apiClientId,
+      TENANT_ID: DEFAULTS.tenantId,
+      API_CLIENT_ID: DEFAULTS.apiClientId,
       AUTHORITY: `https://localhost:${issuerPort}`,
       DATA_DIR: dataDir,
       ...shared,
@@ -56,14 +56,14 @@ const services = [
     args: ['--conditions=@koa-entra/source', join(root, 'services/client/src/main.ts')],
     env: {
       PORT: '5001',
-      TENANT_ID: tenant,
-      CLIENT_ID: '0d7f3a52-9c1b-4e8a-b6f4-2c5e8a1d9b37',
-      CLIENT_SECRET: 'dev-web-secret-not-for-production',
-      REDIRECT_URI: 'http://localhost:5001/auth/redirect',
+      TENANT_ID: DEFAULTS.tenantId,
+      CLIENT_ID: DEFAULTS.webClientId,
+      CLIENT_SECRET: DEFAULTS.webClientSecret,
+      REDIRECT_URI: DEFAULTS.webRedirectUri,
       AUTHORITY: `https://localhost:${issuerPort}`,
       GRAPH_BASE_URL: `https://localhost:${issuerPort}`,
       API_BASE_URL: 'http://localhost:8000',
-      API_SCOPES: `api://${apiClientId}/data.read api://${apiClientId}/data.write`,
+      API_SCOPES: DEFAULTS.apiScopes.join(' '),
       SESSION_KEYS: 'dev-session-key-not-for-production',
       ...shared,
     },
@@ -95,7 +95,7 @@ for (const [index, service] of services.entries()) {
   children.push(child);
 }
 console.log(
-  'open http://localhost:5001 (sign in as alice@contoso.test or bob@contoso.test); Ctrl+C stops',
+  `open http://localhost:5001 (sign in as ${DEFAULTS.users.alice.upn} or ${DEFAULTS.users.bob.upn}); Ctrl+C stops`,
 );
 
 async function waitFor(url, timeoutMs = 20_000) {

@@ -7,20 +7,13 @@ import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from '@jest/globals';
+import { DEFAULTS } from '@koa-entra/fake-entra';
 import type { Page } from 'playwright-core';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 // Default identities of the fake issuer (packages/fake-entra/config/default.json), as the images use them.
-export const ids = {
-  tenantId: '3f1d2c4b-8a6e-4f7d-9b0c-1e2a3b4c5d6e',
-  apiClientId: 'c750c37c-6c67-4211-a9e2-6f035a897cfa',
-  apiIdentifier: 'api://c750c37c-6c67-4211-a9e2-6f035a897cfa',
-  webClientId: '0d7f3a52-9c1b-4e8a-b6f4-2c5e8a1d9b37',
-  webClientSecret: 'dev-web-secret-not-for-production',
-  daemonClientId: '9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d',
-  daemonClientSecret: 'dev-daemon-secret-not-for-production',
-} as const;
+export const ids = DEFAULTS;
 
 export interface RunResult {
   stdout: string;

@@ -4,6 +4,7 @@
 import { beforeAll, expect, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DEFAULTS } from '@koa-entra/fake-entra';
 import { loadConfig as loadApiConfig } from '@koa-entra/api';
 import { loadConfig as loadClientConfig } from '@koa-entra/client';
 import { describeWith } from '../support/prerequisites.ts';
@@ -29,17 +30,18 @@ describeWith([kubectl], 'k8s manifests: service configuration', () => {
     const api = loadApiConfig(containerEnv(objects, 'Deployment/api', 'fake-entra').env);
     expect(api).toMatchObject({
       port: 8000,
-      tenantId: '3f1d2c4b-8a6e-4f7d-9b0c-1e2a3b4c5d6e',
-      apiClientId: 'c750c37c-6c67-4211-a9e2-6f035a897cfa',
+      tenantId: DEFAULTS.tenantId,
+      apiClientId: DEFAULTS.apiClientId,
       authority: 'https://fake-entra:5050',
       databaseUrl: expect.stringMatching(/^postgres:\/\/[^@]+@postgres:5432\//),
     });
     const client = loadClientConfig(containerEnv(objects, 'Deployment/client', 'fake-entra').env);
     expect(client).toMatchObject({
       port: 5001,
-      clientId: '0d7f3a52-9c1b-4e8a-b6f4-2c5e8a1d9b37',
-      clientSecret: 'dev-web-secret-not-for-production',
-      authority: 'https://fake-entra:5050/3f1d2c4b-8a6e-4f7d-9b0c-1e2a3b4c5d6e',
+      clientId: DEFAULTS.webClientId,
+      clientSecret: DEFAULTS.webClientSecret,
+      authority: `https://fake-entra:5050/${DEFAULTS.tenantId}`,
+      apiScopes: DEFAULTS.apiScopes,
       knownAuthorities: ['fake-entra:5050'],
       apiBaseUrl: 'http://api:8000',
       graphBaseUrl: 'https://fake-entra:5050',

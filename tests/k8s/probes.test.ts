@@ -3,6 +3,7 @@
 import { beforeAll, expect, test } from '@jest/globals';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DEFAULTS } from '@koa-entra/fake-entra';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IProbe } from 'kubernetes-models/v1/Probe';
 import { loadConfig as loadApiConfig } from '@koa-entra/api';
@@ -179,16 +180,17 @@ describeWith([kubectl], 'k8s manifests: probes, ports and rollouts', () => {
       [
         'api',
         loadApiConfig({
-          API_CLIENT_ID: 'c750c37c-6c67-4211-a9e2-6f035a897cfa',
-          TENANT_ID: '3f1d2c4b-8a6e-4f7d-9b0c-1e2a3b4c5d6e',
+          API_CLIENT_ID: DEFAULTS.apiClientId,
+          TENANT_ID: DEFAULTS.tenantId,
         }).shutdownTimeoutMs,
       ],
       [
         'client',
         loadClientConfig({
           TENANT_ID: 't',
-          CLIENT_ID: '0d7f3a52-9c1b-4e8a-b6f4-2c5e8a1d9b37',
+          CLIENT_ID: DEFAULTS.webClientId,
           CLIENT_SECRET: 's',
+          API_SCOPES: DEFAULTS.apiScopes.join(' '),
           SESSION_KEYS: 'k'.repeat(32),
         }).shutdownTimeoutMs,
       ],

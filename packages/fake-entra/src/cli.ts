@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 // fake-entra: runs the fake Entra ID issuer standalone (development, compose, Kubernetes).
+// The one place that reads the environment: FAKE_ENTRA_CA_DIR is the default of --ca-dir.
 import { copyFileSync, renameSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONFIG_FILE } from './config.ts';
-import { FakeEntra, type FakeEntraOptions } from './server.ts';
+import { DEFAULT_CA_DIR, FakeEntra, type FakeEntraOptions } from './server.ts';
 
 const USAGE = `usage: fake-entra [--port 5050] [--host ADDR] [--config FILE] [--issuer-url URL] [--public-url URL]
                   [--tls-hostnames a,b] [--ca-dir DIR | --tls-cert FILE --tls-key FILE] [--ca-cert-out FILE]
-                  [--enable-minting]`;
+                  [--enable-harness]
+  --ca-dir defaults to $FAKE_ENTRA_CA_DIR, else ./${DEFAULT_CA_DIR}`;
 
 function fail(message: string): never {
   console.error(`fake-entra: ${message}`);
@@ -33,6 +35,8 @@ function options(argv: string[]): FakeEntraOptions & { caCertOut?: string } {
         'tls-cert': { type: 'string' },
         'tls-key': { type: 'string' },
         'ca-cert-out': { type: 'string' },
+        'enable-harness': { type: 'boolean', default: false },
+        // The old name, from when the harness was the minting endpoint alone.
         'enable-minting': { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
@@ -63,10 +67,8 @@ function options(argv: string[]): FakeEntraOptions & { caCertOut?: string } {
       .filter(Boolean),
     tls: values['tls-cert']
       ? { certFile: resolve(values['tls-cert']), keyFile: resolve(values['tls-key']!) }
-      : values['ca-dir']
-        ? { caDir: resolve(values['ca-dir']) }
-        : undefined,
-    enableMinting: values['enable-minting'],
+      : { caDir: resolve(values['ca-dir'] || process.env.FAKE_ENTRA_CA_DIR || DEFAULT_CA_DIR) },
+    enableHarness: values['enable-harness'] || values['enable-minting'],
     caCertOut: values['ca-cert-out'] ? resolve(values['ca-cert-out']) : undefined,
   };
 }
@@ -97,7 +99,7 @@ console.log(`fake-entra listening on port ${fake.port}
   issuer:                  ${fake.issuer()}
   CA certificate:          ${opts.caCertOut ?? fake.caCertFile}   (trust it: NODE_EXTRA_CA_CERTS=${opts.caCertOut ?? fake.caCertFile})
   configuration:           ${typeof opts.config === 'string' ? opts.config : '(object)'}
-  minting endpoint:        ${opts.enableMinting ? `${fake.baseUrl}/_harness/tokens (ENABLED: test use only)` : 'disabled'}`);
+  test harness:            ${opts.enableHarness ? `${fake.baseUrl}/_harness/ (ENABLED: test use only; recorded requests hold secrets)` : 'disabled'}`);
 
 let stopping = false;
 const stop = (signal: string) => {

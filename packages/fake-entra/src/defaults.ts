@@ -1,27 +1,92 @@
-// The identities of the default configuration (config/default.json), for tests and services
-// that run against the fake issuer with no configuration of their own. A test keeps the two in step.
-export const DEFAULTS = {
-  tenantId: '3f1d2c4b-8a6e-4f7d-9b0c-1e2a3b4c5d6e',
-  apiClientId: 'c750c37c-6c67-4211-a9e2-6f035a897cfa',
-  apiIdentifier: 'api://c750c37c-6c67-4211-a9e2-6f035a897cfa',
-  webClientId: '0d7f3a52-9c1b-4e8a-b6f4-2c5e8a1d9b37',
-  webClientSecret: 'dev-web-secret-not-for-production',
-  webRedirectUri: 'http://localhost:5001/auth/redirect',
-  webPostLogoutRedirectUri: 'http://localhost:5001/',
-  daemonClientId: '9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d',
-  daemonClientSecret: 'dev-daemon-secret-not-for-production',
-  graphClientId: '00000003-0000-0000-c000-000000000000',
-  graphIdentifier: 'https://graph.microsoft.com',
-  users: {
-    alice: {
-      upn: 'alice@contoso.test',
-      oid: 'a11ce000-5e7d-4c3b-9a2f-0e1d2c3b4a59',
-      name: 'Alice Example',
-    },
-    bob: {
-      upn: 'bob@contoso.test',
-      oid: 'b0b00000-6f8e-4d4c-8b3a-1f2e3d4c5b6a',
-      name: 'Bob Example',
-    },
-  },
-} as const;
+// The identities of the default configuration, read from config/default.json itself (so the two
+// cannot diverge), for tests and services that run against the fake issuer with no configuration
+// of their own. Which entry is which follows the same rules minting uses (Directory.primary*).
+import { DEFAULT_CONFIG_FILE, loadConfig } from './config.ts';
+import { Directory, GRAPH_APP_ID } from './directory.ts';
+
+export interface DefaultUser {
+  readonly upn: string;
+  readonly oid: string;
+  readonly name: string;
+}
+
+export interface DefaultIdentities {
+  readonly tenantId: string;
+  readonly apiClientId: string;
+  /** The API's Application ID URI (`api://` + its client id). */
+  readonly apiIdentifier: string;
+  /** The web app's delegated permissions on the API, as it requests them (`API_SCOPES`). */
+  readonly apiScopes: readonly string[];
+  readonly webClientId: string;
+  readonly webClientSecret: string;
+  readonly webRedirectUri: string;
+  /** A registered redirect URI of the web app (its home page) to return to after sign-out. */
+  readonly webPostLogoutRedirectUri: string;
+  /** The web app's front-channel logout URL (loaded by the sign-out page with `?sid=`). */
+  readonly webFrontChannelLogoutUrl: string;
+  readonly daemonClientId: string;
+  readonly daemonClientSecret: string;
+  readonly graphClientId: string;
+  readonly graphIdentifier: string;
+  /** The second tenant (Fabrikam), for multi-tenant tests. */
+  readonly secondTenantId: string;
+  /**
+   * alice consented to `data.read` and `data.write`, bob to `data.read` only (Contoso); carol
+   * is of the second tenant and consented to nothing.
+   */
+  readonly users: {
+    readonly alice: DefaultUser;
+    readonly bob: DefaultUser;
+    readonly carol: DefaultUser;
+  };
+}
+
+function missing(what: string): never {
+  throw new Error(`fake-entra: ${DEFAULT_CONFIG_FILE} has no ${what}`);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+function deriveDefaults(directory: Directory): DefaultIdentities {
+  const { config } = directory;
+  const api = directory.primaryApi() ?? missing('API other than Microsoft Graph');
+  const graph = directory.graph() ?? missing(`Microsoft Graph API (${GRAPH_APP_ID})`);
+  const web = directory.primaryWebClient() ?? missing('client with a redirect URI');
+  const daemon = directory.primaryDaemon() ?? missing('client with application permissions');
+  const user = (localPart: string): DefaultUser => {
+    const u =
+      config.users.find((x) => x.upn.split('@')[0] === localPart) ?? missing(`user ${localPart}`);
+    return { upn: u.upn, oid: u.oid, name: u.name };
+  };
+  const secret = (c: typeof web) => c.secret ?? missing(`secret for client ${c.clientId}`);
+  return deepFreeze({
+    tenantId: directory.defaultTenant,
+    apiClientId: api.clientId,
+    apiIdentifier: api.identifier,
+    apiScopes: directory.registeredScopes(web, api).map((scope) => `${api.identifier}/${scope}`),
+    webClientId: web.clientId,
+    webClientSecret: secret(web),
+    webRedirectUri: web.redirectUris[0] ?? missing('redirect URI of the web app'),
+    // The second redirect URI is the app's home page: where it asks to return after sign-out.
+    webPostLogoutRedirectUri:
+      web.redirectUris[1] ?? missing('second redirect URI (post-logout page) of the web app'),
+    webFrontChannelLogoutUrl:
+      web.frontChannelLogoutUrl ?? missing('front-channel logout URL of the web app'),
+    daemonClientId: daemon.clientId,
+    daemonClientSecret: secret(daemon),
+    graphClientId: graph.clientId,
+    graphIdentifier: graph.identifier,
+    secondTenantId: config.tenants[1]?.id ?? missing('second tenant'),
+    users: { alice: user('alice'), bob: user('bob'), carol: user('carol') },
+  });
+}
+
+export const DEFAULTS: DefaultIdentities = deriveDefaults(
+  new Directory(loadConfig(DEFAULT_CONFIG_FILE)),
+);

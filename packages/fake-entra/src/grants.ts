@@ -12,6 +12,8 @@ export interface AuthorizationCode {
   codeChallenge: string | undefined;
   expiresAt: number;
   redeemed: boolean;
+  /** The issuer session's id (the `sid` of the ID tokens), when signed in through a session. */
+  sid?: string;
 }
 
 export interface RefreshGrant {
@@ -19,6 +21,8 @@ export interface RefreshGrant {
   userOid: string;
   tenant: string;
   expiresAt: number;
+  /** The issuer session's id, carried into the ID tokens of refreshes. */
+  sid?: string;
 }
 
 class ExpiringStore<T extends { expiresAt: number }> {

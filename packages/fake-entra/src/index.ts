@@ -1,6 +1,6 @@
 // Public API of the fake Entra ID issuer (see README.md).
-export { DEFAULTS } from './defaults.ts';
-export { FakeEntra, defaultCaDir, type FakeEntraOptions } from './server.ts';
+export { DEFAULTS, type DefaultIdentities, type DefaultUser } from './defaults.ts';
+export { DEFAULT_CA_DIR, FakeEntra, type FakeEntraOptions } from './server.ts';
 export {
   ConfigError,
   DEFAULT_CONFIG_FILE,
@@ -8,12 +8,18 @@ export {
   parseConfig,
   type FakeEntraConfig,
 } from './config.ts';
+export { GRAPH_APP_ID, GRAPH_RESOURCE } from './directory.ts';
 export {
   BROKEN_TOKEN_KINDS,
   type BrokenTokenKind,
   type MintOptions,
   type Lifetimes,
 } from './tokens.ts';
+export { ENDPOINTS, type Endpoint, type RecordedRequest, type RequestFilter } from './recorder.ts';
+export type { Edits, GraphCallback, PendingHook, QueuedError, TokenCallback } from './hooks.ts';
+export type { SignInOptions, SignInResult } from './sign-in.ts';
+export type { OpenedSession } from './routes/harness.ts';
+export { SIGN_IN_AUDIENCES, type SignInAudience } from './config.ts';
 export {
   ensureCertificateAuthority,
   issueServerCertificate,

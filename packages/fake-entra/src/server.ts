@@ -1,16 +1,27 @@
 // FakeEntra: starts the fake issuer (in-process for tests, or from cli.ts) on one port that
-// serves TLS and plain HTTP, and exposes helpers to mint tokens and drive key rotation/outages.
+// serves TLS and plain HTTP, and exposes helpers to mint tokens, drive key rotation/outages, and
+// the test harness (recorded requests, queued one-shot answers, a scripted sign-in).
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 import { createApp } from './app.ts';
 import { loadConfig, type FakeEntraConfig } from './config.ts';
 import type { Counter, Harness } from './context.ts';
 import { Directory } from './directory.ts';
 import { GrantStore } from './grants.ts';
+import {
+  Hooks,
+  type GraphCallback,
+  type PendingHook,
+  type QueuedError,
+  type TokenCallback,
+} from './hooks.ts';
 import { KeyStore } from './keys.ts';
 import { createDualListener, type DualListener } from './listener.ts';
+import { RequestRecorder, type RecordedRequest, type RequestFilter } from './recorder.ts';
+import { openIssuerSession, type OpenedSession } from './routes/harness.ts';
+import { IssuerSessions } from './sessions.ts';
+import { completeSignIn, type SignInOptions, type SignInResult } from './sign-in.ts';
 import {
   ensureCertificateAuthority,
   issueServerCertificate,
@@ -25,7 +36,7 @@ import {
 } from './tokens.ts';
 
 export interface FakeEntraOptions {
-  /** Configuration object or path to a JSON file; default packages/fake-entra/config/default.json. */
+  /** Configuration object or path to a JSON file; default the package's config/default.json. */
   config?: FakeEntraConfig | string;
   /** Listen port; default 0 (any free port). */
   port?: number;
@@ -35,22 +46,29 @@ export interface FakeEntraOptions {
   issuerUrl?: string;
   /** Base of the browser-facing authorize/logout URLs; default http://localhost:{port}. */
   publicUrl?: string;
-  /** CA directory to issue the server certificate from (default FAKE_ENTRA_CA_DIR or <repo>/.certs), or certificate files. */
+  /**
+   * Where the server certificate comes from: a CA directory (`ca.pem` + `ca-key.pem`, created if
+   * missing) that signs one, or certificate files. Default `{ caDir: '.certs' }`, relative to the
+   * current directory. Clients trust the CA through NODE_EXTRA_CA_CERTS (read at process start).
+   */
   tls?: { caDir?: string } | { certFile: string; keyFile: string };
   /** Extra DNS names (or IPs) in the server certificate, e.g. 'fake-entra'. */
   tlsHostnames?: string[];
   /** Lifetimes in seconds. */
   lifetimes?: Partial<Lifetimes>;
-  /** Serve POST /_harness/tokens (off by default). */
+  /**
+   * Serve the test harness over HTTP under /_harness/ (minting, recorded requests, queued
+   * answers). Off by default; never in a shared deployment (recorded requests hold secrets).
+   */
+  enableHarness?: boolean;
+  /** @deprecated The old name of `enableHarness` (it served minting only); use `enableHarness`. */
   enableMinting?: boolean;
 }
 
 const COUNTERS: readonly Counter[] = ['discovery', 'jwks', 'authorize', 'token', 'graph', 'logout'];
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
-export function defaultCaDir(): string {
-  return resolve(process.env.FAKE_ENTRA_CA_DIR ?? join(REPO_ROOT, '.certs'));
-}
+/** The CA directory used when `tls` names none: `.certs` in the current directory. */
+export const DEFAULT_CA_DIR = '.certs';
 
 // Server certificates are reused within a process (tests start many instances).
 const certificateCache = new Map<string, Promise<ServerCertificate & { caCertFile: string }>>();
@@ -66,7 +84,7 @@ function serverCertificate(
       caCertFile: resolve(tls.certFile),
     });
   }
-  const caDir = resolve(tls.caDir ?? defaultCaDir());
+  const caDir = resolve(tls.caDir ?? DEFAULT_CA_DIR);
   const hostnames = [...new Set(options.tlsHostnames ?? [])].sort();
   const key = JSON.stringify([caDir, hostnames]);
   let cert = certificateCache.get(key);
@@ -125,7 +143,7 @@ export class FakeEntra {
     this.port = port;
     this.baseUrl = h.baseUrl;
     this.publicUrl = h.publicUrl;
-    this.graphBaseUrl = h.baseUrl;
+    this.graphBaseUrl = h.graphBaseUrl;
     this.tenantId = h.directory.defaultTenant;
     this.caCertFile = caCertFile;
   }
@@ -135,7 +153,7 @@ export class FakeEntra {
     if (options.publicUrl) trimUrl(options.publicUrl, 'publicUrl');
     const directory = new Directory(loadConfig(options.config));
     const lifetimes = { ...DEFAULT_LIFETIMES, ...validLifetimes(options.lifetimes) };
-    const [keys, cert] = await Promise.all([KeyStore.create(2), serverCertificate(options)]);
+    const [keys, cert] = await Promise.all([KeyStore.create(), serverCertificate(options)]);
     const counts = Object.fromEntries(COUNTERS.map((c) => [c, 0])) as Record<Counter, number>;
     const h: Harness = {
       directory,
@@ -145,9 +163,12 @@ export class FakeEntra {
       publicUrl: '',
       issuer: (tenant) => `${h.baseUrl}/${tenant}/v2.0`,
       count: (c) => void counts[c]++,
-      sessions: new Map(),
-      enableMinting: options.enableMinting === true,
+      graphBaseUrl: '',
+      sessions: new IssuerSessions(),
+      enableHarness: options.enableHarness === true || options.enableMinting === true,
       outage: false,
+      recorder: new RequestRecorder(),
+      hooks: new Hooks(),
       tokens: undefined as unknown as TokenFactory,
     };
     h.tokens = new TokenFactory(directory, keys, h, lifetimes);
@@ -166,6 +187,7 @@ export class FakeEntra {
     try {
       h.baseUrl = trimUrl(options.issuerUrl ?? `https://localhost:${port}`, 'issuerUrl');
       h.publicUrl = trimUrl(options.publicUrl ?? `http://localhost:${port}`, 'publicUrl');
+      h.graphBaseUrl = h.baseUrl;
     } catch (error) {
       listener.server.close();
       throw error;
@@ -207,8 +229,21 @@ export class FakeEntra {
     return this.#h.tokens.mintBrokenToken(kind, o);
   }
 
-  rotateSigningKey(): Promise<string> {
-    return this.#h.keys.rotate();
+  /** The kid the next periodic rotation signs with (already published), if any. */
+  get nextSigningKid(): string | undefined {
+    return this.#h.keys.next?.kid;
+  }
+
+  /**
+   * Rolls the signing key over; returns the new signing kid. Periodic (default), as Entra:
+   * 1. the key published as "next" (since start or the last rotation) starts signing;
+   * 2. the previous signing key stays published (until `retireKey`);
+   * 3. a new "next" key is published.
+   * `{ emergency: true }`: a key never published before signs at once (published now), as in
+   * Entra's emergency roll-over; a JWKS cached by a client then lacks the new kid.
+   */
+  rotateSigningKey(options: { emergency?: boolean } = {}): Promise<string> {
+    return this.#h.keys.rotate(options);
   }
 
   retireKey(kid: string): void {
@@ -220,7 +255,95 @@ export class FakeEntra {
     this.#h.outage = on;
   }
 
+  // Test harness: what was asked (recorded requests) and one-shot answers (queued hooks).
+
+  /** The recorded requests not yet taken, oldest first (at most the last 1000). */
+  requests(filter?: RequestFilter): RecordedRequest[] {
+    return this.#h.recorder.list(filter);
+  }
+
+  /**
+   * Removes and returns the oldest recorded request that matches, waiting up to `timeoutMs`
+   * (default 2000) for one to arrive; rejects naming the filter when none does.
+   */
+  async takeRequest(
+    filter?: RequestFilter,
+    options: { timeoutMs?: number } = {},
+  ): Promise<RecordedRequest> {
+    const timeoutMs = options.timeoutMs ?? 2000;
+    const request = await this.#h.recorder.take(filter, timeoutMs);
+    if (!request) {
+      const what =
+        typeof filter === 'function' ? 'matching the predicate' : JSON.stringify(filter ?? {});
+      throw new Error(`takeRequest: no request ${what} arrived within ${timeoutMs} ms`);
+    }
+    return structuredClone(request);
+  }
+
+  clearRequests(): void {
+    this.#h.recorder.clear();
+  }
+
+  /** The next token response that matches carries these claims (or response fields). One-shot, queued. */
+  enqueueTokenCallback(callback: TokenCallback): void {
+    this.#h.hooks.enqueueToken(callback);
+  }
+
+  /** The next `GET /v1.0/me` that matches answers with these profile fields. One-shot, queued. */
+  enqueueGraphCallback(callback: GraphCallback): void {
+    this.#h.hooks.enqueueGraph(callback);
+  }
+
+  /** The next request to `error.endpoint` that matches is answered with this error instead. One-shot, queued. */
+  enqueueError(error: QueuedError): void {
+    this.#h.hooks.enqueueError(error);
+  }
+
+  /** The queued hooks no request has used yet (a test can assert it used every one). */
+  pendingHooks(): PendingHook[] {
+    return this.#h.hooks.pending();
+  }
+
+  clearHooks(): void {
+    this.#h.hooks.clear();
+  }
+
+  /** Forgets recorded requests, queued hooks and request counts (e.g. between tests). */
+  reset(): void {
+    this.clearRequests();
+    this.clearHooks();
+    this.resetRequestCounts();
+  }
+
+  /**
+   * Harness: an issuer session (SSO cookie) with `upn` signed in, as if they had signed in on the
+   * page, without one. Send `cookie` (`fake_entra_session=…`) with authorize/logout requests;
+   * `prompt=none` then succeeds for this user. Pass `options.cookie` to add an account to it.
+   */
+  openSession(upn: string, options: { cookie?: string } = {}): OpenedSession {
+    return openIssuerSession(this.#h, upn, options.cookie);
+  }
+
+  /**
+   * Signs `upn` in at `authorizeUrl` (what the app sent the browser to) through the sign-in page,
+   * as a person with a fresh browser would (or with `options.cookie`'s session), pressing the
+   * pages' buttons (Accept on the consent page unless `options.consent` is 'cancel'), and returns
+   * the answer for the app's redirect URI.
+   */
+  async completeSignIn(
+    authorizeUrl: string,
+    upn: string,
+    options: SignInOptions = {},
+  ): Promise<SignInResult> {
+    const url = new URL(authorizeUrl);
+    const ours = [this.publicUrl, this.baseUrl].map((u) => new URL(u).origin);
+    if (!ours.includes(url.origin))
+      throw new Error(`completeSignIn: ${url.origin} is not this issuer (${ours.join(', ')})`);
+    return completeSignIn(authorizeUrl, upn, options);
+  }
+
   close(): Promise<void> {
+    this.#h.recorder.cancelWaits();
     return new Promise((resolvePromise, reject) => {
       this.#listener.server.close((err) => (err ? reject(err) : resolvePromise()));
       this.#listener.destroyConnections();

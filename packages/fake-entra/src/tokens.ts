@@ -2,7 +2,6 @@
 // broken tokens tests use to prove a validator rejects each failure mode.
 import { createHash, createHmac, randomBytes, randomUUID, sign } from 'node:crypto';
 import type { ApiConfig, ClientConfig, UserConfig } from './config.ts';
-import { DEFAULTS } from './defaults.ts';
 import type { Directory } from './directory.ts';
 import { createSigningKey, type KeyStore, type SigningKey } from './keys.ts';
 
@@ -52,11 +51,11 @@ export const BROKEN_TOKEN_KINDS: readonly BrokenTokenKind[] = [
 ];
 
 export interface MintOptions {
-  /** UPN (or oid) of a configured user; default alice (or the first user). Ignored for app tokens. */
+  /** UPN (or oid) of a configured user; default the first user (alice). Ignored for app tokens. */
   user?: string;
-  /** The calling app (`azp`); default the web app, or the daemon for app tokens. */
+  /** The calling app (`azp`); default the first web app, or the first daemon for app tokens. */
   clientId?: string;
-  /** `aud`; default the API's client id. */
+  /** `aud`; default the client id of the first API other than Graph. */
   audience?: string;
   /** Scope names for `scp` (prefixes like `api://…/` are stripped); default the user's consented scopes. */
   scopes?: string[];
@@ -220,12 +219,12 @@ export class TokenFactory {
     const d = this.#directory;
     const tenant = o.tenant ?? d.defaultTenant;
     const lifetime = o.lifetimeSeconds ?? this.lifetimes.accessToken;
-    const api = d.api(o.audience ?? DEFAULTS.apiClientId) ?? d.config.apis[0];
+    const api = (o.audience ? d.api(o.audience) : undefined) ?? d.primaryApi() ?? d.config.apis[0];
     if (!api)
       throw new Error('mintAccessToken: the configuration has no API; pass a configured audience');
     const stripped = (list: string[]) => list.map((s) => s.slice(s.lastIndexOf('/') + 1));
     if (o.app) {
-      const clientId = o.clientId ?? DEFAULTS.daemonClientId;
+      const clientId = o.clientId ?? d.primaryDaemon()?.clientId ?? randomUUID();
       const client = d.client(clientId) ?? {
         name: 'minted',
         clientId,
@@ -248,13 +247,14 @@ export class TokenFactory {
         o.claims,
       );
     }
-    const user =
-      d.user(o.user ?? DEFAULTS.users.alice.upn) ?? (o.user ? undefined : d.config.users[0]);
+    const user = o.user ? d.user(o.user) : d.primaryUser();
     if (!user)
       throw new Error(
-        `mintAccessToken: no configured user "${o.user ?? DEFAULTS.users.alice.upn}"`,
+        o.user
+          ? `mintAccessToken: no configured user "${o.user}"`
+          : 'mintAccessToken: the configuration has no user',
       );
-    const clientId = o.clientId ?? DEFAULTS.webClientId;
+    const clientId = o.clientId ?? d.primaryWebClient()?.clientId ?? randomUUID();
     const client = d.client(clientId) ?? {
       name: 'minted',
       clientId,
@@ -342,9 +342,9 @@ export class TokenFactory {
       }
       case 'id-token': {
         const d = this.#directory;
-        const user = d.user(o.user ?? DEFAULTS.users.alice.upn) ?? d.config.users[0];
+        const user = (o.user ? d.user(o.user) : undefined) ?? d.primaryUser();
         if (!user) throw new Error('mintBrokenToken(id-token): the configuration has no user');
-        const clientId = o.clientId ?? DEFAULTS.webClientId;
+        const clientId = o.clientId ?? d.primaryWebClient()?.clientId ?? randomUUID();
         const client = d.client(clientId) ?? {
           name: 'minted',
           clientId,

@@ -12,9 +12,13 @@ const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 function run(
   args: string[],
   untilOutput?: RegExp,
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<{ code: number | null; stdout: string; stderr: string; port?: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env,
+    });
     let stdout = '';
     let stderr = '';
     let port: number | undefined;
@@ -26,6 +30,9 @@ function run(
         try {
           const res = await fetch(`https://localhost:${port}/healthz`);
           stdout += `\nhealthz=${res.status}`;
+        } catch (error) {
+          // e.g. a certificate from a CA this process does not trust
+          stdout += `\nhealthz=${(error as Error).message}`;
         } finally {
           child.kill('SIGTERM');
         }
@@ -43,15 +50,21 @@ function run(
 describe('fake-entra CLI', () => {
   test('starts, prints its URLs and CA file, serves https, and stops on SIGTERM', async () => {
     const { code, stdout } = await run(
-      ['--port', '0', '--tls-hostnames', 'fake-entra', '--enable-minting'],
-      /minting endpoint/,
+      ['--port', '0', '--tls-hostnames', 'fake-entra', '--enable-harness'],
+      /test harness:/,
     );
     expect(stdout).toMatch(/issuer base \(https\):\s+https:\/\/localhost:\d+/);
     expect(stdout).toMatch(/browser pages \(http\):\s+http:\/\/localhost:\d+/);
     expect(stdout).toMatch(/CA certificate:\s+\S+ca\.pem/);
-    expect(stdout).toMatch(/\/_harness\/tokens \(ENABLED/);
+    expect(stdout).toMatch(/\/_harness\/ \(ENABLED/);
     expect(stdout).toContain('healthz=200');
     expect(stdout).toContain('SIGTERM received, stopping');
+    expect(code).toBe(0);
+  }, 20_000);
+
+  test('still takes --enable-minting, the old name of --enable-harness', async () => {
+    const { code, stdout } = await run(['--port', '0', '--enable-minting'], /test harness:/);
+    expect(stdout).toMatch(/\/_harness\/ \(ENABLED/);
     expect(code).toBe(0);
   }, 20_000);
 
@@ -60,13 +73,29 @@ describe('fake-entra CLI', () => {
     const caFile = process.env.NODE_EXTRA_CA_CERTS!;
     const trustDir = mkdtempSync(join(tmpdir(), 'fake-entra-trust-'));
     const out = join(trustDir, 'ca.pem');
-    const { code, stdout } = await run(['--port', '0', '--ca-cert-out', out], /minting endpoint/);
+    const { code, stdout } = await run(['--port', '0', '--ca-cert-out', out], /test harness:/);
     expect(code).toBe(0);
     expect(stdout).toContain(`NODE_EXTRA_CA_CERTS=${out}`);
     expect(readdirSync(trustDir)).toEqual(['ca.pem']);
     expect(readFileSync(out, 'utf8')).toBe(readFileSync(caFile, 'utf8'));
     expect(readFileSync(out, 'utf8')).not.toContain('PRIVATE KEY');
   }, 20_000);
+
+  test('takes the CA directory from --ca-dir, else FAKE_ENTRA_CA_DIR, else ./.certs', async () => {
+    const fromEnv = mkdtempSync(join(tmpdir(), 'fake-entra-env-ca-'));
+    const fromFlag = mkdtempSync(join(tmpdir(), 'fake-entra-flag-ca-'));
+    const env = { ...process.env, FAKE_ENTRA_CA_DIR: fromEnv };
+    const byEnv = await run(['--port', '0'], /test harness:/, env);
+    expect(byEnv.stdout).toContain(`CA certificate:          ${join(fromEnv, 'ca.pem')}`);
+    expect(readdirSync(fromEnv).sort()).toEqual(['ca-key.pem', 'ca.pem']);
+    const byFlag = await run(['--port', '0', '--ca-dir', fromFlag], /test harness:/, env);
+    expect(byFlag.stdout).toContain(`CA certificate:          ${join(fromFlag, 'ca.pem')}`);
+    const { FAKE_ENTRA_CA_DIR: _unset, ...withoutEnv } = process.env;
+    const byDefault = await run(['--port', '0'], /test harness:/, withoutEnv);
+    expect(byDefault.stdout).toContain(
+      `CA certificate:          ${join(process.cwd(), '.certs', 'ca.pem')}`,
+    );
+  }, 40_000);
 
   test('exits 1 naming --ca-cert-out when it cannot be written', async () => {
     const { code, stderr } = await run(['--port', '0', '--ca-cert-out', '/nonexistent-dir/ca.pem']);

@@ -1,7 +1,9 @@
 // The server surface: one port for TLS and plain HTTP, Entra-shaped discovery and JWKS,
-// request counters, outage switch, health check and the opt-in minting endpoint.
+// request counters, outage switch, health check and the opt-in minting endpoint; the CA option.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { request as httpsRequest } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
@@ -44,6 +46,38 @@ describe('one port, TLS and plain HTTP', () => {
           .end();
       });
       expect(status).toBe(200);
+    }
+  });
+
+  test('takes its CA from the tls option, by default ./.certs, never from the environment', async () => {
+    expect(fake.caCertFile).toBe(join(process.cwd(), '.certs', 'ca.pem'));
+    const elsewhere = mkdtempSync(join(tmpdir(), 'fake-entra-ca-'));
+    const saved = process.env.FAKE_ENTRA_CA_DIR;
+    process.env.FAKE_ENTRA_CA_DIR = elsewhere;
+    try {
+      const byDefault = await FakeEntra.start();
+      await byDefault.close();
+      expect(byDefault.caCertFile).toBe(fake.caCertFile);
+      expect(readdirSync(elsewhere)).toEqual([]);
+      const own = await FakeEntra.start({ tls: { caDir: elsewhere } });
+      try {
+        expect(own.caCertFile).toBe(join(elsewhere, 'ca.pem'));
+        const status = await new Promise<number>((resolve, reject) => {
+          const ca = readFileSync(own.caCertFile, 'utf8');
+          httpsRequest({ host: 'localhost', port: own.port, path: '/healthz', ca }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          })
+            .on('error', reject)
+            .end();
+        });
+        expect(status).toBe(200);
+      } finally {
+        await own.close();
+      }
+    } finally {
+      if (saved === undefined) delete process.env.FAKE_ENTRA_CA_DIR;
+      else process.env.FAKE_ENTRA_CA_DIR = saved;
     }
   });
 
@@ -139,26 +173,6 @@ describe('discovery and keys', () => {
     }
     expect(body.keys.map((k: { kid: string }) => k.kid)).toContain(fake.signingKid);
   });
-
-  test('answers MSAL instance discovery', async () => {
-    const endpoint = encodeURIComponent(
-      `${fake.baseUrl}/${DEFAULTS.tenantId}/oauth2/v2.0/authorize`,
-    );
-    const { body } = await json(
-      `${fake.baseUrl}/common/discovery/instance?api-version=1.1&authorization_endpoint=${endpoint}`,
-    );
-    expect(body).toEqual({
-      tenant_discovery_endpoint: `${fake.baseUrl}/${DEFAULTS.tenantId}/v2.0/.well-known/openid-configuration`,
-      'api-version': '1.1',
-      metadata: [
-        {
-          preferred_network: `localhost:${fake.port}`,
-          preferred_cache: `localhost:${fake.port}`,
-          aliases: [`localhost:${fake.port}`],
-        },
-      ],
-    });
-  });
 });
 
 describe('test controls', () => {
@@ -233,7 +247,7 @@ describe('test controls', () => {
   });
 
   test('mints valid and broken tokens over HTTP when enabled', async () => {
-    const local = await FakeEntra.start({ enableMinting: true });
+    const local = await FakeEntra.start({ enableHarness: true });
     try {
       const jwks = createRemoteJWKSet(new URL(`${local.authority()}/discovery/v2.0/keys`));
       const post = (body: unknown) =>

@@ -4,15 +4,15 @@ import Router from '@koa/router';
 import { createLogger, requestContext, serve, type RunningServer } from '@koa-entra/service-kit';
 import Koa from 'koa';
 import type { DestinationStream, Logger } from 'pino';
-import { SigningKeys, TokenValidator, type IssuerRules } from './auth/index.ts';
+import { entraBearer, type SigningKeys, type TokenVerifier } from '@koa-entra/bearer';
 import type { ApiConfig } from './config.ts';
-import { authenticate } from './http/authenticate.ts';
 import { Metrics } from './http/metrics.ts';
 import { apiResponses } from './http/responses.ts';
 import { dataRoutes } from './routes/data.ts';
 import { docsRoutes } from './routes/docs.ts';
 import { healthRoutes } from './routes/health.ts';
 import { openStore, type Store } from './store/index.ts';
+import { createTokenVerifier } from './token-verifier.ts';
 
 export interface ApiOptions {
   /** Where log lines go (default: stdout). */
@@ -22,7 +22,7 @@ export interface ApiOptions {
 export interface Api {
   app: Koa;
   keys: SigningKeys;
-  validator: TokenValidator;
+  verifier: TokenVerifier;
   store: Store;
   metrics: Metrics;
   logger: Logger;
@@ -48,45 +48,8 @@ export async function createApi(config: ApiConfig, options: ApiOptions = {}): Pr
     destination: options.logDestination,
   });
   const metrics = new Metrics();
-  const issuer: IssuerRules =
-    config.oidcIssuer === undefined
-      ? {
-          kind: 'entra',
-          authority: config.authority,
-          tenantId: config.tenantId as string,
-          allowedTenants: config.allowedTenants,
-          acceptedVersions: config.acceptedTokenVersions,
-        }
-      : { kind: 'oidc', issuer: config.oidcIssuer };
-  const discoveryUrl =
-    issuer.kind === 'entra'
-      ? `${config.authority}/${config.tenantId}/v2.0/.well-known/openid-configuration`
-      : `${issuer.issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
-
-  const keys = new SigningKeys({
-    discoveryUrl,
-    expectedIssuer:
-      issuer.kind === 'entra' ? `${config.authority}/${config.tenantId}/v2.0` : issuer.issuer,
-    refreshMs: config.jwksRefreshSeconds * 1000,
-    cooldownMs: config.jwksCooldownSeconds * 1000,
-    staleMaxMs: config.jwksStaleMaxSeconds * 1000,
-    fetchTimeoutMs: config.jwksFetchTimeoutMs,
-    onFetch: (target, ok) => metrics.issuerFetches.inc({ target, result: ok ? 'ok' : 'failed' }),
-    onKeysRetired: (kids) => {
-      // Runs after a fetch, long after `validator` below is initialised.
-      validator.clearCache();
-      logger.info({ kids }, 'signing keys retired by the issuer; verified-token cache emptied');
-    },
-    onError: (error) => logger.warn({ reason: error.message }, 'issuer key fetch failed'),
-  });
-  const validator = new TokenValidator({
-    keys,
-    issuer,
-    audiences: [config.apiClientId, `api://${config.apiClientId}`],
-    clockToleranceSeconds: config.clockToleranceSeconds,
-    cacheMaxEntries: config.tokenCacheMaxEntries,
-    onCacheHit: () => metrics.tokenCacheHits.inc(),
-  });
+  const verifier = createTokenVerifier(config, { metrics, logger });
+  const keys = verifier.keys;
   const store = await openStore(config);
 
   let stopping = false;
@@ -108,7 +71,7 @@ export async function createApi(config: ApiConfig, options: ApiOptions = {}): Pr
     }),
   );
   app.use(apiResponses());
-  const auth = authenticate(validator, metrics);
+  const auth = entraBearer(verifier);
   // One router: one route match per request, the hot data routes first.
   const router = new Router();
   dataRoutes(router, { store, authenticate: auth, maxBodyBytes: config.maxBodyBytes });
@@ -129,7 +92,7 @@ export async function createApi(config: ApiConfig, options: ApiOptions = {}): Pr
   return {
     app,
     keys,
-    validator,
+    verifier,
     store,
     metrics,
     logger,

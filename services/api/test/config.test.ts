@@ -1,9 +1,10 @@
 import { describe, expect, test } from '@jest/globals';
+import { DEFAULTS } from '@koa-entra/fake-entra';
 import { ConfigError, loadConfig } from '../src/config.ts';
 
-const API_ID = 'c750c37c-6c67-4211-a9e2-6f035a897cfa';
+const API_ID = DEFAULTS.apiClientId;
 const base = {
-  TENANT_ID: '3f1d2c4b-8a6e-4f7d-9b0c-1e2a3b4c5d6e',
+  TENANT_ID: DEFAULTS.tenantId,
   API_CLIENT_ID: API_ID,
 };
 const error = (env: Record<string, string>) => {

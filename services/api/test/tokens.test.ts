@@ -168,34 +168,19 @@ describe('broken tokens from the issuer are rejected with a specific reason', ()
   });
 });
 
+// The rules themselves (algorithms, clock tolerance, iss, ver, tid, ID tokens) are tested on
+// the verifier in packages/bearer/test; here what this API's configuration and server add.
 describe('rules', () => {
-  test('oversized and malformed tokens are rejected before decoding', async () => {
+  test("an oversized token: 401 below Node's header limit, 431 above it", async () => {
     const huge = await read(api, 'a'.repeat(13_000));
     expect(huge.status).toBe(401);
     expect(huge.body.error_description).toBe('The token is longer than 12288 characters');
     // Beyond Node's header limit the server refuses the request before any code runs.
     expect((await read(api, 'a'.repeat(20_000))).status).toBe(431);
-    for (const token of ['abc', 'a.b', 'a.b.c.d', 'a..c', 'not a token']) {
-      const r = await read(api, undefined, { headers: { authorization: `Bearer ${token}` } });
-      expect([400, 401]).toContain(r.status);
-      expect(['invalid_token', 'invalid_request']).toContain(r.body.error);
-    }
     const garbage = await read(api, 'e30x.e30.c2ln');
-    expect(garbage.body.error_description).toBe(
-      'The token header is not valid base64url-encoded JSON',
+    expect(garbage.headers.get('www-authenticate')).toBe(
+      challenge('invalid_token', 'The token header is not valid base64url-encoded JSON'),
     );
-  });
-
-  test('algorithms other than RS256 named in the header are refused', async () => {
-    for (const alg of ['PS256', 'RS512', 'ES256']) {
-      const token = await aliceToken({ header: { alg } }).catch(() => undefined);
-      if (!token) continue; // the issuer refuses to sign with a header it cannot honour
-      const r = await read(api, token);
-      expect(r.status).toBe(401);
-      expect(r.body.error_description).toBe(
-        `The token algorithm ${alg} is not accepted; only RS256 is`,
-      );
-    }
   });
 
   test('aud may be the client id or api://<client id>; anything else is refused', async () => {
@@ -203,53 +188,6 @@ describe('rules', () => {
     expect((await read(api, await aliceToken({ audience: `api://${API_ID}` }))).status).toBe(200);
     const r = await read(api, await aliceToken({ audience: `api://${API_ID}/other` }));
     expect(r.body.error_description).toBe('The token is not meant for this API (aud)');
-  });
-
-  test('exp within the clock tolerance is accepted; beyond it refused', async () => {
-    const now = Math.floor(Date.now() / 1000);
-    const slightly = await aliceToken({
-      claims: { iat: now - 3600, nbf: now - 3600, exp: now - 10 },
-    });
-    expect((await read(api, slightly)).status).toBe(200);
-    const clearly = await aliceToken({
-      claims: { iat: now - 3600, nbf: now - 3600, exp: now - 40 },
-    });
-    expect((await read(api, clearly)).body.error_description).toBe('The token expired');
-    const early = await aliceToken({ claims: { nbf: now + 10 } });
-    expect((await read(api, early)).status).toBe(200);
-    const tooEarly = await aliceToken({ claims: { nbf: now + 120 } });
-    expect((await read(api, tooEarly)).body.error_description).toBe(
-      'The token is not valid yet (nbf)',
-    );
-  });
-
-  test('iss must be exactly the tenant v2.0 issuer', async () => {
-    for (const iss of [
-      `${fake.issuer()}/`,
-      fake.issuer().toUpperCase(),
-      `https://sts.windows.net/${TENANT}/`,
-    ]) {
-      const r = await read(api, await aliceToken({ claims: { iss } }));
-      expect(r.body.error_description).toBe(
-        'The token was not issued by the expected issuer (iss)',
-      );
-    }
-  });
-
-  test('tokens without ver or tid are refused', async () => {
-    expect(
-      (await read(api, await aliceToken({ claims: { ver: undefined } }))).body.error_description,
-    ).toBe('The token has no supported version (ver)');
-    expect(
-      (await read(api, await aliceToken({ claims: { tid: undefined } }))).body.error_description,
-    ).toBe('The token has no tenant id (tid)');
-  });
-
-  test('a token carrying a nonce is an ID token, whatever its audience', async () => {
-    const r = await read(api, await aliceToken({ claims: { nonce: 'n-0S6_WzA2Mj' } }));
-    expect(r.body.error_description).toBe(
-      'ID tokens are not accepted; send an access token for this API',
-    );
   });
 });
 
@@ -316,22 +254,6 @@ describe('verified-token cache', () => {
     await read(api, token);
     await read(api, token);
     expect(await hits()).toBe(before + 2);
-  });
-
-  test('a cached token that expires is refused', async () => {
-    const strict = await startTestApi(fake, { CLOCK_TOLERANCE_SECONDS: '0' });
-    try {
-      const exp = Math.floor(Date.now() / 1000) + 3;
-      const token = await aliceToken({ claims: { exp } });
-      expect((await read(strict, token)).status).toBe(200);
-      expect((await read(strict, token)).status).toBe(200);
-      await new Promise((r) => setTimeout(r, exp * 1000 - Date.now() + 50));
-      const r = await read(strict, token);
-      expect(r.status).toBe(401);
-      expect(r.body.error_description).toBe('The token expired');
-    } finally {
-      await strict.close();
-    }
   });
 
   test('TOKEN_CACHE_MAX_ENTRIES=0 turns the cache off', async () => {

@@ -16,11 +16,6 @@ import {
 
 export { ConfigError };
 
-const DEFAULT_API_SCOPES = [
-  'api://c750c37c-6c67-4211-a9e2-6f035a897cfa/data.read',
-  'api://c750c37c-6c67-4211-a9e2-6f035a897cfa/data.write',
-];
-
 const httpUrl = () => envUrl({ protocols: ['http:', 'https:'] });
 const positiveInt = (max: number) => envInt({ min: 1, max });
 const scopes = () => envList({ separator: 'comma-or-space' });
@@ -43,7 +38,9 @@ const variables = {
   API_BASE_URL: envUrl({ protocols: ['http:', 'https:'], trimTrailingSlash: true }).default(
     'http://localhost:8000',
   ),
-  API_SCOPES: scopes().default(DEFAULT_API_SCOPES),
+  API_SCOPES: scopes().describe(
+    "the API's scopes the web app asks for, e.g. api://<API client id>/data.read",
+  ),
   GRAPH_BASE_URL: envUrl({ protocols: ['http:', 'https:'], trimTrailingSlash: true }).default(
     'https://graph.microsoft.com',
   ),

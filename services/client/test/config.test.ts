@@ -7,6 +7,7 @@ const minimal = {
   CLIENT_ID: '0d7f3a52-9c1b-4e8a-b6f4-2c5e8a1d9b37',
   CLIENT_SECRET: 's',
   SESSION_KEYS: 'k'.repeat(32),
+  API_SCOPES: 'api://c750c37c-6c67-4211-a9e2-6f035a897cfa/data.read',
 };
 
 describe('configuration', () => {
@@ -20,12 +21,14 @@ describe('configuration', () => {
     expect(c.redirectUri).toBe('http://localhost:5001/auth/redirect');
     expect(c.postLogoutRedirectUri).toBe('http://localhost:5001/');
     expect(c.graphBaseUrl).toBe('https://graph.microsoft.com');
-    expect(c.apiScopes).toEqual([
-      'api://c750c37c-6c67-4211-a9e2-6f035a897cfa/data.read',
-      'api://c750c37c-6c67-4211-a9e2-6f035a897cfa/data.write',
-    ]);
+    expect(c.apiScopes).toEqual(['api://c750c37c-6c67-4211-a9e2-6f035a897cfa/data.read']);
     expect(c.redisUrl).toBeUndefined();
     expect(c.trustProxy).toBe(false);
+  });
+
+  test('API_SCOPES has no default: the API of a real tenant is never guessed', () => {
+    const { API_SCOPES: _scopes, ...withoutScopes } = minimal;
+    expect(() => loadConfig(withoutScopes)).toThrow(/API_SCOPES/);
   });
 
   test('another issuer host becomes the only known authority; keys rotate', () => {
@@ -68,6 +71,11 @@ describe('configuration', () => {
         },
         { variable: 'CLIENT_ID', problem: "is required (the web app's application (client) id)" },
         { variable: 'CLIENT_SECRET', problem: "is required (the web app's client secret)" },
+        {
+          variable: 'API_SCOPES',
+          problem:
+            "is required (the API's scopes the web app asks for, e.g. api://<API client id>/data.read)",
+        },
         {
           variable: 'SESSION_KEYS',
           problem:

@@ -2,7 +2,7 @@
 // web app uses (compose/k8s: the app talks to https://fake-entra:5050, the browser to
 // http://localhost:5050): the browser is sent to the public URL, MSAL keeps the back channel.
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import { FakeEntra } from '@koa-entra/fake-entra';
+import { DEFAULTS, FakeEntra } from '@koa-entra/fake-entra';
 import { createServer } from 'node:net';
 import { once } from 'node:events';
 import { Agent, startTestApp, type TestApp } from './support/agent.ts';
@@ -21,11 +21,7 @@ async function freePort(): Promise<number> {
 beforeAll(async () => {
   const port = await freePort();
   fake = await FakeEntra.start({ port, publicUrl: `http://127.0.0.1:${port}` });
-  app = await startTestApp({
-    AUTHORITY: fake.baseUrl,
-    GRAPH_BASE_URL: fake.graphBaseUrl,
-    CLIENT_SECRET: 'dev-web-secret-not-for-production',
-  });
+  app = await startTestApp({ fake });
 });
 
 afterAll(async () => {
@@ -43,13 +39,13 @@ test('sign-in and sign-out send the browser to the public URL; the CSP allows it
   const csp = start.headers.get('content-security-policy')!;
   expect(csp).toContain(fake.publicUrl);
   expect(fake.requestCounts().discovery).toBe(1); // once per process
-  // Complete the sign-in without a page (prompt=none + login_hint, as Entra allows).
-  const authorize = new URL(start.location);
-  authorize.searchParams.set('prompt', 'none');
-  authorize.searchParams.set('login_hint', 'alice@contoso.test');
-  const answer = await fetch(authorize, { redirect: 'manual' });
-  const back = new URL(answer.headers.get('location')!);
+  // The person signs in on the issuer's page, reached at its public URL.
+  const answer = await fake.completeSignIn(start.location, DEFAULTS.users.alice.upn);
+  const back = new URL(answer.url);
   expect(`${back.origin}${back.pathname}`).toBe(`${app.base}/auth/redirect`);
+  expect(fake.requests({ endpoint: 'authorize' })[0]!.headers.host).toBe(
+    new URL(fake.publicUrl).host,
+  );
   const done = await agent.get(`${back.pathname}${back.search}`);
   expect(done.status).toBe(303);
   const page = await agent.get('/');

@@ -4,13 +4,15 @@ import { expect, test } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { DEFAULTS } from '@koa-entra/fake-entra';
 
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const BASE_ENV = {
   PATH: process.env.PATH ?? '',
-  TENANT_ID: '3f1d2c4b-8a6e-4f7d-9b0c-1e2a3b4c5d6e',
-  CLIENT_ID: '0d7f3a52-9c1b-4e8a-b6f4-2c5e8a1d9b37',
+  TENANT_ID: DEFAULTS.tenantId,
+  CLIENT_ID: DEFAULTS.webClientId,
   CLIENT_SECRET: 'process-test-secret',
+  API_SCOPES: DEFAULTS.apiScopes.join(' '),
   SESSION_KEYS: 'p'.repeat(32),
   AUTHORITY: 'https://127.0.0.1:9', // nothing listens: the app still starts, sign-in pages would say so
   PORT: '0',
@@ -31,6 +33,7 @@ function run(env: Record<string, string>) {
 test('a missing variable stops the process with exit 1 naming it', async () => {
   const env: Record<string, string> = { ...BASE_ENV };
   delete env.CLIENT_SECRET;
+  delete env.API_SCOPES; // no default: the web app must be told which API it calls
   const { child, output } = run({ ...env, SESSION_KEYS: 'short' });
   const [code] = await once(child, 'exit');
   expect(code).toBe(1);
@@ -40,9 +43,10 @@ test('a missing variable stops the process with exit 1 naming it', async () => {
   expect(line).toMatchObject({
     level: 'fatal',
     service: 'client',
-    variables: ['CLIENT_SECRET', 'SESSION_KEYS'],
+    variables: ['CLIENT_SECRET', 'API_SCOPES', 'SESSION_KEYS'],
   });
   expect(line.msg).toContain('CLIENT_SECRET: is required');
+  expect(line.msg).toContain("API_SCOPES: is required (the API's scopes");
   expect(line.msg).toContain('SESSION_KEYS: every key must be at least 32 characters');
   expect(output()).not.toContain('short'); // never echo secrets back
 }, 15_000);

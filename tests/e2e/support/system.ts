@@ -46,6 +46,7 @@ export async function startWebAppProcess(env: Record<string, string>): Promise<W
       TENANT_ID: DEFAULTS.tenantId,
       CLIENT_ID: DEFAULTS.webClientId,
       CLIENT_SECRET: DEFAULTS.webClientSecret,
+      API_SCOPES: DEFAULTS.apiScopes.join(' '),
       SESSION_KEYS,
       LOG_LEVEL: 'info',
       ...env,

@@ -5,7 +5,9 @@ import type { Context } from 'koa';
 import { randomUUID } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import type { Harness } from '../context.ts';
-import { DEFAULTS } from '../defaults.ts';
+import { GRAPH_APP_ID, GRAPH_RESOURCE } from '../directory.ts';
+import { applyEdits } from '../hooks.ts';
+import { bearerClient } from '../recorder.ts';
 
 const PROFILE_SCOPES = [
   'User.Read',
@@ -20,7 +22,7 @@ function graphError(ctx: Context, status: number, code: string, message: string)
   if (status === 401) {
     ctx.set(
       'WWW-Authenticate',
-      `Bearer realm="", authorization_uri="${ctx.state.authorizationUri as string}", client_id="${DEFAULTS.graphClientId}"`,
+      `Bearer realm="", authorization_uri="${ctx.state.authorizationUri as string}", client_id="${GRAPH_APP_ID}"`,
     );
   }
   const clientRequestId = ctx.get('client-request-id') || randomUUID();
@@ -72,7 +74,7 @@ async function graphClaims(ctx: Context, h: Harness): Promise<JWTPayload | undef
       {
         algorithms: ['RS256'],
         issuer: issuers,
-        audience: [DEFAULTS.graphClientId, DEFAULTS.graphIdentifier],
+        audience: [GRAPH_APP_ID, GRAPH_RESOURCE],
         requiredClaims: ['exp', 'tid'],
       },
     ));
@@ -89,9 +91,24 @@ async function graphClaims(ctx: Context, h: Harness): Promise<JWTPayload | undef
   return claims;
 }
 
+/** Answers a queued Graph error for this call, if one is queued; returns whether it did. */
+function queuedGraphError(ctx: Context, h: Harness, endpoint: 'graph' | 'userinfo'): boolean {
+  const queued = h.hooks.takeError(endpoint, { clientId: bearerClient(ctx.get('authorization')) });
+  if (!queued) return false;
+  ctx.state.authorizationUri = `${h.publicUrl}/common/oauth2/authorize`;
+  graphError(
+    ctx,
+    queued.status ?? 400,
+    queued.error,
+    queued.description ?? `The test harness answered this request with ${queued.error}.`,
+  );
+  return true;
+}
+
 export function registerGraph(router: Router, h: Harness): void {
   router.get('/v1.0/me', async (ctx) => {
     h.count('graph');
+    if (queuedGraphError(ctx, h, 'graph')) return;
     const claims = await graphClaims(ctx, h);
     if (!claims) return;
     const scopes = String(claims.scp ?? '').split(' ');
@@ -111,25 +128,33 @@ export function registerGraph(router: Router, h: Harness): void {
         `Resource '${String(claims.oid)}' does not exist or one of its queried reference-property objects are not present.`,
       );
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = {
-      '@odata.context': `${h.baseUrl}/v1.0/$metadata#users/$entity`,
-      businessPhones: [],
-      displayName: user.name,
-      givenName: user.givenName ?? null,
-      jobTitle: user.jobTitle ?? null,
-      mail: user.upn,
-      mobilePhone: null,
-      officeLocation: null,
-      preferredLanguage: null,
-      surname: user.surname ?? null,
-      userPrincipalName: user.upn,
-      id: user.oid,
-    };
+    const callback = h.hooks.takeGraph({
+      clientId: typeof claims.azp === 'string' ? claims.azp : undefined,
+      user,
+    });
+    ctx.body = applyEdits(
+      {
+        '@odata.context': `${h.baseUrl}/v1.0/$metadata#users/$entity`,
+        businessPhones: [],
+        displayName: user.name,
+        givenName: user.givenName ?? null,
+        jobTitle: user.jobTitle ?? null,
+        mail: user.upn,
+        mobilePhone: null,
+        officeLocation: null,
+        preferredLanguage: null,
+        surname: user.surname ?? null,
+        userPrincipalName: user.upn,
+        id: user.oid,
+      },
+      callback?.profile,
+    );
   });
 
   // The discovery document's userinfo_endpoint (Graph serves it at /oidc/userinfo).
   router.get('/oidc/userinfo', async (ctx) => {
     h.count('graph');
+    if (queuedGraphError(ctx, h, 'userinfo')) return;
     const claims = await graphClaims(ctx, h);
     if (!claims) return;
     const user = h.directory.user(String(claims.oid ?? ''));

@@ -8,6 +8,7 @@ import type { ClientConfig, UserConfig } from '../config.ts';
 import type { Harness } from '../context.ts';
 import type { DelegatedGrant } from '../directory.ts';
 import { errors } from '../errors.ts';
+import { applyEdits, entraErrorOf } from '../hooks.ts';
 import { formParams, required, type Params } from '../params.ts';
 import { clientInfo } from '../tokens.ts';
 
@@ -38,6 +39,15 @@ function basicCredentials(ctx: Context): { id: string; secret: string } | undefi
   }
 }
 
+/** The client id of Basic credentials, if readable (for matching queued errors only). */
+function basicClientId(ctx: Context): string | undefined {
+  try {
+    return basicCredentials(ctx)?.id;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Identifies and authenticates the client; confidential clients must present their secret. */
 function authenticateClient(
   ctx: Context,
@@ -53,13 +63,8 @@ function authenticateClient(
     );
   }
   const clientId = basic?.id ?? required(p, 'client_id');
-  const client = h.directory.client(clientId);
-  if (
-    !client ||
-    (tenant && h.directory.clientTenant(client).toLowerCase() !== tenant.toLowerCase())
-  ) {
-    throw errors.unknownClient(clientId, tenant ?? tenantSegment);
-  }
+  // Unknown or of another tenant: AADSTS700016; single-tenant on /common: AADSTS50194.
+  const client = h.directory.clientAt(clientId, tenantSegment);
   if (p.client_assertion || p.client_assertion_type)
     throw errors.malformed(
       'client_assertion is not supported by the fake issuer; use a client secret.',
@@ -90,23 +95,35 @@ interface DelegatedResult {
   grant: DelegatedGrant;
   oidc: string[];
   nonce?: string;
+  /** The issuer session's id: the ID token's `sid`, kept across refreshes. */
+  sid?: string;
 }
 
 function delegatedResponse(
   h: Harness,
   client: ClientConfig,
+  grantType: string,
   r: DelegatedResult,
 ): Record<string, unknown> {
   const { accessToken, idToken, refreshToken } = h.tokens.lifetimes;
+  const callback = h.hooks.takeToken({
+    clientId: client.clientId,
+    grantType,
+    resource: r.grant.api,
+    user: r.user,
+  });
   const access = h.tokens.sign(
-    h.tokens.userAccessClaims({
-      user: r.user,
-      client,
-      api: r.grant.api,
-      scopes: r.grant.scopes,
-      tenant: r.tenant,
-      lifetime: accessToken,
-    }),
+    applyEdits(
+      h.tokens.userAccessClaims({
+        user: r.user,
+        client,
+        api: r.grant.api,
+        scopes: r.grant.scopes,
+        tenant: r.tenant,
+        lifetime: accessToken,
+      }),
+      callback?.accessTokenClaims,
+    ),
   );
   const body: Record<string, unknown> = {
     token_type: 'Bearer',
@@ -121,22 +138,31 @@ function delegatedResponse(
       userOid: r.user.oid,
       tenant: r.tenant,
       expiresAt: Date.now() + refreshToken * 1000,
+      sid: r.sid,
     });
   }
   if (r.oidc.includes('openid')) {
     body.id_token = h.tokens.sign(
-      h.tokens.idTokenClaims({
-        user: r.user,
-        client,
-        tenant: r.tenant,
-        nonce: r.nonce,
-        lifetime: idToken,
-        email: r.oidc.includes('email'),
-      }),
+      applyEdits(
+        {
+          ...h.tokens.idTokenClaims({
+            user: r.user,
+            client,
+            tenant: r.tenant,
+            nonce: r.nonce,
+            lifetime: idToken,
+            email: r.oidc.includes('email'),
+          }),
+          // The session's sid and the app's optional claims (login_hint) come from the directory.
+          ...(r.sid ? { sid: r.sid } : {}),
+          ...h.directory.optionalIdTokenClaims(client, r.user),
+        },
+        callback?.idTokenClaims,
+      ),
     );
   }
   body.client_info = clientInfo(r.user.oid, r.tenant);
-  return body;
+  return applyEdits(body, callback?.response);
 }
 
 function authorizationCodeGrant(
@@ -170,12 +196,13 @@ function authorizationCodeGrant(
   const resolved = asksForResource ? h.directory.resolveScopes(p.scope!) : fromCode.groups[0]!;
   const oidc = [...new Set([...(fromRequest?.oidc ?? []), ...fromCode.oidc])];
   const grant = h.directory.grantDelegated(client, user, resolved);
-  return delegatedResponse(h, client, {
+  return delegatedResponse(h, client, 'authorization_code', {
     user,
     tenant: entry.tenant,
     grant,
     oidc,
     nonce: entry.nonce,
+    sid: entry.sid,
   });
 }
 
@@ -192,11 +219,12 @@ function refreshTokenGrant(h: Harness, client: ClientConfig, p: Params): Record<
   const resolved = h.directory.resolveScopes(scope);
   const grant = h.directory.grantDelegated(client, user, resolved);
   // Entra returns a new refresh token with every redemption.
-  return delegatedResponse(h, client, {
+  return delegatedResponse(h, client, 'refresh_token', {
     user,
     tenant: entry.tenant,
     grant,
     oidc: [...new Set([...resolved.oidc, 'offline_access'])],
+    sid: entry.sid,
   });
 }
 
@@ -216,21 +244,32 @@ function clientCredentialsGrant(
   const api = h.directory.api(resource);
   if (!api) throw errors.resourceNotFound(resource, tid);
   const lifetime = h.tokens.lifetimes.accessToken;
+  const callback = h.hooks.takeToken({
+    clientId: client.clientId,
+    grantType: 'client_credentials',
+    resource: api,
+  });
   const token = h.tokens.sign(
-    h.tokens.appAccessClaims({
-      client,
-      api,
-      roles: h.directory.appRoles(client, api),
-      tenant: tid,
-      lifetime,
-    }),
+    applyEdits(
+      h.tokens.appAccessClaims({
+        client,
+        api,
+        roles: h.directory.appRoles(client, api),
+        tenant: tid,
+        lifetime,
+      }),
+      callback?.accessTokenClaims,
+    ),
   );
-  return {
-    token_type: 'Bearer',
-    expires_in: lifetime,
-    ext_expires_in: lifetime,
-    access_token: token,
-  };
+  return applyEdits(
+    {
+      token_type: 'Bearer',
+      expires_in: lifetime,
+      ext_expires_in: lifetime,
+      access_token: token,
+    },
+    callback?.response,
+  );
 }
 
 export function registerToken(router: Router, h: Harness): void {
@@ -239,6 +278,11 @@ export function registerToken(router: Router, h: Harness): void {
     const tenantSegment = ctx.params.tenant!;
     const { tenantId } = h.directory.requireTenant(tenantSegment);
     const p = formParams(ctx);
+    const queued = h.hooks.takeError('token', {
+      clientId: p.client_id ?? basicClientId(ctx),
+      grantType: p.grant_type,
+    });
+    if (queued) throw entraErrorOf(queued);
     const grantType = required(p, 'grant_type');
     if (!['authorization_code', 'refresh_token', 'client_credentials'].includes(grantType))
       throw errors.unsupportedGrant(grantType);

@@ -1,52 +1,23 @@
-// The one mapping from failures to responses (RFC 6750 for the bearer-token ones). Bodies
-// carry `error` and `error_description`; never a stack trace, never the token.
-import { InvalidTokenError, KeysUnavailableError } from '../auth/index.ts';
+// The one mapping from failures to responses. Bodies carry `error` and `error_description`;
+// never a stack trace, never the token. Bearer-token failures (@koa-entra/bearer) bring their
+// status and headers (WWW-Authenticate, Retry-After); this module only adds the JSON body.
+import { BearerError } from '@koa-entra/bearer';
 import { StoreUnavailableError } from '../store/store.ts';
-
-export const REALM = 'api';
 
 /** A request the API refuses, with the response it gets. */
 export class HttpError extends Error {
   override name = 'HttpError';
   readonly status: number;
   readonly error: string;
-  /** Whether the problem concerns the bearer credential (then WWW-Authenticate is sent). */
-  readonly bearer: boolean;
-  readonly scope: string | undefined;
-  constructor(
-    status: number,
-    error: string,
-    description: string,
-    options: { bearer?: boolean; scope?: string } = {},
-  ) {
+  constructor(status: number, error: string, description: string) {
     super(description);
     this.status = status;
     this.error = error;
-    this.bearer = options.bearer ?? false;
-    this.scope = options.scope;
   }
 }
 
-/** No credentials at all: 401 with a bare challenge (RFC 6750 §3.1: no error code). */
-export class MissingCredentialsError extends HttpError {
-  constructor() {
-    super(
-      401,
-      'unauthorized',
-      'This resource needs a bearer access token in the Authorization header',
-      { bearer: true },
-    );
-  }
-}
-
-export const invalidRequest = (description: string, bearer = true) =>
-  new HttpError(400, 'invalid_request', description, { bearer });
-
-export const insufficientScope = (scope: string) =>
-  new HttpError(403, 'insufficient_scope', `The token does not grant ${scope}`, {
-    bearer: true,
-    scope,
-  });
+export const invalidRequest = (description: string) =>
+  new HttpError(400, 'invalid_request', description);
 
 export interface ErrorResponse {
   status: number;
@@ -54,20 +25,13 @@ export interface ErrorResponse {
   body: { error: string; error_description: string };
 }
 
-const quote = (v: string) => `"${v.replace(/["\\]/g, '')}"`;
-
 export function toResponse(error: unknown): ErrorResponse {
-  if (error instanceof InvalidTokenError) {
-    return challenge(401, 'invalid_token', error.message);
-  }
-  if (error instanceof KeysUnavailableError) {
+  if (error instanceof BearerError) {
     return {
-      status: 503,
-      headers: { 'retry-after': String(error.retryAfterSeconds) },
-      body: {
-        error: 'temporarily_unavailable',
-        error_description: 'The token issuer cannot be reached; try again later',
-      },
+      status: error.status,
+      headers: { ...error.headers },
+      // No credentials at all: RFC 6750 sends no error code; the body still names the problem.
+      body: { error: error.error ?? 'unauthorized', error_description: error.message },
     };
   }
   if (error instanceof StoreUnavailableError) {
@@ -80,25 +44,11 @@ export function toResponse(error: unknown): ErrorResponse {
       },
     };
   }
-  if (error instanceof MissingCredentialsError) {
-    return {
-      status: 401,
-      headers: { 'www-authenticate': `Bearer realm=${quote(REALM)}` },
-      body: { error: error.error, error_description: error.message },
-    };
-  }
   if (error instanceof HttpError) {
     // The unread rest of an oversized body is not worth receiving: close the connection.
-    if (error.status === 413)
-      return {
-        status: 413,
-        headers: { connection: 'close' },
-        body: { error: error.error, error_description: error.message },
-      };
-    if (error.bearer) return challenge(error.status, error.error, error.message, error.scope);
     return {
       status: error.status,
-      headers: {},
+      headers: error.status === 413 ? { connection: 'close' } : {},
       body: { error: error.error, error_description: error.message },
     };
   }
@@ -139,23 +89,4 @@ function clientError(status: number, type: unknown): ErrorResponse['body'] {
       error_description: 'This method is not allowed on this resource',
     };
   return { error: 'invalid_request', error_description: 'The request is malformed' };
-}
-
-function challenge(
-  status: number,
-  error: string,
-  description: string,
-  scope?: string,
-): ErrorResponse {
-  const params = [
-    `realm=${quote(REALM)}`,
-    `error=${quote(error)}`,
-    `error_description=${quote(description)}`,
-  ];
-  if (scope) params.push(`scope=${quote(scope)}`);
-  return {
-    status,
-    headers: { 'www-authenticate': `Bearer ${params.join(', ')}` },
-    body: { error, error_description: description },
-  };
 }

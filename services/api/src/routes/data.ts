@@ -1,10 +1,11 @@
 // The protected data. Handlers receive the verified principal, never the token.
 import { bodyParser } from '@koa/bodyparser';
 import type Router from '@koa/router';
+import { assertNoBodyToken, getPrincipal, requirePermission } from '@koa-entra/bearer';
 import type { Context, Next } from 'koa';
-import { READ, WRITE, type Principal } from '../auth/index.ts';
-import { rejectBodyCredential, requireScopes } from '../http/authenticate.ts';
 import { HttpError, invalidRequest } from '../http/errors.ts';
+import { READ, WRITE, grantedPermissions, ownerOf } from '../policy.ts';
+import { REALM } from '../token-verifier.ts';
 import type { Store } from '../store/index.ts';
 
 export const READ_LIMIT = 100;
@@ -29,21 +30,21 @@ export function dataRoutes(
 
   router.get(
     '/data/read',
-    chain(authenticate, requireScopes(READ), async (ctx) => {
-      const principal = ctx.state.principal as Principal;
+    chain(authenticate, requirePermission(READ), async (ctx) => {
+      const principal = getPrincipal(ctx);
       // An app with Data.Read.All reads everyone's items in its tenant; a user reads their own.
       const items = await store.list(
         principal.kind === 'app' ? { tid: principal.tenantId, oid: null } : ownerOf(principal),
         READ_LIMIT,
       );
       ctx.set('cache-control', 'no-store');
-      ctx.body = { data: items, 'current-user-scopes': principal.permissions };
+      ctx.body = { data: items, 'current-user-scopes': grantedPermissions(principal) };
     }),
   );
 
   router.post(
     '/data/write',
-    chain(authenticate, requireScopes(WRITE), async (ctx, next) => {
+    chain(authenticate, requirePermission(WRITE), async (ctx, next) => {
       const declared = Number(ctx.get('content-length'));
       if (declared > maxBodyBytes) throw tooLarge(maxBodyBytes);
       try {
@@ -52,10 +53,11 @@ export function dataRoutes(
         const status = (error as { status?: number }).status;
         if (status === 413) throw tooLarge(maxBodyBytes);
         if (status === 400)
-          throw invalidRequest('The request body is not valid JSON (an object is expected)', false);
+          throw invalidRequest('The request body is not valid JSON (an object is expected)');
         throw error;
       }
-      rejectBodyCredential(ctx.request.body);
+      // Parsed after authentication, so the body's token check is ours (RFC 6750 §2.2).
+      assertNoBodyToken(ctx.request.body, { realm: REALM });
       if (!ctx.is('application/json')) {
         throw new HttpError(
           415,
@@ -65,19 +67,19 @@ export function dataRoutes(
       }
       const data = ctx.request.body;
       if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-        throw invalidRequest('The request body must be a JSON object', false);
+        throw invalidRequest('The request body must be a JSON object');
       }
       if (depthExceeds(data, MAX_DEPTH)) {
-        throw invalidRequest(`The request body is nested deeper than ${MAX_DEPTH} levels`, false);
+        throw invalidRequest(`The request body is nested deeper than ${MAX_DEPTH} levels`);
       }
-      const principal = ctx.state.principal as Principal;
+      const principal = getPrincipal(ctx);
       const item = await store.put(ownerOf(principal), data);
       ctx.status = 201;
       ctx.set('cache-control', 'no-store');
       ctx.body = {
         result: 'You wrote protected data!',
         item,
-        'current-user-scopes': principal.permissions,
+        'current-user-scopes': grantedPermissions(principal),
       };
       await next();
     }),
@@ -102,8 +104,6 @@ function chain(...fns: [Middleware, ...Middleware[]]): Middleware {
   }
   return composed;
 }
-
-const ownerOf = (p: Principal) => ({ tid: p.tenantId, oid: p.objectId });
 
 const tooLarge = (limit: number) =>
   new HttpError(413, 'request_too_large', `The request body is larger than ${limit} bytes`);

@@ -3,22 +3,27 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { entraEndpoints, oidcDiscoveryUrl } from '@koa-entra/bearer';
 import type Router from '@koa/router';
 import type { ApiConfig } from '../config.ts';
 
 export function openApiDocument(config: ApiConfig): Record<string, unknown> {
   const id = config.apiClientId;
   const scope = (s: string) => `api://${id}/${s}`;
-  const securityScheme =
+  const entra =
     config.oidcIssuer === undefined
+      ? entraEndpoints({ authority: config.authority, tenantId: config.tenantId as string })
+      : undefined;
+  const securityScheme =
+    entra !== undefined
       ? {
           type: 'oauth2',
           description:
             'Microsoft Entra ID, authorization code flow with PKCE. App-only tokens (client credentials) carry the app roles Data.Read.All / Data.Write.All instead.',
           flows: {
             authorizationCode: {
-              authorizationUrl: `${config.authority}/${config.tenantId}/oauth2/v2.0/authorize`,
-              tokenUrl: `${config.authority}/${config.tenantId}/oauth2/v2.0/token`,
+              authorizationUrl: entra.authorizationEndpoint,
+              tokenUrl: entra.tokenEndpoint,
               scopes: {
                 [scope('data.read')]: 'Read your data',
                 [scope('data.write')]: 'Write your data',
@@ -28,7 +33,7 @@ export function openApiDocument(config: ApiConfig): Record<string, unknown> {
         }
       : {
           type: 'openIdConnect',
-          openIdConnectUrl: `${config.oidcIssuer.replace(/\/+$/, '')}/.well-known/openid-configuration`,
+          openIdConnectUrl: oidcDiscoveryUrl(config.oidcIssuer as string),
         };
   const error = { $ref: '#/components/schemas/Error' };
   const errors = (...codes: number[]) =>

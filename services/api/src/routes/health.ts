@@ -2,7 +2,7 @@
 // answering, not stopping) and /metrics.
 import type Router from '@koa/router';
 import { healthRoutes as kitHealthRoutes } from '@koa-entra/service-kit';
-import type { SigningKeys } from '../auth/index.ts';
+import type { SigningKeys } from '@koa-entra/bearer';
 import type { Metrics } from '../http/metrics.ts';
 import type { Store } from '../store/index.ts';
 

@@ -3,6 +3,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { apiMain, repoRoot } from './api.ts';
 
+const SOURCE_CONDITION = '--conditions=@koa-entra/source';
+
 export interface ApiProcess {
   child: ChildProcess;
   url: string;
@@ -16,15 +18,12 @@ export function runApi(env: Record<string, string | undefined>): {
   exit: ApiProcess['exit'];
 } {
   const { NODE_OPTIONS: _omit, ...inherited } = process.env;
-  const child = spawn(
-    process.execPath,
-    ['--no-warnings', '--conditions=@koa-entra/source', apiMain],
-    {
-      cwd: repoRoot,
-      env: { ...inherited, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  // Without jest's NODE_OPTIONS, so the workspace packages' source condition is passed here.
+  const child = spawn(process.execPath, ['--no-warnings', SOURCE_CONDITION, apiMain], {
+    cwd: repoRoot,
+    env: { ...inherited, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr?.on('data', (c: Buffer) => (out += c.toString()));

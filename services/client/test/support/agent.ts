@@ -1,22 +1,13 @@
-// A tiny cookie-keeping HTTP client for integration tests: follows nothing, so each redirect can
-// be asserted.
+// A tiny cookie-keeping HTTP client for integration tests (follows nothing, so each redirect can
+// be asserted), and the web app started against the real fake issuer in-process.
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
+import { DEFAULTS, type FakeEntra } from '@koa-entra/fake-entra';
 import { loadConfig, type WebAppConfig } from '../../src/config.ts';
 import { createWebApp, type WebApp } from '../../src/server.ts';
 import type { KeyValueStore } from '../../src/store/store.ts';
-import {
-  API,
-  API_SCOPES,
-  AUTHORITY,
-  CLIENT_ID,
-  GRAPH,
-  TENANT,
-  type NockEntra,
-  type NockUser,
-} from './nock-entra.ts';
 
 export interface Answer {
   status: number;
@@ -118,7 +109,15 @@ export interface TestApp {
 
 export const SESSION_KEY = 'test-session-key-0123456789abcdef0123456789';
 
+/** Where the web app signs in and what it calls: the fake issuer (and its Graph stub), an API. */
+export interface Upstreams {
+  fake: FakeEntra;
+  /** Base URL of the API; default an address where nothing listens. */
+  apiUrl?: string;
+}
+
 export async function startTestApp(
+  upstreams: Upstreams,
   env: Record<string, string> = {},
   store?: KeyValueStore,
 ): Promise<TestApp> {
@@ -128,13 +127,13 @@ export async function startTestApp(
   const { port } = server.address() as AddressInfo;
   const base = `http://localhost:${port}`;
   const config = loadConfig({
-    TENANT_ID: TENANT,
-    CLIENT_ID,
-    CLIENT_SECRET: 'test-secret',
-    AUTHORITY,
-    GRAPH_BASE_URL: GRAPH,
-    API_BASE_URL: API,
-    API_SCOPES: API_SCOPES.join(' '),
+    TENANT_ID: DEFAULTS.tenantId,
+    CLIENT_ID: DEFAULTS.webClientId,
+    CLIENT_SECRET: DEFAULTS.webClientSecret,
+    AUTHORITY: upstreams.fake.baseUrl,
+    GRAPH_BASE_URL: upstreams.fake.graphBaseUrl,
+    API_BASE_URL: upstreams.apiUrl ?? 'http://127.0.0.1:9',
+    API_SCOPES: DEFAULTS.apiScopes.join(' '),
     REDIRECT_URI: `${base}/auth/redirect`,
     SESSION_KEYS: SESSION_KEY,
     LOG_LEVEL: 'info',
@@ -157,19 +156,32 @@ export async function startTestApp(
   };
 }
 
-/** Signs `user` in through the whole redirect dance; returns the final redirect answer. */
-export async function signIn(
-  agent: Agent,
-  entra: NockEntra,
-  user: NockUser,
-  returnTo?: string,
-): Promise<Answer> {
+/** The sign-in start: the app's answer, whose Location is the issuer's authorize URL. */
+export async function startSignIn(agent: Agent, returnTo?: string): Promise<Answer> {
   const start = await agent.get(
     `/auth/signin${returnTo ? `?returnTo=${encodeURIComponent(returnTo)}` : ''}`,
   );
   if (start.status !== 302) throw new Error(`sign-in start answered ${start.status}`);
-  const { code, state } = entra.authorize(start.location, user);
-  return agent.get(
-    `/auth/redirect?code=${encodeURIComponent(code)}&state=${encodeURIComponent(state)}`,
-  );
+  return start;
+}
+
+/** The person signs `upn` in on the issuer's page; the browser brings the answer back to the app. */
+export async function finishSignIn(
+  agent: Agent,
+  fake: FakeEntra,
+  start: Answer,
+  upn: string,
+): Promise<Answer> {
+  const back = await fake.completeSignIn(start.location, upn);
+  return agent.get(back.url);
+}
+
+/** Signs `upn` in through the whole redirect dance; returns the app's final answer. */
+export async function signIn(
+  agent: Agent,
+  fake: FakeEntra,
+  upn: string,
+  returnTo?: string,
+): Promise<Answer> {
+  return finishSignIn(agent, fake, await startSignIn(agent, returnTo), upn);
 }

@@ -1,65 +1,116 @@
 // Discovery document + JWKS of the issuer, cached. Concurrent callers share one fetch; an
 // unknown kid triggers at most one refetch per cooldown; after a failed fetch the issuer is
 // not asked again before the cooldown; cached keys outlive a refresh failure for a bounded
-// time (stale-if-error), after which the keys count as unavailable.
+// time (stale-if-error), after which the keys count as unavailable (503, never 401).
 import { importJWK, type JWK } from 'jose';
-import { InvalidTokenError, KeysUnavailableError } from './errors.ts';
+import { KeysUnavailableError } from './errors.ts';
+
+/** Timings of the key cache. */
+export interface JwksTimings {
+  /** Age after which the key set is refreshed in the background (default 600). */
+  refreshSeconds?: number;
+  /** At most one fetch per this period for unknown kids and after a failure (default 30). */
+  cooldownSeconds?: number;
+  /** How long past `refreshSeconds` cached keys keep working while the issuer fails (default 21600). */
+  staleMaxSeconds?: number;
+  /** Timeout of one discovery or JWKS request (default 5000). */
+  fetchTimeoutMs?: number;
+}
+
+export const DEFAULT_JWKS_TIMINGS: Readonly<Required<JwksTimings>> = Object.freeze({
+  refreshSeconds: 600,
+  cooldownSeconds: 30,
+  staleMaxSeconds: 21_600,
+  fetchTimeoutMs: 5000,
+});
+
+/** One HTTP request to the issuer, as reported to `hooks.issuerFetch`. */
+export interface IssuerFetchEvent {
+  target: 'discovery' | 'jwks';
+  ok: boolean;
+}
 
 export interface SigningKeysOptions {
   /** URL of the OpenID Connect discovery document. */
   discoveryUrl: string;
   /** The discovery document must name exactly this issuer (protects against mix-ups). */
   expectedIssuer: string;
-  refreshMs: number;
-  cooldownMs: number;
-  staleMaxMs: number;
-  fetchTimeoutMs: number;
-  /** Called once per HTTP request to the issuer. */
-  onFetch?: (target: 'discovery' | 'jwks', ok: boolean) => void;
+  timings: Required<JwksTimings>;
+  fetch: typeof globalThis.fetch;
+  now: () => number;
+  onFetch?: (event: IssuerFetchEvent) => void;
   /** Called with the kids that disappeared from the key set. */
-  onKeysRetired?: (kids: string[]) => void;
-  onError?: (error: Error) => void;
-  now?: () => number;
+  onKeysRetired?: (kids: readonly string[]) => void;
+  onRefreshFailed?: (error: Error) => void;
 }
 
+/** What the key cache knows, for readiness probes. */
 export interface KeyStatus {
+  /** Keys are usable now (verification can proceed). */
   ready: boolean;
   keyCount: number;
+  /** When the key set was last fetched (ms since the epoch). */
   fetchedAt: number | undefined;
+  /** Why the last fetch failed; cleared by a successful one. */
   lastError: string | undefined;
 }
 
 type Key = Awaited<ReturnType<typeof importJWK>>;
 
+/**
+ * The issuer's signing keys, cached. A verifier creates and owns one; reach it as
+ * `verifier.keys` to warm it up or to report readiness.
+ *
+ * @example
+ * ```ts
+ * verifier.keys.refresh().catch(() => {}); // warm up without delaying start
+ * app.use(async (ctx, next) => {
+ *   if (ctx.path !== '/readyz') return next();
+ *   ctx.status = (await verifier.keys.ensureKeys()) ? 200 : 503;
+ * });
+ * ```
+ */
 export class SigningKeys {
-  readonly #o: Required<Omit<SigningKeysOptions, 'onFetch' | 'onKeysRetired' | 'onError'>> &
-    Pick<SigningKeysOptions, 'onFetch' | 'onKeysRetired' | 'onError'>;
+  readonly #o: SigningKeysOptions;
+  readonly #refreshMs: number;
+  readonly #cooldownMs: number;
+  readonly #staleMaxMs: number;
   #keys = new Map<string, Key>();
   #fetchedAt: number | undefined;
+  #usableUntil = -Infinity;
   #lastFailureAt: number | undefined;
   #lastKidRefetchAt: number | undefined;
-  #lastError: string | undefined;
+  #lastError: Error | undefined;
   #jwksUri: string | undefined;
   #inflight: Promise<void> | undefined;
 
+  /** @internal Created by the verifiers. */
   constructor(options: SigningKeysOptions) {
-    this.#o = { now: Date.now, ...options };
+    this.#o = options;
+    this.#refreshMs = options.timings.refreshSeconds * 1000;
+    this.#cooldownMs = options.timings.cooldownSeconds * 1000;
+    this.#staleMaxMs = options.timings.staleMaxSeconds * 1000;
   }
 
-  /** The key for `kid`; InvalidTokenError when the issuer does not publish it, KeysUnavailableError when no keys can be had. */
-  async getKey(kid: string): Promise<Key> {
+  /** Until when (ms since the epoch) the cached keys may be used; -Infinity before the first fetch. */
+  get usableUntil(): number {
+    return this.#usableUntil;
+  }
+
+  /**
+   * The key for `kid`, or `undefined` when the issuer does not publish it (after at most one
+   * refetch per cooldown). Throws KeysUnavailableError when no usable keys can be had.
+   */
+  async getKey(kid: string): Promise<Key | undefined> {
     const now = this.#o.now();
-    if (!this.#usable(now)) {
+    if (now > this.#usableUntil) {
       if (this.#inflight || this.#mayFetch(now)) await this.refresh().catch(() => undefined);
-      if (!this.#usable(this.#o.now())) {
-        throw new KeysUnavailableError(
-          'The signing keys of the token issuer are unavailable',
-          this.#retryAfterMs() / 1000,
-        );
+      if (this.#o.now() > this.#usableUntil) {
+        throw new KeysUnavailableError(this.#retryAfterMs() / 1000, { cause: this.#lastError });
       }
     } else if (
       this.#fetchedAt !== undefined &&
-      now - this.#fetchedAt > this.#o.refreshMs &&
+      now - this.#fetchedAt > this.#refreshMs &&
       this.#mayFetch(now)
     ) {
       // Stale but usable: refresh in the background, answer from the cache now.
@@ -72,17 +123,12 @@ export class SigningKeys {
       await this.#inflight.catch(() => undefined);
     } else if (
       this.#mayFetch(now) &&
-      (this.#lastKidRefetchAt === undefined || now - this.#lastKidRefetchAt >= this.#o.cooldownMs)
+      (this.#lastKidRefetchAt === undefined || now - this.#lastKidRefetchAt >= this.#cooldownMs)
     ) {
       this.#lastKidRefetchAt = now;
       await this.refresh().catch(() => undefined);
     }
-    const refreshed = this.#keys.get(kid);
-    if (refreshed) return refreshed;
-    throw new InvalidTokenError(
-      'unknown_kid',
-      'The token is signed with a key the issuer does not publish',
-    );
+    return this.#keys.get(kid);
   }
 
   /** Fetches discovery (first time) and the JWKS; concurrent calls share one fetch. */
@@ -95,42 +141,35 @@ export class SigningKeys {
 
   /** Fetches when no usable keys are cached (and the failure cooldown allows); true when keys are usable. */
   async ensureKeys(): Promise<boolean> {
-    if (!this.#usable(this.#o.now()) && (this.#inflight || this.#mayFetch(this.#o.now()))) {
+    const now = this.#o.now();
+    if (now > this.#usableUntil && (this.#inflight || this.#mayFetch(now))) {
       await this.refresh().catch(() => undefined);
     }
-    return this.#usable(this.#o.now());
+    return this.usable();
   }
 
-  /** Whether cached keys may be used now (cheap: called on every request). */
+  /** Whether cached keys may be used now. */
   usable(): boolean {
-    return this.#usable(this.#o.now());
+    return this.#o.now() <= this.#usableUntil;
   }
 
   status(): KeyStatus {
     return {
-      ready: this.#usable(this.#o.now()),
+      ready: this.usable(),
       keyCount: this.#keys.size,
       fetchedAt: this.#fetchedAt,
-      lastError: this.#lastError,
+      lastError: this.#lastError?.message,
     };
   }
 
   /** Whether a fetch may be attempted now (not within the cooldown after a failure). */
   #mayFetch(now: number): boolean {
-    return this.#lastFailureAt === undefined || now - this.#lastFailureAt >= this.#o.cooldownMs;
-  }
-
-  #usable(now: number): boolean {
-    return (
-      this.#keys.size > 0 &&
-      this.#fetchedAt !== undefined &&
-      now - this.#fetchedAt <= this.#o.refreshMs + this.#o.staleMaxMs
-    );
+    return this.#lastFailureAt === undefined || now - this.#lastFailureAt >= this.#cooldownMs;
   }
 
   #retryAfterMs(): number {
     if (this.#lastFailureAt === undefined) return 1000;
-    return Math.max(1000, this.#lastFailureAt + this.#o.cooldownMs - this.#o.now());
+    return Math.max(1000, this.#lastFailureAt + this.#cooldownMs - this.#o.now());
   }
 
   async #fetch(): Promise<void> {
@@ -141,6 +180,7 @@ export class SigningKeys {
       const retired = [...this.#keys.keys()].filter((kid) => !keys.has(kid));
       this.#keys = keys;
       this.#fetchedAt = this.#o.now();
+      this.#usableUntil = this.#fetchedAt + this.#refreshMs + this.#staleMaxMs;
       this.#lastFailureAt = undefined;
       this.#lastError = undefined;
       if (retired.length > 0) this.#o.onKeysRetired?.(retired);
@@ -149,8 +189,8 @@ export class SigningKeys {
       this.#jwksUri = undefined;
       this.#lastFailureAt = this.#o.now();
       const e = error instanceof Error ? error : new Error(String(error));
-      this.#lastError = e.message;
-      this.#o.onError?.(e);
+      this.#lastError = e;
+      this.#o.onRefreshFailed?.(e);
       throw e;
     }
   }
@@ -178,10 +218,10 @@ export class SigningKeys {
   async #getJson(url: string, target: 'discovery' | 'jwks'): Promise<unknown> {
     let ok = false;
     try {
-      const response = await fetch(url, {
+      const response = await this.#o.fetch(url, {
         headers: { accept: 'application/json' },
         redirect: 'error',
-        signal: AbortSignal.timeout(this.#o.fetchTimeoutMs),
+        signal: AbortSignal.timeout(this.#o.timings.fetchTimeoutMs),
       });
       if (!response.ok) throw new Error(`${target} request to ${url} answered ${response.status}`);
       const body = (await response.json()) as unknown;
@@ -195,7 +235,7 @@ export class SigningKeys {
       }
       throw error;
     } finally {
-      this.#o.onFetch?.(target, ok);
+      this.#o.onFetch?.({ target, ok });
     }
   }
 }

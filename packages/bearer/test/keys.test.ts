@@ -1,0 +1,227 @@
+// The key cache and the verified-token cache inside a verifier, against the real fake issuer:
+// single flight, rotation, retirement, unknown-kid floods, outages, and the hooks that report them.
+import { afterEach, describe, expect, jest, test } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
+import {
+  KeysUnavailableError,
+  createEntraVerifier,
+  type IssuerFetchEvent,
+  type VerifierHooks,
+} from '@koa-entra/bearer';
+import { ALICE, FakeEntra, entraOptions, manualClock } from './support/fake.ts';
+
+jest.setTimeout(30_000);
+
+const fakes: FakeEntra[] = [];
+afterEach(async () => {
+  while (fakes.length) await fakes.pop()?.close();
+});
+
+/** A fake issuer, a verifier on a manual clock, and everything its hooks reported. */
+async function setup(options: Parameters<typeof entraOptions>[1] = {}) {
+  const fake = await FakeEntra.start();
+  fakes.push(fake);
+  const clock = manualClock();
+  const events = {
+    cacheHits: 0,
+    rejected: [] as string[],
+    fetches: [] as IssuerFetchEvent[],
+    refreshFailures: [] as string[],
+    retired: [] as string[][],
+    unavailable: 0,
+  };
+  const hooks: VerifierHooks = {
+    cacheHit: () => void events.cacheHits++,
+    tokenRejected: (e) => void events.rejected.push(e.reason),
+    issuerFetch: (e) => void events.fetches.push(e),
+    keysRefreshFailed: (e) => void events.refreshFailures.push(e.message),
+    keysRetired: (kids) => void events.retired.push([...kids]),
+    keysUnavailable: () => void events.unavailable++,
+  };
+  const verifier = createEntraVerifier(entraOptions(fake, { now: clock.now, hooks, ...options }));
+  const token = (o: Parameters<FakeEntra['mintAccessToken']>[0] = {}) =>
+    fake.mintAccessToken({ user: ALICE, scopes: ['data.read'], ...o });
+  return { fake, clock, events, verifier, token };
+}
+
+describe('single flight', () => {
+  test('concurrent verifications on a cold cache share one discovery and one JWKS fetch', async () => {
+    const { fake, verifier, token, events } = await setup({ cacheMaxEntries: 0 });
+    const tokens = await Promise.all(Array.from({ length: 30 }, () => token()));
+    fake.resetRequestCounts();
+    await Promise.all(tokens.map((t) => verifier.verify(t)));
+    expect(fake.requestCounts()).toMatchObject({ discovery: 1, jwks: 1 });
+    expect(events.fetches).toEqual([
+      { target: 'discovery', ok: true },
+      { target: 'jwks', ok: true },
+    ]);
+    expect(events.cacheHits).toBe(0);
+  });
+});
+
+describe('rotation and retirement', () => {
+  test('a token signed with a new key is accepted at once, with one JWKS fetch', async () => {
+    const { fake, verifier, token } = await setup();
+    await verifier.verify(await token());
+    fake.resetRequestCounts();
+    await fake.rotateSigningKey();
+    const fresh = await token();
+    await Promise.all(Array.from({ length: 20 }, () => verifier.verify(fresh)));
+    expect(fake.requestCounts()).toMatchObject({ discovery: 0, jwks: 1 });
+  });
+
+  test('retiring a key empties the verified-token cache: its tokens stop working', async () => {
+    const { fake, verifier, token, events } = await setup();
+    const old = await token();
+    await verifier.verify(old);
+    await verifier.verify(old);
+    expect(events.cacheHits).toBe(1);
+    const oldKid = fake.signingKid;
+    await fake.rotateSigningKey();
+    fake.retireKey(oldKid);
+    // The first token with the new kid makes the verifier refetch and notice the retirement.
+    await verifier.verify(await token());
+    expect(events.retired).toEqual([[oldKid]]);
+    await expect(verifier.verify(old)).rejects.toMatchObject({
+      reason: 'unknown_kid',
+      message: 'The token is signed with a key the issuer does not publish',
+    });
+  });
+
+  test('a verification that overlaps a key retirement is accepted but not cached', async () => {
+    const { fake, verifier, token } = await setup();
+    await verifier.verify(await token());
+    const oldKid = fake.signingKid;
+    await fake.rotateSigningKey();
+    fake.retireKey(oldKid);
+    // This verification's key fetch is the one that retires the old key (cache epoch moves).
+    const fresh = await token();
+    await verifier.verify(fresh);
+    expect(verifier.cacheSize).toBe(0);
+    await verifier.verify(fresh);
+    expect(verifier.cacheSize).toBe(1);
+  });
+});
+
+describe('unknown kids', () => {
+  test('a flood of random kids causes at most one JWKS fetch per cooldown', async () => {
+    const { fake, verifier, token, events } = await setup({ jwks: { cooldownSeconds: 30 } });
+    await verifier.verify(await token());
+    fake.resetRequestCounts();
+    const forged = await Promise.all(
+      Array.from({ length: 200 }, () => token({ header: { kid: randomUUID() } })),
+    );
+    for (let round = 0; round < 3; round++) {
+      const results = await Promise.allSettled(forged.map((t) => verifier.verify(t)));
+      expect(results.every((r) => r.status === 'rejected')).toBe(true);
+    }
+    expect(fake.requestCounts().jwks).toBe(1);
+    expect(events.rejected.filter((r) => r === 'unknown_kid')).toHaveLength(600);
+    // Valid tokens keep working meanwhile.
+    await expect(verifier.verify(await token())).resolves.toBeDefined();
+  });
+
+  test('after the cooldown an unknown kid may trigger one more fetch', async () => {
+    const { fake, verifier, token, clock } = await setup({ jwks: { cooldownSeconds: 30 } });
+    await verifier.verify(await token());
+    fake.resetRequestCounts();
+    await verifier.verify(await token({ header: { kid: 'nope-1' } })).catch(() => undefined);
+    await verifier.verify(await token({ header: { kid: 'nope-2' } })).catch(() => undefined);
+    expect(fake.requestCounts().jwks).toBe(1);
+    clock.advance(29_000);
+    await verifier.verify(await token({ header: { kid: 'nope-3' } })).catch(() => undefined);
+    expect(fake.requestCounts().jwks).toBe(1);
+    clock.advance(1_000);
+    await verifier.verify(await token({ header: { kid: 'nope-4' } })).catch(() => undefined);
+    expect(fake.requestCounts().jwks).toBe(2);
+  });
+});
+
+describe('issuer outage', () => {
+  const timings = { refreshSeconds: 60, staleMaxSeconds: 600, cooldownSeconds: 5 };
+
+  test('cached keys keep working past the refresh age while the issuer fails; the failures are reported', async () => {
+    const { fake, verifier, token, clock, events } = await setup({ jwks: timings });
+    const before = await token();
+    const unseen = await token();
+    await verifier.verify(before);
+    fake.setOutage(true);
+    clock.advance(61_000);
+    await expect(verifier.verify(before)).resolves.toBeDefined();
+    // A token never seen is still verified with the cached key.
+    await expect(verifier.verify(unseen)).resolves.toBeDefined();
+    await new Promise((r) => setTimeout(r, 100)); // the background refresh fails meanwhile
+    expect(events.fetches).toContainEqual({ target: 'jwks', ok: false });
+    expect(events.refreshFailures[0]).toMatch(/^jwks request to https:\/\/.* answered 503$/);
+    expect(verifier.keys.status()).toMatchObject({ ready: true, keyCount: 2 });
+  });
+
+  test('past the stale bound: KeysUnavailableError (503, Retry-After), also for cached tokens', async () => {
+    const { fake, verifier, token, clock, events } = await setup({ jwks: timings });
+    const cached = await token();
+    await verifier.verify(cached);
+    fake.setOutage(true);
+    clock.advance(661_000);
+    for (const t of [cached, await token()]) {
+      const error = await verifier.verify(t).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(KeysUnavailableError);
+      expect(error).toMatchObject({
+        code: 'ERR_BEARER_KEYS_UNAVAILABLE',
+        status: 503,
+        expose: false,
+        error: 'temporarily_unavailable',
+        retryAfterSeconds: 5,
+        headers: { 'Retry-After': '5' },
+      });
+      expect((error as KeysUnavailableError).cause).toBeInstanceOf(Error);
+      expect((error as KeysUnavailableError).headers).not.toHaveProperty('WWW-Authenticate');
+    }
+    expect(events.unavailable).toBe(2);
+    expect(verifier.keys.status().ready).toBe(false);
+  });
+
+  test('cold start without the issuer: 503 within the cooldown without asking again; recovers after it', async () => {
+    const { fake, verifier, token, clock } = await setup({ jwks: timings });
+    const t = await token();
+    fake.setOutage(true);
+    expect(await verifier.keys.ensureKeys()).toBe(false);
+    fake.resetRequestCounts();
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => verifier.verify(t).catch((e: unknown) => e)),
+    );
+    for (const e of answers) expect(e).toBeInstanceOf(KeysUnavailableError);
+    expect(fake.requestCounts().discovery + fake.requestCounts().jwks).toBe(0);
+    expect(verifier.keys.status().lastError).toMatch(/discovery request to .* answered 503/);
+    fake.setOutage(false);
+    clock.advance(5_000);
+    await expect(verifier.verify(t)).resolves.toBeDefined();
+    expect(verifier.keys.status()).toMatchObject({ ready: true, lastError: undefined });
+  });
+
+  test('an unreachable issuer: KeysUnavailableError with a retry hint, not an invalid token', async () => {
+    const { token } = await setup();
+    const unreachable = createEntraVerifier({
+      ...entraOptions(fakes[0] as FakeEntra),
+      authority: 'https://127.0.0.1:1',
+      jwks: { fetchTimeoutMs: 2000 },
+    });
+    const error = await unreachable.verify(await token()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(KeysUnavailableError);
+    expect((error as KeysUnavailableError).retryAfterSeconds).toBeGreaterThanOrEqual(1);
+  });
+
+  test('a discovery document naming another issuer is not trusted', async () => {
+    const { fake } = await setup();
+    const verifier = createEntraVerifier(entraOptions(fake));
+    // The same document, asked for under another tenant's name: its issuer does not match.
+    const mixedUp = createEntraVerifier({
+      ...entraOptions(fake),
+      fetch: (input, init) =>
+        fetch(String(input).replace('11111111-2222-4333-8444-555555555555', fake.tenantId), init),
+      tenantId: '11111111-2222-4333-8444-555555555555',
+    });
+    await expect(verifier.keys.refresh()).resolves.toBeUndefined();
+    await expect(mixedUp.keys.refresh()).rejects.toThrow(/names issuer ".*", expected /);
+    expect(mixedUp.keys.status().ready).toBe(false);
+  });
+});

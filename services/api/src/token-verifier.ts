@@ -1,0 +1,57 @@
+// The API's token verifier (@koa-entra/bearer) built from its config, and the one place where
+// the verifier's events reach this service's metrics and logs.
+import {
+  createEntraVerifier,
+  createOidcVerifier,
+  type TokenVerifier,
+  type VerifierHooks,
+  type VerifierOptions,
+} from '@koa-entra/bearer';
+import type { Logger } from 'pino';
+import type { ApiConfig } from './config.ts';
+import type { Metrics } from './http/metrics.ts';
+
+/** The realm of the API's challenges (`WWW-Authenticate: Bearer realm="api"`). */
+export const REALM = 'api';
+
+export function createTokenVerifier(
+  config: ApiConfig,
+  telemetry: { metrics: Metrics; logger: Logger },
+): TokenVerifier {
+  const options: VerifierOptions = {
+    audience: [config.apiClientId, `api://${config.apiClientId}`],
+    clockToleranceSeconds: config.clockToleranceSeconds,
+    cacheMaxEntries: config.tokenCacheMaxEntries,
+    jwks: {
+      refreshSeconds: config.jwksRefreshSeconds,
+      cooldownSeconds: config.jwksCooldownSeconds,
+      staleMaxSeconds: config.jwksStaleMaxSeconds,
+      fetchTimeoutMs: config.jwksFetchTimeoutMs,
+    },
+    realm: REALM,
+    hooks: verifierHooks(telemetry),
+  };
+  return config.oidcIssuer === undefined
+    ? createEntraVerifier({
+        ...options,
+        authority: config.authority,
+        tenantId: config.tenantId,
+        allowedTenants: config.allowedTenants,
+        acceptedVersions: config.acceptedTokenVersions,
+      })
+    : createOidcVerifier({ ...options, issuer: config.oidcIssuer });
+}
+
+/** Verifier events -> api_* counters and log lines (metric names are this file's concern only). */
+function verifierHooks({ metrics, logger }: { metrics: Metrics; logger: Logger }): VerifierHooks {
+  return {
+    cacheHit: () => metrics.tokenCacheHits.inc(),
+    tokenRejected: (error) => metrics.tokenRejections.inc({ reason: error.reason }),
+    keysUnavailable: () => metrics.keysUnavailable.inc(),
+    issuerFetch: ({ target, ok }) =>
+      metrics.issuerFetches.inc({ target, result: ok ? 'ok' : 'failed' }),
+    keysRefreshFailed: (error) => logger.warn({ reason: error.message }, 'issuer key fetch failed'),
+    keysRetired: (kids) =>
+      logger.info({ kids }, 'signing keys retired by the issuer; verified-token cache emptied'),
+  };
+}
