@@ -5,8 +5,8 @@ import { beforeAll, expect, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULTS } from '@koa-entra/fake-entra';
-import { loadConfig as loadApiConfig } from '../../services/api/src/config.ts';
-import { loadConfig as loadClientConfig } from '../../services/client/src/config.ts';
+import { loadConfig as loadApiConfig } from '@koa-entra/api';
+import { loadConfig as loadClientConfig } from '@koa-entra/client';
 import { describeWith } from '../support/prerequisites.ts';
 import { resolveEnv } from './support/environment.ts';
 import {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { loadConfig as loadApiConfig } from '../../services/api/src/config.ts';
+import { loadConfig as loadApiConfig } from '@koa-entra/api';
 import { describeWith } from '../support/prerequisites.ts';
 import { containerEnv } from './support/entra-samples.ts';
 import { resolveEnv } from './support/environment.ts';

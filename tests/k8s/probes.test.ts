@@ -6,18 +6,21 @@ import { join } from 'node:path';
 import { DEFAULTS } from '@koa-entra/fake-entra';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IProbe } from 'kubernetes-models/v1/Probe';
-import { loadConfig as loadApiConfig } from '../../services/api/src/config.ts';
-import { loadConfig as loadClientConfig } from '../../services/client/src/config.ts';
+import { loadConfig as loadApiConfig } from '@koa-entra/api';
+import { loadConfig as loadClientConfig } from '@koa-entra/client';
 import { describeWith } from '../support/prerequisites.ts';
 import { containerEnv, fillPlaceholders } from './support/entra-samples.ts';
 import { find, kubectl, OVERLAYS, renderOverlay, repoRoot } from './support/render.ts';
 import type { K8sObject, Overlay } from './support/render.ts';
 import { workload } from './support/workloads.ts';
 
-/** GET routes registered by the Koa routers under a source directory (router.get('/path', ...)). */
-function getRoutes(dir: string): Set<string> {
+/** GET routes registered by the Koa routers under source directories (router.get('/path', ...)). */
+function getRoutes(dirs: readonly string[]): Set<string> {
   const routes = new Set<string>();
-  for (const entry of readdirSync(join(repoRoot, dir), { recursive: true, withFileTypes: true })) {
+  const entries = dirs.flatMap((dir) =>
+    readdirSync(join(repoRoot, dir), { recursive: true, withFileTypes: true }),
+  );
+  for (const entry of entries) {
     if (!entry.isFile() || !entry.name.endsWith('.ts')) continue;
     const source = readFileSync(join(entry.parentPath, entry.name), 'utf8');
     // A prefixed router would move every path; none of the services uses one.
@@ -30,14 +33,15 @@ function getRoutes(dir: string): Set<string> {
 
 const SERVICES = {
   api: {
-    routes: 'services/api/src/routes',
+    // The probe routes themselves are the service kit's (healthRoutes).
+    routes: ['services/api/src/routes', 'packages/service-kit/src'],
     port: (env: Record<string, string>) => loadApiConfig(env).port,
   },
   client: {
-    routes: 'services/client/src/routes',
+    routes: ['services/client/src/routes', 'packages/service-kit/src'],
     port: (env: Record<string, string>) => loadClientConfig(env).port,
   },
-  'fake-entra': { routes: 'packages/fake-entra/src/routes', port: undefined },
+  'fake-entra': { routes: ['packages/fake-entra/src/routes'], port: undefined },
 } as const;
 
 function probePort(container: IContainer, probe: IProbe): number {

@@ -1,15 +1,13 @@
 // Composition: build the Koa app from a validated config; start and stop it.
-import { once } from 'node:events';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import Router from '@koa/router';
+import { createLogger, requestContext, serve, type RunningServer } from '@koa-entra/service-kit';
 import Koa from 'koa';
 import type { DestinationStream, Logger } from 'pino';
 import { entraBearer, type SigningKeys, type TokenVerifier } from '@koa-entra/bearer';
 import type { ApiConfig } from './config.ts';
-import { createLogger } from './http/logger.ts';
 import { Metrics } from './http/metrics.ts';
-import { requestContext } from './http/request-context.ts';
+import { apiResponses } from './http/responses.ts';
 import { dataRoutes } from './routes/data.ts';
 import { docsRoutes } from './routes/docs.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -44,25 +42,46 @@ export interface RunningApi {
 }
 
 export async function createApi(config: ApiConfig, options: ApiOptions = {}): Promise<Api> {
-  const logger = createLogger(config.logLevel, options.logDestination);
+  const logger = createLogger({
+    service: 'api',
+    level: config.logLevel,
+    destination: options.logDestination,
+  });
   const metrics = new Metrics();
   const verifier = createTokenVerifier(config, { metrics, logger });
   const keys = verifier.keys;
   const store = await openStore(config);
 
   let stopping = false;
+  const isStopping = () => stopping;
   const app = new Koa({ proxy: config.trustProxy });
-  app.silent = true; // errors are mapped and logged by requestContext
-  app.use(requestContext(logger, metrics));
-  app.use(async (ctx, next) => {
-    if (stopping) ctx.set('connection', 'close');
-    await next();
-  });
+  app.silent = true; // errors are answered by apiResponses and logged by requestContext
+  app.use(
+    requestContext({
+      logger,
+      metrics,
+      isStopping,
+      // Who called (never the token): the principal's tenant, object and client ids.
+      accessLogFields: (ctx) => {
+        const principal = ctx.state.principal;
+        return principal
+          ? { tid: principal.tenantId, oid: principal.objectId, clientId: principal.clientId }
+          : undefined;
+      },
+    }),
+  );
+  app.use(apiResponses());
   const auth = entraBearer(verifier);
   // One router: one route match per request, the hot data routes first.
   const router = new Router();
   dataRoutes(router, { store, authenticate: auth, maxBodyBytes: config.maxBodyBytes });
-  healthRoutes(router, { keys, store, metrics, isStopping: () => stopping });
+  healthRoutes(router, {
+    keys,
+    store,
+    metrics,
+    isStopping,
+    timeoutMs: config.jwksFetchTimeoutMs + 500,
+  });
   docsRoutes(router, config);
   app.use(router.routes());
   app.use(router.allowedMethods());
@@ -86,48 +105,21 @@ export async function createApi(config: ApiConfig, options: ApiOptions = {}): Pr
 
 export async function startApi(config: ApiConfig, options: ApiOptions = {}): Promise<RunningApi> {
   const api = await createApi(config, options);
-  const server = api.app.listen({ port: config.port, host: config.host });
-  // Bound slow clients: the whole request must arrive within 30 s, its headers within 10 s.
-  server.requestTimeout = 30_000;
-  server.headersTimeout = 10_000;
+  let running: RunningServer;
   try {
-    await once(server, 'listening');
+    running = await serve(api.app, {
+      port: config.port,
+      host: config.host,
+      logger: api.logger,
+      name: 'api',
+      shutdownTimeoutMs: config.shutdownTimeoutMs,
+      beginShutdown: api.beginShutdown,
+      onClosed: api.close,
+      listeningFields: { store: api.store.kind },
+    });
   } catch (error) {
     await api.close();
     throw error;
   }
-  const { port } = server.address() as AddressInfo;
-  const host =
-    config.host && config.host !== '0.0.0.0' && config.host !== '::' ? config.host : 'localhost';
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-
-  let closing: Promise<void> | undefined;
-  const close = () =>
-    (closing ??= (async () => {
-      api.beginShutdown();
-      // Stop accepting; idle keep-alive connections close now, busy ones after their response.
-      const drained = new Promise<void>((resolve) => server.close(() => resolve()));
-      // A keep-alive connection becomes idle once its in-flight response is sent: close it then.
-      const sweeper = setInterval(() => server.closeIdleConnections(), 50);
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), config.shutdownTimeoutMs);
-      });
-      if ((await Promise.race([drained, timedOut])) === 'timeout') {
-        api.logger.warn(
-          { timeoutMs: config.shutdownTimeoutMs },
-          'in-flight requests did not finish in time; closing connections',
-        );
-        server.closeAllConnections();
-        await drained;
-      }
-      clearTimeout(timer);
-      clearInterval(sweeper);
-      await api.close();
-      api.logger.info('api stopped');
-      api.logger.flush();
-    })());
-
-  api.logger.info({ url, store: api.store.kind }, 'api listening');
-  return { api, server, url, port, close };
+  return { api, ...running };
 }

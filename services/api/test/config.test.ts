@@ -2,9 +2,10 @@ import { describe, expect, test } from '@jest/globals';
 import { DEFAULTS } from '@koa-entra/fake-entra';
 import { ConfigError, loadConfig } from '../src/config.ts';
 
+const API_ID = DEFAULTS.apiClientId;
 const base = {
   TENANT_ID: DEFAULTS.tenantId,
-  API_CLIENT_ID: DEFAULTS.apiClientId,
+  API_CLIENT_ID: API_ID,
 };
 const error = (env: Record<string, string>) => {
   try {
@@ -59,27 +60,45 @@ describe('loadConfig', () => {
   });
 
   test.each([
-    [{ API_CLIENT_ID: '' }, 'API_CLIENT_ID is required'],
-    [{ API_CLIENT_ID: 'my-api' }, 'API_CLIENT_ID must be a GUID'],
-    [{ TENANT_ID: '' }, 'TENANT_ID is required'],
-    [{ PORT: '70000' }, 'PORT must be at most 65535'],
-    [{ PORT: '-1' }, 'PORT must be a whole number'],
-    [{ AUTHORITY: 'ftp://x' }, 'AUTHORITY must be an https URL'],
-    [{ OIDC_ISSUER: 'http://issuer' }, 'OIDC_ISSUER must be an https URL'],
+    [{ API_CLIENT_ID: '' }, 'API_CLIENT_ID: is required'],
+    [{ API_CLIENT_ID: 'my-api' }, 'API_CLIENT_ID: must be a GUID'],
+    [{ TENANT_ID: '' }, 'TENANT_ID: is required'],
+    [{ PORT: '70000' }, 'PORT: must be at most 65535'],
+    [{ PORT: '-1' }, 'PORT: must be a whole number'],
+    [{ AUTHORITY: 'ftp://x' }, 'AUTHORITY: must be an absolute URL with scheme https'],
+    [{ OIDC_ISSUER: 'http://issuer' }, 'OIDC_ISSUER: must be an absolute URL with scheme https'],
     [{ ALLOWED_TENANTS: 'contoso.com' }, 'ALLOWED_TENANTS'],
     [{ ACCEPTED_TOKEN_VERSIONS: '3.0' }, 'ACCEPTED_TOKEN_VERSIONS'],
-    [{ CLOCK_TOLERANCE_SECONDS: '3600' }, 'CLOCK_TOLERANCE_SECONDS must be at most 300'],
-    [{ LOG_LEVEL: 'verbose' }, 'LOG_LEVEL must be one of'],
-    [{ TRUST_PROXY: 'yes' }, 'TRUST_PROXY must be true or false'],
-    [{ SHUTDOWN_TIMEOUT_MS: '20000' }, 'SHUTDOWN_TIMEOUT_MS must be at most 9000'],
+    [{ CLOCK_TOLERANCE_SECONDS: '3600' }, 'CLOCK_TOLERANCE_SECONDS: must be at most 300'],
+    [{ LOG_LEVEL: 'verbose' }, 'LOG_LEVEL: must be one of'],
+    [{ TRUST_PROXY: 'yes' }, 'TRUST_PROXY: must be true or false'],
+    [{ SHUTDOWN_TIMEOUT_MS: '20000' }, 'SHUTDOWN_TIMEOUT_MS: must be at most 9000'],
   ])('%j is refused naming the variable', (overrides, message) => {
     expect(error({ ...base, ...overrides })).toContain(message);
   });
 
-  test('several bad variables are all named', () => {
-    const m = error({ ...base, PORT: 'x', LOG_LEVEL: 'loud' });
-    expect(m).toContain('PORT');
-    expect(m).toContain('LOG_LEVEL');
+  test('every bad or missing variable is named at once, in one message', () => {
+    const m = error({ API_CLIENT_ID: API_ID, PORT: 'x', LOG_LEVEL: 'loud' });
+    expect(m).toBe(
+      'invalid configuration: PORT: must be a whole number from 0 to 65535; ' +
+        'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent; ' +
+        'TENANT_ID: is required (a tenant GUID) unless OIDC_ISSUER is set',
+    );
+    let caught: unknown;
+    try {
+      loadConfig({ PORT: 'x' });
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    expect((caught as ConfigError).variables).toEqual(['PORT', 'API_CLIENT_ID', 'TENANT_ID']);
+  });
+
+  test('an empty variable means unset: the default applies', () => {
+    expect(loadConfig({ ...base, PORT: '', TRUST_PROXY: '' })).toMatchObject({
+      port: 8000,
+      trustProxy: false,
+    });
   });
 
   test('OIDC_ISSUER replaces the Entra tenant settings', () => {

@@ -161,18 +161,18 @@ describe('graceful shutdown', () => {
 
 describe('startup configuration errors', () => {
   test.each([
-    ['TENANT_ID unset', { TENANT_ID: undefined }, 'TENANT_ID is required'],
-    ['TENANT_ID=contoso', { TENANT_ID: 'contoso' }, 'TENANT_ID must be a GUID'],
-    ['PORT=eighty', { PORT: 'eighty' }, 'PORT must be a whole number'],
+    ['TENANT_ID unset', { TENANT_ID: undefined }, 'TENANT_ID: is required'],
+    ['TENANT_ID=contoso', { TENANT_ID: 'contoso' }, 'TENANT_ID: must be a GUID'],
+    ['PORT=eighty', { PORT: 'eighty' }, 'PORT: must be a whole number'],
     [
       'AUTHORITY=http://login.example',
       { AUTHORITY: 'http://login.example' },
-      'AUTHORITY must be an https URL',
+      'AUTHORITY: must be an absolute URL with scheme https',
     ],
     [
       'DATABASE_URL=mysql://x',
       { DATABASE_URL: 'mysql://x' },
-      'DATABASE_URL must be a postgres:// URL',
+      'DATABASE_URL: must be an absolute URL with scheme postgres or postgresql',
     ],
   ])(
     '%s stops the process with a message naming the variable',

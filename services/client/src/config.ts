@@ -1,105 +1,69 @@
 // The one reader of the environment. Everything the web app needs is validated here once, at
 // start; a bad value stops the process with a message that names the variable.
-import { z } from 'zod';
+import {
+  ConfigError,
+  envBool,
+  envGuid,
+  envInt,
+  envList,
+  envLogLevel,
+  envPort,
+  envString,
+  envUrl,
+  readEnv,
+  type LogLevel,
+} from '@koa-entra/service-kit';
 
-const httpUrl = z
-  .string()
-  .trim()
-  .superRefine((v, ctx) => {
-    if (!URL.canParse(v)) ctx.addIssue({ code: 'custom', message: 'must be an absolute URL' });
-    else if (!['http:', 'https:'].includes(new URL(v).protocol))
-      ctx.addIssue({ code: 'custom', message: 'must be an http(s) URL' });
-  });
+export { ConfigError };
 
-const positiveInt = (dflt: number, max: number) =>
-  z.coerce
-    .number()
-    .int('must be a whole number')
-    .min(1, 'must be at least 1')
-    .max(max, `must be at most ${max}`)
-    .default(dflt);
+const httpUrl = () => envUrl({ protocols: ['http:', 'https:'] });
+const positiveInt = (max: number) => envInt({ min: 1, max });
+const scopes = () => envList({ separator: 'comma-or-space' });
 
-const booleanFlag = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
-  .default('false')
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
-
-const schema = z.object({
-  PORT: z.coerce
-    .number()
-    .int('must be a whole number')
-    .min(0)
-    .max(65535, 'must be a port number (0-65535)')
-    .default(5001),
-  HOST: z.string().trim().min(1).optional(),
-  TENANT_ID: z
-    .string({ message: 'is required (the directory (tenant) id of the app registration)' })
-    .trim()
-    .regex(/^[A-Za-z0-9.-]+$/, 'must be a tenant GUID or domain name'),
-  CLIENT_ID: z
-    .string({ message: "is required (the web app's application (client) id)" })
-    .trim()
-    .uuid('must be a GUID'),
-  CLIENT_SECRET: z
-    .string({ message: "is required (the web app's client secret)" })
-    .min(1, 'must not be empty'),
-  AUTHORITY: httpUrl
-    .default('https://login.microsoftonline.com')
-    .refine(
-      (v) => !URL.canParse(v) || new URL(v).protocol === 'https:',
-      'must be an https URL (MSAL only talks to an issuer over TLS)',
+const variables = {
+  PORT: envPort().default(5001),
+  HOST: envString().optional(),
+  TENANT_ID: envString({
+    pattern: /^[A-Za-z0-9.-]+$/,
+    message: 'must be a tenant GUID or domain name',
+  }).describe('the directory (tenant) id of the app registration'),
+  CLIENT_ID: envGuid().describe("the web app's application (client) id"),
+  CLIENT_SECRET: envString().describe("the web app's client secret"),
+  // MSAL only talks to an issuer over TLS.
+  AUTHORITY: envUrl({ protocols: ['https:'], trimTrailingSlash: true }).default(
+    'https://login.microsoftonline.com',
+  ),
+  REDIRECT_URI: httpUrl().default('http://localhost:5001/auth/redirect'),
+  POST_LOGOUT_REDIRECT_URI: httpUrl().optional(),
+  API_BASE_URL: envUrl({ protocols: ['http:', 'https:'], trimTrailingSlash: true }).default(
+    'http://localhost:8000',
+  ),
+  API_SCOPES: scopes().describe(
+    "the API's scopes the web app asks for, e.g. api://<API client id>/data.read",
+  ),
+  GRAPH_BASE_URL: envUrl({ protocols: ['http:', 'https:'], trimTrailingSlash: true }).default(
+    'https://graph.microsoft.com',
+  ),
+  GRAPH_SCOPES: scopes().default(['User.Read']),
+  SESSION_KEYS: envList({
+    item: envString().refine(
+      (k) => k.length >= 32,
+      'every key must be at least 32 characters long',
     ),
-  REDIRECT_URI: httpUrl.default('http://localhost:5001/auth/redirect'),
-  POST_LOGOUT_REDIRECT_URI: httpUrl.optional(),
-  API_BASE_URL: httpUrl.default('http://localhost:8000'),
-  API_SCOPES: z
-    .string({
-      message:
-        "is required (the API's scopes the web app asks for, e.g. api://<API client id>/data.read)",
-    })
-    .transform((v) => v.split(/[\s,]+/).filter(Boolean))
-    .refine((a) => a.length > 0, 'must name at least one scope'),
-  GRAPH_BASE_URL: httpUrl.default('https://graph.microsoft.com'),
-  GRAPH_SCOPES: z
-    .string()
-    .default('User.Read')
-    .transform((v) => v.split(/[\s,]+/).filter(Boolean))
-    .refine((a) => a.length > 0, 'must name at least one scope'),
-  SESSION_KEYS: z
-    .string({
-      message:
-        'is required (comma-separated secrets of at least 32 characters; the first signs, all verify)',
-    })
-    .transform((v) =>
-      v
-        .split(',')
-        .map((k) => k.trim())
-        .filter(Boolean),
-    )
-    .refine((a) => a.length > 0, 'must contain at least one key')
-    .refine((a) => a.every((k) => k.length >= 32), 'every key must be at least 32 characters long'),
-  SESSION_IDLE_TIMEOUT_SECONDS: positiveInt(3600, 30 * 86400),
-  SESSION_ABSOLUTE_TIMEOUT_SECONDS: positiveInt(8 * 3600, 90 * 86400),
-  SESSION_COOKIE_NAME: z
-    .string()
-    .trim()
-    .regex(/^[A-Za-z0-9_.-]+$/, 'must be a cookie name')
-    .default('webapp.sid'),
-  REDIS_URL: z
-    .string()
-    .trim()
-    .refine(
-      (v) => URL.canParse(v) && ['redis:', 'rediss:'].includes(new URL(v).protocol),
-      'must be a redis:// or rediss:// URL',
-    )
-    .optional(),
-  TRUST_PROXY: booleanFlag,
-  UPSTREAM_TIMEOUT_MS: positiveInt(10_000, 120_000),
-  SHUTDOWN_TIMEOUT_MS: positiveInt(8000, 9500),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-});
-
-type Parsed = z.infer<typeof schema>;
+  }).describe('comma-separated secrets of at least 32 characters; the first signs, all verify'),
+  SESSION_IDLE_TIMEOUT_SECONDS: positiveInt(30 * 86400).default(3600),
+  SESSION_ABSOLUTE_TIMEOUT_SECONDS: positiveInt(90 * 86400).default(8 * 3600),
+  SESSION_COOKIE_NAME: envString({
+    pattern: /^[A-Za-z0-9_.-]+$/,
+    message: 'must be a cookie name',
+  }).default('webapp.sid'),
+  REDIS_URL: envUrl({ protocols: ['redis:', 'rediss:'] }).optional(),
+  TRUST_PROXY: envBool().default(false),
+  UPSTREAM_TIMEOUT_MS: positiveInt(120_000).default(10_000),
+  // Below the 9.5 s hard exit of main, itself below the orchestrator's 10 s grace period.
+  SHUTDOWN_TIMEOUT_MS: envInt({ min: 0, max: 9000 }).default(8000),
+  LOG_LEVEL: envLogLevel().default('info'),
+};
 
 export interface WebAppConfig {
   port: number;
@@ -127,11 +91,7 @@ export interface WebAppConfig {
   trustProxy: boolean;
   upstreamTimeoutMs: number;
   shutdownTimeoutMs: number;
-  logLevel: Parsed['LOG_LEVEL'];
-}
-
-export class ConfigError extends Error {
-  override name = 'ConfigError';
+  logLevel: LogLevel;
 }
 
 /** Microsoft's public and national-cloud sign-in hosts: MSAL knows these itself. */
@@ -145,20 +105,10 @@ const MICROSOFT_HOSTS = new Set([
   'sts.windows.net',
 ]);
 
-const trimSlash = (u: string) => u.replace(/\/+$/, '');
-
+/** Reads and validates the environment; throws one ConfigError naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): WebAppConfig {
-  const result = schema.safeParse(env);
-  if (!result.success) {
-    const lines = result.error.issues.map((i) => {
-      const name = String(i.path[0] ?? 'environment');
-      const got = i.code === 'invalid_type' && env[name] === undefined ? ' (not set)' : '';
-      return `${name}: ${i.message}${got}`;
-    });
-    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
-  }
-  const e = result.data;
-  const authorityBase = trimSlash(e.AUTHORITY);
+  const e = readEnv(variables, env);
+  const authorityBase = e.AUTHORITY;
   const authorityHost = new URL(authorityBase).host;
   const redirect = new URL(e.REDIRECT_URI);
   return {
@@ -172,9 +122,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WebAppConfig {
     knownAuthorities: MICROSOFT_HOSTS.has(authorityHost) ? [] : [authorityHost],
     redirectUri: e.REDIRECT_URI,
     postLogoutRedirectUri: e.POST_LOGOUT_REDIRECT_URI ?? `${redirect.origin}/`,
-    apiBaseUrl: trimSlash(e.API_BASE_URL),
+    apiBaseUrl: e.API_BASE_URL,
     apiScopes: e.API_SCOPES,
-    graphBaseUrl: trimSlash(e.GRAPH_BASE_URL),
+    graphBaseUrl: e.GRAPH_BASE_URL,
     graphScopes: e.GRAPH_SCOPES,
     sessionKeys: e.SESSION_KEYS,
     sessionIdleTimeoutSeconds: e.SESSION_IDLE_TIMEOUT_SECONDS,

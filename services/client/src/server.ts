@@ -1,17 +1,14 @@
 // Composition: build the Koa app from the configuration; startWebApp listens and returns how to
 // stop it. main.ts wires process signals.
-import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import Koa from 'koa';
 import { bodyParser } from '@koa/bodyparser';
+import { createLogger, requestContext, serve } from '@koa-entra/service-kit';
 import type { DestinationStream, Logger } from 'pino';
 import { Authenticator } from './auth/authenticator.ts';
 import type { WebAppConfig } from './config.ts';
 import { errorPages, interactionRedirect } from './http/errors.ts';
-import { createLogger } from './http/logging.ts';
-import { createMetrics, type Metrics } from './http/metrics.ts';
-import { requestContext } from './http/request-context.ts';
+import { Metrics } from './http/metrics.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { absoluteExpiry, sessions } from './http/session.ts';
 import { operationalRoutes, routes } from './routes/index.ts';
@@ -31,6 +28,9 @@ export interface WebApp {
   store: KeyValueStore;
   metrics: Metrics;
   auth: Authenticator;
+  /** Marks the instance as stopping: /readyz answers 503 and responses close their connection. */
+  beginShutdown(): void;
+  /** Closes the store it opened; call after the HTTP server has drained. */
   close(): Promise<void>;
 }
 
@@ -38,14 +38,18 @@ export async function createWebApp(
   config: WebAppConfig,
   options: WebAppOptions = {},
 ): Promise<WebApp> {
-  const log = createLogger(config.logLevel, options.logDestination);
+  const log = createLogger({
+    service: 'client',
+    level: config.logLevel,
+    destination: options.logDestination,
+  });
   const store = options.store ?? (await openStore(config.redisUrl));
-  const metrics = createMetrics();
+  const metrics = new Metrics();
   const auth = new Authenticator(config, store, log, (resource, outcome) =>
     metrics.tokenRequests.inc({ resource, outcome }),
   );
-  const upstreams = new Upstreams(config, (service, outcome) =>
-    metrics.upstreamCalls.inc({ service, outcome }),
+  const upstreams = new Upstreams(config, (upstream, outcome) =>
+    metrics.upstreamCalls.inc({ upstream, outcome }),
   );
   const ownOrigin = new URL(config.redirectUri).origin;
 
@@ -56,12 +60,14 @@ export async function createWebApp(
       log.warn({ err: { message: (error as Error).message } }, 'issuer metadata not available yet'),
     );
 
+  let stopping = false;
+  const isStopping = () => stopping;
   const app = new Koa({ proxy: config.trustProxy, keys: config.sessionKeys });
-  app.silent = true; // errors are logged once, by errorPages
-  app.use(requestContext(log, metrics));
+  app.silent = true; // errors are answered by errorPages and logged by requestContext
+  app.use(requestContext({ logger: log, metrics, isStopping }));
   app.use(securityHeaders(() => auth.issuerPageOrigins()));
   app.use(errorPages());
-  const operational = operationalRoutes({ store, metrics });
+  const operational = operationalRoutes({ store, metrics, isStopping });
   app.use(operational.routes());
   app.use(sessions(app, config, store));
   app.use(absoluteExpiry(config));
@@ -77,6 +83,9 @@ export async function createWebApp(
     store,
     metrics,
     auth,
+    beginShutdown: () => {
+      stopping = true;
+    },
     close: async () => {
       if (!options.store) await store.close();
     },
@@ -95,45 +104,21 @@ export async function startWebApp(
   options: WebAppOptions = {},
 ): Promise<RunningWebApp> {
   const webApp = await createWebApp(config, options);
-  const server = createServer(webApp.app.callback());
-  server.keepAliveTimeout = 65_000; // longer than typical proxy idle timeouts
-  server.listen(config.port, config.host);
   try {
-    await once(server, 'listening');
+    const running = await serve(webApp.app, {
+      port: config.port,
+      host: config.host,
+      logger: webApp.log,
+      name: 'web app',
+      shutdownTimeoutMs: config.shutdownTimeoutMs,
+      keepAliveTimeoutMs: 65_000, // longer than typical proxy idle timeouts
+      beginShutdown: webApp.beginShutdown,
+      onClosed: webApp.close,
+      listeningFields: { store: webApp.store.kind },
+    });
+    return { url: running.url, server: running.server, webApp, close: running.close };
   } catch (error) {
     await webApp.close();
-    throw new Error(
-      `PORT: cannot listen on ${config.host ?? '*'}:${config.port} (${(error as Error).message})`,
-      { cause: error },
-    );
+    throw new Error(`PORT: ${(error as Error).message}`, { cause: error });
   }
-  const { port } = server.address() as AddressInfo;
-  const host =
-    config.host && config.host !== '0.0.0.0' && config.host !== '::' ? config.host : 'localhost';
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  webApp.log.info({ url, store: webApp.store.kind }, 'web app listening');
-
-  let stopping = false;
-  // While stopping, responses say `Connection: close` so clients do not reuse the socket.
-  server.prependListener('request', (_req, res) => {
-    if (stopping) res.setHeader('connection', 'close');
-  });
-  let closing: Promise<void> | undefined;
-  const close = () => {
-    closing ??= (async () => {
-      stopping = true;
-      // Stop accepting; idle keep-alive connections close now, busy ones once their response
-      // is sent (browsers keep idle sockets for minutes, so waiting for them would stall).
-      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-      const sweeper = setInterval(() => server.closeIdleConnections(), 50);
-      const timer = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
-      timer.unref();
-      await stopped;
-      clearTimeout(timer);
-      clearInterval(sweeper);
-      await webApp.close();
-    })();
-    return closing;
-  };
-  return { url, server, webApp, close };
 }

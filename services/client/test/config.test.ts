@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { loadConfig } from '../src/config.ts';
+import { ConfigError, loadConfig } from '../src/config.ts';
 import { safeReturnPath } from '../src/auth/return-to.ts';
 
 const minimal = {
@@ -48,17 +48,48 @@ describe('configuration', () => {
     [{ CLIENT_SECRET: undefined }, /CLIENT_SECRET: is required/],
     [{ SESSION_KEYS: undefined }, /SESSION_KEYS: is required/],
     [{ SESSION_KEYS: 'short' }, /SESSION_KEYS: every key must be at least 32 characters/],
-    [{ AUTHORITY: 'http://login.example' }, /AUTHORITY: must be an https URL/],
+    [{ AUTHORITY: 'http://login.example' }, /AUTHORITY: must be an absolute URL with scheme https/],
     [{ REDIRECT_URI: 'not a url' }, /REDIRECT_URI: must be an absolute URL/],
-    [{ REDIS_URL: 'http://redis:6379' }, /REDIS_URL: must be a redis:\/\/ or rediss:\/\/ URL/],
-    [{ PORT: '70000' }, /PORT: must be a port number/],
+    [
+      { REDIS_URL: 'http://redis:6379' },
+      /REDIS_URL: must be an absolute URL with scheme redis or rediss/,
+    ],
+    [{ PORT: '70000' }, /PORT: must be at most 65535/],
+    [{ PORT: 'x' }, /PORT: must be a whole number from 0 to 65535/],
+    [{ TRUST_PROXY: 'yes' }, /TRUST_PROXY: must be true or false/],
     [{ TRUST_PROXY: 'maybe' }, /TRUST_PROXY: must be true or false/],
   ])('%j is refused naming the variable', (override, message) => {
     expect(() => loadConfig({ ...minimal, ...override })).toThrow(message);
   });
 
-  test('a missing variable is reported as not set', () => {
-    expect(() => loadConfig({})).toThrow(/TENANT_ID: .*\(not set\)/);
+  test('every missing variable is named at once, with what it is', () => {
+    expect(() => loadConfig({})).toThrow(
+      new ConfigError([
+        {
+          variable: 'TENANT_ID',
+          problem: 'is required (the directory (tenant) id of the app registration)',
+        },
+        { variable: 'CLIENT_ID', problem: "is required (the web app's application (client) id)" },
+        { variable: 'CLIENT_SECRET', problem: "is required (the web app's client secret)" },
+        {
+          variable: 'API_SCOPES',
+          problem:
+            "is required (the API's scopes the web app asks for, e.g. api://<API client id>/data.read)",
+        },
+        {
+          variable: 'SESSION_KEYS',
+          problem:
+            'is required (comma-separated secrets of at least 32 characters; the first signs, all verify)',
+        },
+      ]).message,
+    );
+  });
+
+  test('an empty variable means unset: the default applies', () => {
+    const c = loadConfig({ ...minimal, PORT: '', TRUST_PROXY: '', LOG_LEVEL: '' });
+    expect(c.port).toBe(5001);
+    expect(c.trustProxy).toBe(false);
+    expect(c.logLevel).toBe('info');
   });
 });
 

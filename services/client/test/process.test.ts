@@ -19,7 +19,11 @@ const BASE_ENV = {
 };
 
 function run(env: Record<string, string>) {
-  const child = spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // The workspace packages the web app imports resolve to their sources under this condition.
+  const child = spawn(process.execPath, ['--conditions=@koa-entra/source', MAIN], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr.on('data', (c: Buffer) => (out += c.toString()));
@@ -33,9 +37,17 @@ test('a missing variable stops the process with exit 1 naming it', async () => {
   const { child, output } = run({ ...env, SESSION_KEYS: 'short' });
   const [code] = await once(child, 'exit');
   expect(code).toBe(1);
-  expect(output()).toContain('CLIENT_SECRET: is required');
-  expect(output()).toContain("API_SCOPES: is required (the API's scopes");
-  expect(output()).toContain('SESSION_KEYS: every key must be at least 32 characters');
+  const lines = output().trim().split('\n');
+  expect(lines).toHaveLength(1); // one fatal JSON line
+  const line = JSON.parse(lines[0]!) as Record<string, unknown>;
+  expect(line).toMatchObject({
+    level: 'fatal',
+    service: 'client',
+    variables: ['CLIENT_SECRET', 'API_SCOPES', 'SESSION_KEYS'],
+  });
+  expect(line.msg).toContain('CLIENT_SECRET: is required');
+  expect(line.msg).toContain("API_SCOPES: is required (the API's scopes");
+  expect(line.msg).toContain('SESSION_KEYS: every key must be at least 32 characters');
   expect(output()).not.toContain('short'); // never echo secrets back
 }, 15_000);
 
@@ -59,5 +71,5 @@ test('serves /healthz and stops gracefully on SIGTERM', async () => {
   const [code] = await once(child, 'exit');
   expect(code).toBe(0);
   expect(Date.now() - stopAt).toBeLessThan(10_000);
-  expect(output()).toContain('"msg":"stopped"');
+  expect(output()).toContain('"msg":"web app stopped"');
 }, 20_000);

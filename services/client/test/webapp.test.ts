@@ -549,9 +549,9 @@ describe('operations', () => {
     await agent.get('/read');
     const metrics = await agent.get('/metrics');
     expect(metrics.text).toMatch(
-      /webapp_token_requests_total\{resource="api",outcome="network"\} 1/,
+      /client_token_requests_total\{resource="api",outcome="network",service="client"\} 1/,
     );
-    expect(metrics.text).toMatch(/webapp_sign_ins_total\{outcome="ok"\} 1/);
+    expect(metrics.text).toMatch(/client_sign_ins_total\{outcome="ok",service="client"\} 1/);
     expect(agent.cookies.size).toBeGreaterThan(0);
   });
 

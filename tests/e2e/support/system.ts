@@ -9,8 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULTS, FakeEntra, type FakeEntraOptions } from '@koa-entra/fake-entra';
-import { loadConfig as loadApiConfig } from '../../../services/api/src/config.ts';
-import { startApi, type RunningApi } from '../../../services/api/src/server.ts';
+import { loadConfig as loadApiConfig, startApi, type RunningApi } from '@koa-entra/api';
 
 const REPO = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..', '..');
 export const SESSION_KEYS = 'e2e-session-key-0123456789abcdef0123456789abcdef';
@@ -35,7 +34,9 @@ export interface WebAppProcess {
 export async function startWebAppProcess(env: Record<string, string>): Promise<WebAppProcess> {
   const port = await freePort();
   const url = `http://localhost:${port}`;
-  const child = spawn(process.execPath, [join(REPO, 'services/client/src/main.ts')], {
+  // The source condition: the web app imports workspace packages (@koa-entra/service-kit).
+  const main = join(REPO, 'services/client/src/main.ts');
+  const child = spawn(process.execPath, ['--conditions=@koa-entra/source', main], {
     cwd: REPO,
     env: {
       PATH: process.env.PATH ?? '',

@@ -6,7 +6,7 @@
 // per object (acquireTokenSilent clears and reloads it), which concurrent requests of different
 // users must not share. The issuer's metadata is fetched once per process and handed to MSAL
 // (`authorityMetadata`), so creating a client object costs no network round trip.
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
   AuthError,
   ConfidentialClientApplication,
@@ -20,6 +20,7 @@ import {
   type Configuration,
 } from '@azure/msal-node';
 import type { Logger } from 'pino';
+import { constantTimeEqual } from '@koa-entra/service-kit';
 import type { WebAppConfig } from '../config.ts';
 import { InteractionRequiredError, SignInError, UpstreamError } from '../errors.ts';
 import type { KeyValueStore } from '../store/store.ts';
@@ -63,12 +64,6 @@ export interface TokenObserver {
 
 const PENDING_MAX_AGE_MS = 10 * 60 * 1000;
 const random = () => randomBytes(32).toString('base64url');
-
-function sameSecret(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
 
 export class Authenticator {
   readonly #config: WebAppConfig;
@@ -227,7 +222,7 @@ export class Authenticator {
       throw new SignInError('sign_in_expired', 'The sign-in took too long and has expired.');
     }
     const state = str('state');
-    if (!state || !sameSecret(state, pending.state)) {
+    if (!state || !constantTimeEqual(state, pending.state)) {
       throw new SignInError(
         'state_mismatch',
         'The sign-in answer does not match the sign-in this browser started (state mismatch).',
@@ -270,7 +265,7 @@ export class Authenticator {
     // MSAL already compared the ID token's nonce (the request carries one); compare again so a
     // library change can never silently drop the check.
     const claims = (result.idTokenClaims ?? {}) as Record<string, unknown>;
-    if (typeof claims.nonce !== 'string' || !sameSecret(claims.nonce, pending.nonce)) {
+    if (typeof claims.nonce !== 'string' || !constantTimeEqual(claims.nonce, pending.nonce)) {
       throw new SignInError(
         'nonce_mismatch',
         'The ID token does not belong to this sign-in (nonce mismatch).',

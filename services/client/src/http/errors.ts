@@ -21,11 +21,16 @@ const STATUS_TEXT: Record<number, [string, string]> = {
 
 export function errorPages(): Middleware {
   return async (ctx, next) => {
+    let noRoute = false;
     try {
       await next();
-      if (ctx.status === 404 && ctx.body === undefined) ctx.throw(404);
+      noRoute = ctx.status === 404 && ctx.body === undefined;
+      if (noRoute) ctx.throw(404);
     } catch (caught) {
       const err: unknown = caught;
+      // Not logged here: the kit's access log line carries the recorded error (a 500 with its
+      // stack, a refused request with its reason), so each request is logged once.
+      if (!noRoute) ctx.state.error = err;
       let user: SessionData['user'];
       try {
         user = (ctx.session as unknown as SessionData | null)?.user;
@@ -35,10 +40,6 @@ export function errorPages(): Middleware {
       let view: { status: number; title: string; detail: string; advice?: string | undefined };
       if (err instanceof PageError) {
         view = err;
-        ctx.state.log.warn(
-          { err: { name: err.name, message: err.message }, status: err.status },
-          'request refused',
-        );
       } else {
         const status = (err as { status?: number; expose?: boolean }).status;
         const known =
@@ -52,7 +53,6 @@ export function errorPages(): Middleware {
             detail: known?.[1] ?? 'The request could not be handled.',
           };
         } else {
-          ctx.state.log.error({ err }, 'unhandled error');
           view = {
             status: 500,
             title: 'Something went wrong',

@@ -2,7 +2,8 @@
 // rendered and consumed when it is submitted. A forged form (no token or a wrong one) and a
 // replayed one (token already used) are refused with 403. The Origin header, when the browser
 // sends one, must be this site's, and Fetch Metadata must not say cross-site.
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { constantTimeEqual } from '@koa-entra/service-kit';
 import type { Context } from 'koa';
 import { ForbiddenFormError } from '../errors.ts';
 
@@ -20,12 +21,6 @@ export function issueFormToken(ctx: Context): string {
   return token;
 }
 
-function equal(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
 export function consumeFormToken(ctx: Context, ownOrigin: string): void {
   const fetchSite = ctx.get('Sec-Fetch-Site');
   if (fetchSite === 'cross-site') {
@@ -40,7 +35,7 @@ export function consumeFormToken(ctx: Context, ownOrigin: string): void {
   const submitted = typeof body._csrf === 'string' ? body._csrf : '';
   const session = ctx.session as (FormSession & Record<string, unknown>) | null;
   const tokens = session?.formTokens ?? [];
-  const index = submitted ? tokens.findIndex((t) => equal(t, submitted)) : -1;
+  const index = submitted ? tokens.findIndex((t) => constantTimeEqual(t, submitted)) : -1;
   if (index < 0) {
     throw new ForbiddenFormError(
       submitted

@@ -2,6 +2,7 @@
 // Authenticator and data from Upstreams; errors go to http/errors.ts.
 import { createHash } from 'node:crypto';
 import Router from '@koa/router';
+import { healthRoutes } from '@koa-entra/service-kit';
 import type { Context } from 'koa';
 import type { Authenticator } from '../auth/authenticator.ts';
 import { safeReturnPath } from '../auth/return-to.ts';
@@ -48,35 +49,30 @@ function requireUser(ctx: Context) {
 }
 
 /** Probes, metrics and the stylesheet: mounted before the session middleware (no session I/O). */
-export function operationalRoutes(deps: Pick<RouteDeps, 'store' | 'metrics'>): Router {
-  const { store, metrics } = deps;
-  const router = new Router();
+export function operationalRoutes(
+  deps: Pick<RouteDeps, 'store' | 'metrics'> & { isStopping?: () => boolean },
+): Router {
+  const { store, metrics, isStopping } = deps;
   const stylesheetEtag = `"${createHash('sha256').update(STYLESHEET).digest('base64url').slice(0, 16)}"`;
 
-  router.get('/healthz', (ctx) => {
-    ctx.body = { status: 'ok' };
-  });
-
-  router.get('/readyz', async (ctx) => {
-    try {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('no answer within 2 s')), 2000);
-      });
-      await Promise.race([store.ping(), timeout]).finally(() => clearTimeout(timer));
-      ctx.body = { status: 'ready', store: store.kind };
-    } catch (error) {
-      ctx.status = 503;
-      ctx.body = {
-        status: 'not ready',
-        reason: `${store.kind} store unreachable: ${(error as Error).message}`,
-      };
-    }
-  });
-
-  router.get('/metrics', async (ctx) => {
-    ctx.type = metrics.registry.contentType;
-    ctx.body = await metrics.registry.metrics();
+  const router = healthRoutes({
+    registry: metrics.registry,
+    readiness: {
+      checks: { store: () => store.ping() },
+      timeoutMs: 2000,
+      isStopping,
+      body: (report) => {
+        if (report.ready) return { status: 'ready', store: store.kind };
+        const check = report.checks.store;
+        return {
+          status: 'not ready',
+          reason:
+            check && !check.ok
+              ? `${store.kind} store unreachable: ${check.reason}`
+              : 'shutting down',
+        };
+      },
+    },
   });
 
   router.get('/static/app.css', (ctx) => {

@@ -1,0 +1,110 @@
+// Probe routes: /healthz (liveness: the process answers, nothing external is asked, so an outage
+// of a dependency never restarts pods), /readyz (named checks, each bounded by a timeout; not
+// ready while stopping) and /metrics.
+import Router from '@koa/router';
+import type { Registry } from 'prom-client';
+
+/** Resolves (optionally with a detail such as `ok (sqlite)`) when ready; throws why not. */
+export type ReadinessCheck = () => unknown;
+
+export type CheckResult = { ok: true; detail?: string } | { ok: false; reason: string };
+
+export interface ReadinessReport {
+  ready: boolean;
+  stopping: boolean;
+  checks: Record<string, CheckResult>;
+}
+
+export interface HealthRoutesOptions {
+  /** Add the routes to this router (one route match per request); default: a new router. */
+  router?: Router;
+  /** Served on /metrics. */
+  registry: Registry;
+  readiness?: {
+    checks: Record<string, ReadinessCheck>;
+    /** Per check; a check that has not answered by then fails with `no answer within N s`. Default 2000. */
+    timeoutMs?: number;
+    /** While true /readyz answers 503, so that traffic moves away before the server closes. */
+    isStopping?: () => boolean;
+    /** The response body; default `{ status, checks: { <name>: 'ok' | 'unavailable: <reason>' } }`. */
+    body?: (report: ReadinessReport) => unknown;
+  };
+}
+
+export const LIVENESS_BODY = { status: 'ok' } as const;
+
+/** The default /readyz body: `{ status: 'ready' | 'not ready', checks: {...}, shutdown while stopping }`. */
+export function readinessBody(report: ReadinessReport): unknown {
+  const checks: Record<string, string> = {};
+  for (const [name, result] of Object.entries(report.checks))
+    checks[name] = result.ok
+      ? (result.detail ?? 'ok')
+      : `unavailable${result.reason ? `: ${result.reason}` : ''}`;
+  if (report.stopping) checks.shutdown = 'in progress';
+  return { status: report.ready ? 'ready' : 'not ready', checks };
+}
+
+async function runCheck(check: ReadinessCheck, timeoutMs: number): Promise<CheckResult> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`no answer within ${timeoutMs / 1000} s`)),
+      timeoutMs,
+    );
+  });
+  try {
+    const detail = await Promise.race([Promise.resolve().then(check), timeout]);
+    return typeof detail === 'string' ? { ok: true, detail } : { ok: true };
+  } catch (error) {
+    return { ok: false, reason: error instanceof Error ? error.message : String(error) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Runs every check at once; ready when all pass and the service is not stopping. */
+export async function checkReadiness(
+  checks: Record<string, ReadinessCheck>,
+  options: { timeoutMs?: number; stopping?: boolean } = {},
+): Promise<ReadinessReport> {
+  const { timeoutMs = 2000, stopping = false } = options;
+  const names = Object.keys(checks);
+  const results = await Promise.all(
+    names.map((n) => runCheck(checks[n] as ReadinessCheck, timeoutMs)),
+  );
+  const report: ReadinessReport = { ready: !stopping, stopping, checks: {} };
+  names.forEach((name, i) => {
+    const result = results[i] as CheckResult;
+    report.checks[name] = result;
+    if (!result.ok) report.ready = false;
+  });
+  return report;
+}
+
+export function healthRoutes(options: HealthRoutesOptions): Router {
+  const { registry, readiness } = options;
+  const router = options.router ?? new Router();
+
+  router.get('/healthz', (ctx) => {
+    ctx.set('cache-control', 'no-store');
+    ctx.body = LIVENESS_BODY;
+  });
+
+  router.get('/readyz', async (ctx) => {
+    const report = await checkReadiness(readiness?.checks ?? {}, {
+      timeoutMs: readiness?.timeoutMs,
+      stopping: readiness?.isStopping?.() ?? false,
+    });
+    ctx.status = report.ready ? 200 : 503;
+    ctx.set('cache-control', 'no-store');
+    ctx.body = (readiness?.body ?? readinessBody)(report);
+  });
+
+  router.get('/metrics', async (ctx) => {
+    ctx.set('cache-control', 'no-store');
+    ctx.type = registry.contentType;
+    ctx.body = await registry.metrics();
+  });
+
+  return router;
+}
