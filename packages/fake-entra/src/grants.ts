@@ -1,6 +1,7 @@
 // Authorization codes and refresh tokens: opaque random strings mapped to what they grant,
 // kept in memory (a restart of the fake invalidates them, as a revocation would).
 import { randomBytes } from 'node:crypto';
+import type { AuthState } from './tokens.ts';
 
 export interface AuthorizationCode {
   clientId: string;
@@ -12,6 +13,10 @@ export interface AuthorizationCode {
   codeChallenge: string | undefined;
   expiresAt: number;
   redeemed: boolean;
+  /** How the user signed in (second factor, address); undefined means a password. */
+  auth?: AuthState;
+  /** The authorize request's `claims` parameter (acrs, client capabilities). */
+  claims?: string;
 }
 
 export interface RefreshGrant {
@@ -19,6 +24,8 @@ export interface RefreshGrant {
   userOid: string;
   tenant: string;
   expiresAt: number;
+  /** How the user signed in; a refresh token keeps its sign-in's second factor. */
+  auth?: AuthState;
 }
 
 class ExpiringStore<T extends { expiresAt: number }> {

@@ -67,6 +67,7 @@ const ErrorHook = z.strictObject({
   code: z.number().int().optional(),
   description: z.string().optional(),
   suberror: z.string().optional(),
+  claims: z.string().optional(),
 });
 
 const nullToUndefined = (r: Record<string, unknown> | undefined): Edits | undefined =>

@@ -1,0 +1,293 @@
+// The device authorization grant (RFC 8628) as Entra serves it: POST /{tenant}/oauth2/v2.0/devicecode
+// answers a device code and a user code; the person opens the verification page (browser-facing
+// URL), enters the code, signs in (second factor when a policy asks) or cancels; meanwhile the
+// device polls the token endpoint: authorization_pending, then the tokens, or
+// authorization_declined / expired_token.
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import { randomBytes, randomInt } from 'node:crypto';
+import type { UserConfig } from '../config.ts';
+import { needsSecondFactor, parseClaimsRequest } from '../conditional-access.ts';
+import type { Harness } from '../context.ts';
+import { EntraError, entraTimestamp, errors } from '../errors.ts';
+import { entraErrorOf } from '../hooks.ts';
+import { escapeHtml, sendPage } from '../html.ts';
+import { formParams, readParams, required, type Params } from '../params.ts';
+import { secondFactorApproved, sendSecondFactorPage, withSecondFactor } from '../second-factor.ts';
+import { delegatedResponse } from '../token-response.ts';
+import { passwordOnly, type AuthState } from '../tokens.ts';
+import { SIGNIN_FIELD } from './authorize.ts';
+import type { AuthenticatedClient } from './token.ts';
+
+export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+/** The field of the verification page that holds the user code (Entra's is `otc`). */
+export const USER_CODE_FIELD = 'otc';
+const CANCEL_FIELD = 'fake_entra_cancel';
+// Letters and digits that cannot be mistaken for one another when read off a screen.
+const USER_CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+
+export interface DeviceAuthorization {
+  deviceCode: string;
+  userCode: string;
+  clientId: string;
+  /** The tenant of the request, undefined for common/organizations. */
+  tenant: string | undefined;
+  scope: string;
+  claims: string | undefined;
+  expiresAt: number;
+  status: 'pending' | 'approved' | 'declined' | 'failed' | 'redeemed';
+  userOid?: string;
+  auth?: AuthState;
+  /** Why a sign-in failed (answered to the device's next poll). */
+  error?: EntraError;
+}
+
+/** Device authorizations by device code and by user code, forgotten an hour after expiry. */
+export class DeviceCodeStore {
+  readonly #byDevice = new Map<string, DeviceAuthorization>();
+  readonly #byUser = new Map<string, DeviceAuthorization>();
+
+  add(entry: Omit<DeviceAuthorization, 'deviceCode' | 'userCode' | 'status'>): DeviceAuthorization {
+    this.sweep();
+    let userCode: string;
+    do {
+      userCode = Array.from(
+        { length: 9 },
+        () => USER_CODE_ALPHABET[randomInt(USER_CODE_ALPHABET.length)],
+      ).join('');
+    } while (this.#byUser.has(userCode));
+    const full: DeviceAuthorization = {
+      ...entry,
+      deviceCode: `DAQABIQEAAAD${randomBytes(96).toString('base64url')}`,
+      userCode,
+      status: 'pending',
+    };
+    this.#byDevice.set(full.deviceCode, full);
+    this.#byUser.set(userCode, full);
+    return full;
+  }
+
+  byDeviceCode(code: string): DeviceAuthorization | undefined {
+    return this.#byDevice.get(code);
+  }
+
+  byUserCode(code: string): DeviceAuthorization | undefined {
+    return this.#byUser.get(code.replace(/[\s-]/g, '').toUpperCase());
+  }
+
+  private sweep(): void {
+    if (this.#byDevice.size < 1000) return;
+    const cutoff = Date.now() - 60 * 60 * 1000;
+    for (const [k, v] of this.#byDevice)
+      if (v.expiresAt < cutoff) {
+        this.#byDevice.delete(k);
+        this.#byUser.delete(v.userCode);
+      }
+  }
+}
+
+/** The browser-facing verification page (Entra: login.microsoftonline.com/common/oauth2/deviceauth). */
+export const verificationUri = (h: Harness) => `${h.publicUrl}/common/oauth2/deviceauth`;
+
+/** Grant `urn:ietf:params:oauth:grant-type:device_code` at the token endpoint (the device polls). */
+export function deviceCodeGrant(
+  h: Harness,
+  { client, method }: AuthenticatedClient,
+  p: Params,
+  tenant: string | undefined,
+): Record<string, unknown> {
+  const code = required(p, 'device_code');
+  const entry = h.deviceCodes.byDeviceCode(code);
+  if (!entry || entry.clientId.toLowerCase() !== client.clientId.toLowerCase())
+    throw errors.badDeviceCode('It is unknown to this issuer or belongs to another client.');
+  if (tenant && entry.tenant && entry.tenant.toLowerCase() !== tenant.toLowerCase())
+    throw errors.badDeviceCode('It was issued for another tenant.');
+  if (entry.status === 'redeemed') throw errors.deviceCodeRedeemed();
+  if (entry.status === 'declined') throw errors.authorizationDeclined();
+  if (entry.status === 'failed') throw entry.error!;
+  if (entry.expiresAt < Date.now()) throw errors.deviceCodeExpired();
+  if (entry.status === 'pending') throw errors.authorizationPending();
+  const user = h.directory.user(entry.userOid!);
+  if (!user) throw errors.badDeviceCode('The user who signed in no longer exists.');
+  entry.status = 'redeemed';
+  const resolved = h.directory.resolveScopeGroups(entry.scope);
+  const grant = h.directory.grantDelegated(client, user, resolved.groups[0]!);
+  return delegatedResponse(h, client, DEVICE_CODE_GRANT, {
+    user,
+    tenant: h.directory.userTenant(user),
+    grant,
+    oidc: resolved.oidc,
+    auth: entry.auth,
+    claims: parseClaimsRequest(entry.claims),
+    scopeParam: entry.scope,
+    clientAuth: method,
+  });
+}
+
+function codeForm(ctx: Context, h: Harness, message?: string): void {
+  sendPage(
+    ctx,
+    message ? 400 : 200,
+    'Enter code',
+    `<main><h1>Enter code</h1>
+<p>Enter the code displayed on your app or device.</p>
+${message ? `<p role="alert">${escapeHtml(message)}</p>` : ''}
+<form method="post" action="${escapeHtml(ctx.path)}">
+<label for="${USER_CODE_FIELD}">Code</label>
+<input id="${USER_CODE_FIELD}" name="${USER_CODE_FIELD}" autocomplete="off" autocapitalize="characters" required>
+<button type="submit">Next</button>
+</form>
+<p>Fake Entra ID (offline test issuer), verification page for ${escapeHtml(h.publicUrl)}.</p></main>`,
+  );
+}
+
+function userPicker(ctx: Context, h: Harness, entry: DeviceAuthorization, appName: string): void {
+  const users = h.directory.usersOf(entry.tenant);
+  const cards = users
+    .map(
+      (u) => `<div class="card"><h2>${escapeHtml(u.name)}</h2><p>${escapeHtml(u.upn)}</p>
+<button type="submit" name="${SIGNIN_FIELD}" value="${escapeHtml(u.upn)}">Sign in as ${escapeHtml(u.name)}</button></div>`,
+    )
+    .join('\n');
+  sendPage(
+    ctx,
+    200,
+    'Sign in to your account',
+    `<main><h1>Are you trying to sign in to ${escapeHtml(appName)}?</h1>
+<p>Only continue if you downloaded the app from a store or website that you trust.</p>
+<form method="post" action="${escapeHtml(ctx.path)}">
+<input type="hidden" name="${USER_CODE_FIELD}" value="${escapeHtml(entry.userCode)}">
+${cards || '<p>No users are configured for this tenant.</p>'}
+<button type="submit" name="${CANCEL_FIELD}" value="1">Cancel</button>
+</form></main>`,
+  );
+}
+
+function done(ctx: Context, title: string, text: string): void {
+  sendPage(ctx, 200, title, `<main><h1>${escapeHtml(title)}</h1><p>${escapeHtml(text)}</p></main>`);
+}
+
+export function registerDeviceCode(router: Router, h: Harness): void {
+  router.post('/:tenant/oauth2/v2.0/devicecode', (ctx) => {
+    const tenantSegment = ctx.params.tenant!;
+    const { tenantId } = h.directory.requireTenant(tenantSegment);
+    const p = formParams(ctx);
+    const queued = h.hooks.takeError('devicecode', { clientId: p.client_id });
+    if (queued) throw entraErrorOf(queued);
+    const clientId = required(p, 'client_id');
+    const client = h.directory.client(clientId);
+    if (
+      !client ||
+      (tenantId && h.directory.clientTenant(client).toLowerCase() !== tenantId.toLowerCase())
+    )
+      throw errors.unknownClient(clientId, tenantId ?? tenantSegment);
+    const scope = required(p, 'scope');
+    // Validate what is asked for now, as Entra does, not at the first poll.
+    const { groups } = h.directory.resolveScopeGroups(scope);
+    for (const group of groups)
+      for (const name of group.names)
+        if (!h.directory.registeredScopes(client, group.api).includes(name))
+          throw errors.scopeNotInRegistration(`${group.api.identifier}/${name}`);
+    parseClaimsRequest(p.claims);
+    const { deviceCode: lifetime, deviceCodeInterval } = h.tokens.lifetimes;
+    const entry = h.deviceCodes.add({
+      clientId: client.clientId,
+      tenant: tenantId,
+      scope,
+      claims: p.claims,
+      expiresAt: Date.now() + lifetime * 1000,
+    });
+    const uri = verificationUri(h);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = {
+      user_code: entry.userCode,
+      device_code: entry.deviceCode,
+      verification_uri: uri,
+      expires_in: lifetime,
+      interval: deviceCodeInterval,
+      message: `To sign in, use a web browser to open the page ${uri} and enter the code ${entry.userCode} to authenticate.`,
+    };
+  });
+
+  const page = async (ctx: Context & { params: Record<string, string> }) => {
+    h.directory.requireTenant(ctx.params.tenant!);
+    if (ctx.method === 'GET') return codeForm(ctx, h);
+    const p = readParams((ctx.request as unknown as { body?: unknown }).body);
+    const typed = p[USER_CODE_FIELD] ?? '';
+    const entry = h.deviceCodes.byUserCode(typed);
+    if (!entry)
+      return codeForm(
+        ctx,
+        h,
+        `AADSTS70018: That code didn't work. Check the code and try again. (${entraTimestamp()})`,
+      );
+    if (entry.expiresAt < Date.now())
+      return codeForm(
+        ctx,
+        h,
+        'AADSTS70019: The code you entered has expired. Get a new code from the device you are trying to sign in to and try again.',
+      );
+    if (entry.status !== 'pending')
+      return codeForm(ctx, h, 'AADSTS90120: The request was already authorized or declined.');
+    const client = h.directory.client(entry.clientId)!;
+    if (p[CANCEL_FIELD] !== undefined) {
+      entry.status = 'declined';
+      return done(
+        ctx,
+        'Sign-in canceled',
+        `You declined to sign in to ${client.name} on the other device. You may now close this window.`,
+      );
+    }
+    const picked = p[SIGNIN_FIELD];
+    const user: UserConfig | undefined = picked
+      ? h.directory.usersOf(entry.tenant).find((u) => u.upn.toLowerCase() === picked.toLowerCase())
+      : undefined;
+    if (!user) return userPicker(ctx, h, entry, client.name);
+
+    const { groups } = h.directory.resolveScopeGroups(entry.scope);
+    try {
+      for (const group of groups) h.directory.grantDelegated(client, user, group);
+    } catch (error) {
+      if (!(error instanceof EntraError)) throw error;
+      entry.status = 'failed';
+      entry.error = error;
+      return sendPage(
+        ctx,
+        400,
+        'Sign in - error',
+        `<main><h1>Sorry, but we're having trouble signing you in.</h1><p><code>${escapeHtml(error.message)}</code></p></main>`,
+      );
+    }
+    let auth = passwordOnly(ctx.ip);
+    const claims = parseClaimsRequest(entry.claims);
+    if (
+      needsSecondFactor(
+        h.directory.config,
+        user,
+        groups.map((g) => g.api),
+        claims,
+        auth,
+      )
+    ) {
+      if (!secondFactorApproved(p))
+        return sendSecondFactorPage(ctx, {
+          action: ctx.path,
+          hidden: { [USER_CODE_FIELD]: entry.userCode, [SIGNIN_FIELD]: user.upn },
+          userName: user.name,
+          upn: user.upn,
+          appName: client.name,
+        });
+      auth = withSecondFactor(auth);
+    }
+    entry.status = 'approved';
+    entry.userOid = user.oid;
+    entry.auth = auth;
+    return done(
+      ctx,
+      `${client.name}`,
+      `You have signed in to the ${client.name} application on your device. You may now close this window.`,
+    );
+  };
+  router.get('/:tenant/oauth2/deviceauth', page);
+  router.post('/:tenant/oauth2/deviceauth', page);
+}
