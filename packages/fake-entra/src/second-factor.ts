@@ -3,8 +3,14 @@
 // Authenticator) before the issuer answers the app. The page posts back everything it was given
 // plus SECOND_FACTOR_FIELD, so the step it interrupted continues where it was.
 import type { Context } from 'koa';
+import type { ClientConfig, UserConfig } from './config.ts';
+import { needsSecondFactor, parseClaimsRequest } from './conditional-access.ts';
+import type { Harness } from './context.ts';
+import type { ResolvedScopes } from './directory.ts';
+import { EntraError } from './errors.ts';
 import { escapeHtml, sendPage } from './html.ts';
-import type { AuthState } from './tokens.ts';
+import type { Params } from './params.ts';
+import { passwordOnly, type AuthState } from './tokens.ts';
 
 /** The field the second-factor page posts when the user approves. */
 export const SECOND_FACTOR_FIELD = 'fake_entra_second_factor';
@@ -52,4 +58,40 @@ export function sendSecondFactorPage(
 <button type="submit" name="${SECOND_FACTOR_FIELD}" value="${SECOND_FACTOR_APPROVED}">${APPROVE_BUTTON}</button>
 </form>${o.backUrl ? `\n<p><a href="${escapeHtml(o.backUrl)}">Back to the application</a></p>` : ''}</main>`,
   );
+}
+
+/**
+ * The second-factor step of /authorize: returns how the user signed in when the sign-in may go
+ * on, or undefined after sending the approval page. A silent request (prompt=none) that needs a
+ * second factor is refused with interaction_required (AADSTS50076), as Entra does.
+ */
+export function secondFactorStep(
+  ctx: Context,
+  h: Harness,
+  p: Params,
+  client: ClientConfig,
+  user: UserConfig,
+  groups: readonly ResolvedScopes[],
+  interactive: boolean,
+): AuthState | undefined {
+  const auth = passwordOnly(ctx.ip);
+  const claims = parseClaimsRequest(p.claims);
+  const apis = groups.map((g) => g.api);
+  if (!needsSecondFactor(h.directory.config, user, apis, claims, auth)) return auth;
+  if (!interactive)
+    throw new EntraError(
+      400,
+      'interaction_required',
+      50076,
+      `Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '${apis[0]!.clientId}'.`,
+    );
+  if (secondFactorApproved(p)) return withSecondFactor(auth);
+  sendSecondFactorPage(ctx, {
+    action: ctx.path,
+    hidden: p,
+    userName: user.name,
+    upn: user.upn,
+    appName: client.name,
+  });
+  return undefined;
 }

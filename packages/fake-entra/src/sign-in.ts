@@ -3,6 +3,7 @@
 // It drives the same pages a browser gets (no shortcut through the protocol), so it signs in
 // exactly when a person could.
 import { SIGNIN_FIELD } from './routes/authorize.ts';
+import { SECOND_FACTOR_APPROVED, SECOND_FACTOR_FIELD } from './second-factor.ts';
 
 export interface SignInResult {
   /** Where the issuer sends the browser: the redirect URI with the answer in its query or fragment, or the form_post action. */
@@ -10,6 +11,8 @@ export interface SignInResult {
   /** The answer: `code`, `state`, `session_state`, ... or `error`, `error_description`. */
   params: Record<string, string>;
   responseMode: 'query' | 'fragment' | 'form_post';
+  /** The sign-in asked for a second factor (a Conditional Access policy), and it was approved. */
+  secondFactor?: boolean;
 }
 
 const unescapeHtml = (s: string) =>
@@ -86,7 +89,24 @@ export async function completeSignIn(authorizeUrl: string, upn: string): Promise
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body,
   });
-  const answer = await answerOf(second, action);
-  if (!answer) throw new Error(`completeSignIn: ${action} answered a page instead of the app`);
+  let answer = await answerOf(second.clone(), action);
+  if (!answer) {
+    // A Conditional Access policy asked for a second factor: approve it, as the person would.
+    const page2 = await second.text();
+    if (!page2.includes(`name="${SECOND_FACTOR_FIELD}" value="${SECOND_FACTOR_APPROVED}"`))
+      throw new Error(`completeSignIn: ${action} answered a page instead of the app`);
+    const approve = await fetch(action, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        ...hiddenInputs(page2),
+        [SECOND_FACTOR_FIELD]: SECOND_FACTOR_APPROVED,
+      }),
+    });
+    answer = await answerOf(approve, action);
+    if (!answer) throw new Error(`completeSignIn: ${action} answered a page instead of the app`);
+    answer.secondFactor = true;
+  }
   return answer;
 }

@@ -47,7 +47,8 @@ export interface AuthState {
 export const passwordOnly = (ipaddr?: string): AuthState => ({
   amr: ['pwd'],
   authTime: Math.floor(Date.now() / 1000),
-  ...(ipaddr ? { ipaddr } : {}),
+  // An IPv4 client seen on a dual-stack socket, written as Entra writes addresses.
+  ...(ipaddr ? { ipaddr: ipaddr.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1') } : {}),
 });
 
 export const hasMfa = (auth: AuthState | undefined): boolean => !!auth?.amr.includes('mfa');

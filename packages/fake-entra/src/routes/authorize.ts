@@ -13,6 +13,7 @@ import { entraErrorOf } from '../hooks.ts';
 import { escapeHtml, sendPage } from '../html.ts';
 import { readParams, required, type Params } from '../params.ts';
 import { clientInfo } from '../tokens.ts';
+import { secondFactorStep } from '../second-factor.ts';
 
 /** The field the sign-in page posts to say which user was picked. */
 export const SIGNIN_FIELD = 'fake_entra_user';
@@ -200,6 +201,9 @@ export function registerAuthorize(router: Router, h: Harness): void {
         }
         throw error;
       }
+      // Conditional Access: a second factor before the code when a policy asks for one.
+      const auth = secondFactorStep(ctx, h, p, client, user, groups, picked !== undefined);
+      if (!auth) return;
       const userTenant = h.directory.userTenant(user);
       const code = h.grants.codes.add('1.A', {
         clientId: client.clientId,
@@ -211,6 +215,8 @@ export function registerAuthorize(router: Router, h: Harness): void {
         codeChallenge: p.code_challenge ? `${method}:${p.code_challenge}` : undefined,
         expiresAt: Date.now() + h.tokens.lifetimes.code * 1000,
         redeemed: false,
+        auth,
+        claims: p.claims,
       });
       // A new session id at every sign-in (no fixation); the map is bounded, oldest first out.
       h.sessions.delete(ctx.cookies.get(SESSION_COOKIE) ?? '');
