@@ -20,6 +20,8 @@ import { SIGNIN_FIELD } from './authorize.ts';
 import type { AuthenticatedClient } from './token.ts';
 
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+/** MSAL sends the short name Entra has accepted since its v1.0 endpoint. */
+export const DEVICE_CODE_GRANT_SHORT = 'device_code';
 /** The field of the verification page that holds the user code (Entra's is `otc`). */
 export const USER_CODE_FIELD = 'otc';
 const CANCEL_FIELD = 'fake_entra_cancel';

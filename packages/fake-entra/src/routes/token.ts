@@ -15,7 +15,7 @@ import { JWT_BEARER_GRANT, onBehalfOfGrant } from '../on-behalf-of.ts';
 import { formParams, required, type Params } from '../params.ts';
 import { appResponse, delegatedResponse } from '../token-response.ts';
 import type { ClientAuthMethod } from '../tokens.ts';
-import { DEVICE_CODE_GRANT, deviceCodeGrant } from './device-code.ts';
+import { DEVICE_CODE_GRANT, DEVICE_CODE_GRANT_SHORT, deviceCodeGrant } from './device-code.ts';
 
 const GRANTS = [
   'authorization_code',
@@ -23,6 +23,7 @@ const GRANTS = [
   'client_credentials',
   JWT_BEARER_GRANT,
   DEVICE_CODE_GRANT,
+  DEVICE_CODE_GRANT_SHORT,
 ];
 
 function safeEqual(a: string, b: string): boolean {

@@ -125,7 +125,13 @@ export function advancedConfig(o: { certificate: TestCertificate }): FakeEntraCo
         clientId: MIDDLE_TIER.clientId,
         secret: MIDDLE_TIER.secret,
         certificates: [o.certificate.pem],
-        permissions: [`${API}/data.read`, 'https://graph.microsoft.com/User.Read'],
+        // Downstream: our API, the v1.0 API (MFA for bob), and a Graph scope nobody consented to.
+        permissions: [
+          `${API}/data.read`,
+          `${V1_API.identifier}/reports.read`,
+          'https://graph.microsoft.com/User.Read',
+          'https://graph.microsoft.com/User.ReadBasic.All',
+        ],
       },
       {
         name: 'Device console',
