@@ -54,7 +54,7 @@ describe('fake-entra CLI', () => {
       /test harness:/,
     );
     expect(stdout).toMatch(/issuer base \(https\):\s+https:\/\/localhost:\d+/);
-    expect(stdout).toMatch(/browser pages \(http\):\s+http:\/\/localhost:\d+/);
+    expect(stdout).toMatch(/browser pages:\s+http:\/\/localhost:\d+/);
     expect(stdout).toMatch(/CA certificate:\s+\S+ca\.pem/);
     expect(stdout).toMatch(/\/_harness\/ \(ENABLED/);
     expect(stdout).toContain('healthz=200');
