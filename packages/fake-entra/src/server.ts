@@ -101,7 +101,10 @@ function serverCertificate(
   if (!cert) {
     cert = (async () => {
       const ca = await ensureCertificateAuthority(caDir);
-      return { ...(await issueServerCertificate(ca, hostnames)), caCertFile: ca.certFile };
+      const issued = await issueServerCertificate(ca, hostnames);
+      // The chain names its CA, so that a browser can be told to trust that key alone
+      // (Chromium's --ignore-certificate-errors-spki-list) without importing it.
+      return { ...issued, certPem: issued.certPem + ca.certPem, caCertFile: ca.certFile };
     })();
     cert.catch(() => certificateCache.delete(key));
     certificateCache.set(key, cert);
@@ -247,7 +250,8 @@ export class FakeEntra {
       });
     });
     const port = (listener.server.address() as AddressInfo).port;
-    // In DNS mode the URLs are Entra's own (a non-default port is kept, for tests).
+    // In DNS mode the URLs are Entra's own: the listen port appears only when it is not 443
+    // (tests), and an issuerUrl without one (behind a port mapping) drops it for Graph too.
     const onPort = (host: string) => `https://${host}${port === 443 ? '' : `:${port}`}`;
     try {
       h.baseUrl = trimUrl(
@@ -255,10 +259,13 @@ export class FakeEntra {
         'issuerUrl',
       );
       h.publicUrl = trimUrl(
-        options.publicUrl ?? (hosts ? onPort(hosts.login) : `http://localhost:${port}`),
+        options.publicUrl ?? (hosts ? h.baseUrl : `http://localhost:${port}`),
         'publicUrl',
       );
-      h.graphBaseUrl = hosts ? onPort(hosts.graph) : h.baseUrl;
+      const basePort = new URL(h.baseUrl).port;
+      h.graphBaseUrl = hosts
+        ? `https://${hosts.graph}${basePort ? `:${basePort}` : ''}`
+        : h.baseUrl;
     } catch (error) {
       listener.server.close();
       throw error;

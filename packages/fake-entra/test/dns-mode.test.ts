@@ -4,6 +4,7 @@
 // Entra's own authority and neither knownAuthorities nor authorityMetadata, fully offline.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { execFile, execFileSync } from 'node:child_process';
+import { createHash, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -13,7 +14,12 @@ import type { TLSSocket } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { DEFAULTS, FakeEntra } from '../src/index.ts';
-import { describeWith, type Prerequisite } from '../../../tests/support/prerequisites.ts';
+import {
+  chromium,
+  chromiumPath,
+  describeWith,
+  type Prerequisite,
+} from '../../../tests/support/prerequisites.ts';
 
 const LOGIN = 'login.microsoftonline.com';
 const GRAPH = 'graph.microsoft.com';
@@ -43,6 +49,20 @@ describe('DNS mode in-process (Host header routing)', () => {
     expect(fake.baseUrl).toBe(`https://${LOGIN}:${fake.port}`);
     expect(fake.publicUrl).toBe(`https://${LOGIN}:${fake.port}`);
     expect(fake.graphBaseUrl).toBe(`https://${GRAPH}:${fake.port}`);
+  });
+
+  test('behind a port mapping, an issuerUrl without a port keeps Graph without one too', async () => {
+    const mapped = await FakeEntra.start({ dnsMode: true, port: 0, issuerUrl: `https://${LOGIN}` });
+    try {
+      expect([mapped.baseUrl, mapped.publicUrl, mapped.graphBaseUrl]).toEqual([
+        `https://${LOGIN}`,
+        `https://${LOGIN}`,
+        `https://${GRAPH}`,
+      ]);
+      expect(mapped.issuer()).toBe(`https://${LOGIN}/${DEFAULTS.tenantId}/v2.0`);
+    } finally {
+      await mapped.close();
+    }
   });
 
   test('the sign-in host serves discovery and no Graph; the Graph host serves Graph and no discovery', async () => {
@@ -145,5 +165,43 @@ describeWith([namespaces], "DNS mode: the real MSAL Node, offline, with Entra's 
     expect(result.seen.filter((s: string) => s === token)).toHaveLength(3);
     expect(result.seen).toContain(`GET ${GRAPH} /v1.0/me`);
     expect(result.seen).toContain(`GET ${LOGIN} /${DEFAULTS.tenantId}/oauth2/v2.0/authorize`);
+  });
+});
+
+describeWith([chromium], 'DNS mode: a browser with host resolver rules', () => {
+  test("Chromium opens the sign-in page at Entra's URL, trusting only the fake's CA key", async () => {
+    const { chromium: browserType } = await import('playwright-core');
+    const fake = await FakeEntra.start({ dnsMode: true, port: 0 });
+    // The recipe of the README: map both names to the fake, trust its CA's key (it is in the chain).
+    const ca = new X509Certificate(readFileSync(fake.caCertFile));
+    const spki = createHash('sha256')
+      .update(ca.publicKey.export({ type: 'spki', format: 'der' }))
+      .digest('base64');
+    const browser = await browserType.launch({
+      executablePath: chromiumPath,
+      args: [
+        `--host-resolver-rules=MAP ${LOGIN} 127.0.0.1, MAP ${GRAPH} 127.0.0.1`,
+        `--ignore-certificate-errors-spki-list=${spki}`,
+      ],
+    });
+    try {
+      const page = await browser.newPage();
+      const url = new URL(`${fake.publicUrl}/${DEFAULTS.tenantId}/oauth2/v2.0/authorize`);
+      url.search = new URLSearchParams({
+        client_id: DEFAULTS.webClientId,
+        response_type: 'code',
+        redirect_uri: DEFAULTS.webRedirectUri,
+        scope: 'openid',
+      }).toString();
+      expect(url.hostname).toBe(LOGIN);
+      expect((await page.goto(url.toString()))?.status()).toBe(200);
+      await expect(
+        page.getByRole('button', { name: `Sign in as ${DEFAULTS.users.alice.name}` }).count(),
+      ).resolves.toBe(1);
+      expect((await page.goto(`${fake.graphBaseUrl}/v1.0/me`))?.status()).toBe(401);
+    } finally {
+      await browser.close();
+      await fake.close();
+    }
   });
 });
