@@ -92,7 +92,7 @@ export interface MintOptions {
   user?: string;
   /** The calling app (`azp`/`appid`); default the first web app, or the first daemon for app tokens. */
   clientId?: string;
-  /** The API (identifier URI or client id); default the first API other than Graph. v1.0 tokens carry it as `aud` as given. */
+  /** `aud` as given; it also picks the API whose token shape is used (default the first API other than Graph, its client id as `aud`). */
   audience?: string;
   /** Scope names for `scp` (prefixes like `api://…/` are stripped); default the user's consented scopes. */
   scopes?: string[];
@@ -495,6 +495,9 @@ export class TokenFactory {
     if (!api)
       throw new Error('mintAccessToken: the configuration has no API; pass a configured audience');
     const audience = o.audience ?? api.clientId;
+    // A minted token carries the audience asked for as given (a test may want any aud).
+    const withAudience = (claims: Claims): Claims =>
+      o.audience === undefined ? claims : { ...claims, aud: o.audience };
     const stripped = (list: string[]) => list.map((s) => s.slice(s.lastIndexOf('/') + 1));
     const v = version ?? o.version;
     if (o.app) {
@@ -510,7 +513,7 @@ export class TokenFactory {
         clientAuth: '1',
         version: v,
       });
-      return { api, claims: applyOverrides(claims, o.claims) };
+      return { api, claims: applyOverrides(withAudience(claims), o.claims) };
     }
     const user = o.user ? d.user(o.user) : d.primaryUser();
     if (!user)
@@ -532,7 +535,7 @@ export class TokenFactory {
       roles: o.roles ? stripped(o.roles) : undefined,
       version: v,
     });
-    return { api, claims: applyOverrides(claims, o.claims) };
+    return { api, claims: applyOverrides(withAudience(claims), o.claims) };
   }
 
   mintAccessToken(o: MintOptions = {}): string {

@@ -105,11 +105,12 @@ describe('minted access tokens', () => {
     expect(decodeProtectedHeader(token).x5t).toBe('abc');
   });
 
-  test('v2.0 tokens always carry the client id as aud, however the API was named', async () => {
+  test('a token for the api:// identifier audience verifies against that audience', async () => {
     const claims = await verifyAccessToken(
       await fake.mintAccessToken({ audience: DEFAULTS.apiIdentifier }),
+      DEFAULTS.apiIdentifier,
     );
-    expect(claims.aud).toBe(DEFAULTS.apiClientId);
+    expect(claims.aud).toBe(DEFAULTS.apiIdentifier);
   });
 
   test('rejects an unknown user instead of inventing one', async () => {
