@@ -67,7 +67,13 @@ describe('DNS mode in-process (Host header routing)', () => {
 
   test('the sign-in host serves discovery and no Graph; the Graph host serves Graph and no discovery', async () => {
     const discovery = `/${DEFAULTS.tenantId}/v2.0/.well-known/openid-configuration`;
-    expect((await get(fake.port, LOGIN, discovery)).status).toBe(200);
+    const document = await get(fake.port, LOGIN, discovery);
+    expect(document.status).toBe(200);
+    // userinfo is Graph's, as in Entra's document.
+    expect(JSON.parse(document.body)).toMatchObject({
+      userinfo_endpoint: `https://${GRAPH}:${fake.port}/oidc/userinfo`,
+      msgraph_host: `${GRAPH}:${fake.port}`,
+    });
     const loginMe = await get(fake.port, LOGIN, '/v1.0/me');
     expect(loginMe.status).toBe(404);
     expect(JSON.parse(loginMe.body)).toMatchObject({

@@ -26,7 +26,7 @@ export function openIdConfiguration(h: Harness, tenantSegment: string): Record<s
     // Multi-tenant documents carry Entra's literal placeholder.
     issuer: tenantId ? h.issuer(tenantId) : `${h.baseUrl}/{tenantid}/v2.0`,
     request_uri_parameter_supported: false,
-    userinfo_endpoint: `${h.baseUrl}/oidc/userinfo`,
+    userinfo_endpoint: `${h.graphBaseUrl}/oidc/userinfo`,
     authorization_endpoint: `${browser}/oauth2/v2.0/authorize`,
     device_authorization_endpoint: `${api}/oauth2/v2.0/devicecode`,
     http_logout_supported: true,
@@ -57,7 +57,7 @@ export function openIdConfiguration(h: Harness, tenantSegment: string): Record<s
     tenant_region_scope: 'EU',
     cloud_instance_name: new URL(h.baseUrl).hostname,
     cloud_graph_host_name: new URL(h.baseUrl).host,
-    msgraph_host: new URL(h.baseUrl).host,
+    msgraph_host: new URL(h.graphBaseUrl).host,
     rbac_url: h.baseUrl,
     code_challenge_methods_supported: ['plain', 'S256'],
   };
