@@ -33,10 +33,12 @@ const FILES = [
   ...walk(root, (f) => f.endsWith('README.md')),
 ].filter((f, i, all) => all.indexOf(f) === i);
 
-const { alice, bob } = DEFAULTS.users;
+const { alice, bob, carol } = DEFAULTS.users;
 const GUIDS = new Set(
   [
     DEFAULTS.tenantId,
+    DEFAULTS.secondTenantId,
+    carol.oid,
     DEFAULTS.apiClientId,
     DEFAULTS.webClientId,
     DEFAULTS.daemonClientId,
@@ -52,11 +54,14 @@ const API_SCOPES = DEFAULTS.apiScopes.join(' ');
 /** A placeholder for a real tenant's value: one hex digit throughout (00000000-0000-…). */
 const isPlaceholder = (guid: string) => new Set(guid.replace(/-/g, '').slice(0, 8)).size === 1;
 
-/** The web app's registered redirect URI; on http://localhost any port matches (as in Entra). */
+/**
+ * The web app's registered redirect URI or its front-channel logout URL; on http://localhost
+ * any port matches (as in Entra).
+ */
 function isWebRedirectUri(uri: string): boolean {
   const url = new URL(uri);
   url.port = new URL(DEFAULTS.webRedirectUri).port;
-  return url.toString() === DEFAULTS.webRedirectUri;
+  return [DEFAULTS.webRedirectUri, DEFAULTS.webFrontChannelLogoutUrl].includes(url.toString());
 }
 
 interface Literal {

@@ -34,6 +34,23 @@ export function toEntraError(error: unknown, path: string, method: string): Entr
   );
 }
 
+/** The Entra-shaped error for a body whose Content-Encoding cannot be decoded, if it is one. */
+export function bodyDecodingError(error: unknown, encoding: string): EntraError | undefined {
+  const e = error as { status?: unknown; code?: unknown; type?: unknown };
+  if (e.status === 415 || e.type === 'encoding.unsupported')
+    return new EntraError(
+      415,
+      'invalid_request',
+      9002313,
+      `Invalid request. Request is malformed or invalid. The Content-Encoding '${encoding}' is not supported; send the body uncompressed.`,
+    );
+  // zlib's errors (Z_DATA_ERROR, Z_BUF_ERROR, brotli's ERR_*) carry no HTTP status.
+  const zlib = typeof e.code === 'string' && /^(Z_|ERR__ERROR|ERR_BROTLI)/.test(e.code);
+  if (encoding && encoding !== 'identity' && (zlib || e.status === undefined))
+    return errors.malformed(`The body is not valid '${encoding}' data.`);
+  return undefined;
+}
+
 export function createApp(h: Harness): Koa {
   const app = new Koa();
   app.silent = true;
@@ -91,14 +108,27 @@ export function createApp(h: Harness): Koa {
 
   app.use(virtualHosts(h));
 
-  app.use(
-    bodyParser({
-      enableTypes: ['form', 'json'],
-      formLimit: '64kb',
-      jsonLimit: '64kb',
-      jsonStrict: true,
-    }),
-  );
+  // Bodies are parsed before routing; a body that cannot be decoded is the client's fault: 400
+  // for a corrupt gzip/deflate/br body, 415 for an encoding we do not know, logged in one line.
+  const parseBody = bodyParser({
+    enableTypes: ['form', 'json'],
+    formLimit: '64kb',
+    jsonLimit: '64kb',
+    jsonStrict: true,
+  });
+  app.use(async (ctx, next) => {
+    try {
+      await parseBody(ctx, async () => undefined);
+    } catch (error) {
+      const decoding = bodyDecodingError(error, ctx.get('content-encoding'));
+      if (!decoding) throw error;
+      console.warn(
+        `fake-entra: ${ctx.method} ${ctx.path}: ${decoding.message.replace(/^AADSTS\d+: /, '')} (${decoding.status})`,
+      );
+      throw decoding;
+    }
+    await next();
+  });
 
   const router = new Router();
   registerHarness(router, h);

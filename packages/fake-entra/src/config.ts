@@ -64,9 +64,26 @@ const certificatePem = z.string().superRefine((pem, ctx) => {
 });
 const httpUrl = z.url({ protocol: /^https?$/ });
 
+/** A tenant-wide (admin) consent: every user of the tenant has granted `permissions` to `client`. */
+const AdminConsentSchema = z.strictObject({
+  client: guid,
+  permissions: z.array(z.string()).min(1),
+});
+
 const TenantSchema = z.strictObject({
   id: guid,
   domains: z.array(z.string().min(1)).default([]),
+  /** Shown on the sign-in and consent pages (Entra shows the organization's name). */
+  name: z.string().min(1).optional(),
+  /** Entra's user consent setting: false = "Do not allow user consent" (admins only). */
+  usersCanConsent: z.boolean().default(true),
+  /** Tenant-wide admin consent per client app (Entra's "Grant admin consent for {tenant}"). */
+  adminConsents: z.array(AdminConsentSchema).default([]),
+  /** `tenant_region_scope` of the tenant's discovery document (e.g. NA, EU, WW). */
+  regionScope: z
+    .string()
+    .regex(/^[A-Z]{2}$/, 'two capital letters, e.g. NA, EU, WW')
+    .default('NA'),
 });
 
 const ApiSchema = z.strictObject({
@@ -84,6 +101,8 @@ const ApiSchema = z.strictObject({
   appRoles: z
     .array(z.string().regex(/^[A-Za-z0-9._-]+$/, 'role names are letters, digits, ".", "_" or "-"'))
     .default([]),
+  /** Scopes only an admin may consent to (Entra's "Who can consent: Admins only"). */
+  adminOnlyScopes: z.array(z.string()).default([]),
   // Token shape (fake-advanced): what the resource's app registration (manifest) asks for.
   /** Manifest `accessTokenAcceptedVersion`: null (Entra's default) and 1 mean v1.0 tokens, 2 v2.0. */
   accessTokenAcceptedVersion: z
@@ -99,6 +118,19 @@ const ApiSchema = z.strictObject({
   groupMembershipClaims: z.enum(['None', 'SecurityGroup', 'DirectoryRole', 'All']).default('None'),
 });
 
+/** Entra's `signInAudience` values; personal Microsoft accounts are not modelled. */
+export const SIGN_IN_AUDIENCES = [
+  'AzureADMyOrg',
+  'AzureADMultipleOrgs',
+  'AzureADandPersonalMicrosoftAccount',
+] as const;
+
+/** A front-channel logout URL: https, or http on localhost (as the redirect URIs). */
+const frontChannelUrl = httpUrl.refine((v) => {
+  const u = new URL(v);
+  return u.protocol === 'https:' || ['localhost', '127.0.0.1', '[::1]'].includes(u.hostname);
+}, 'must be https (http only on localhost)');
+
 const ClientSchema = z.strictObject({
   name: z.string().min(1),
   clientId: guid,
@@ -106,8 +138,24 @@ const ClientSchema = z.strictObject({
   objectId: guid.optional(),
   secret: z.string().min(8).optional(),
   tenant: guid.optional(),
+  /** Where Entra may send the browser: after sign-in, and after sign-out (post_logout_redirect_uri). */
   redirectUris: z.array(httpUrl).default([]),
-  postLogoutRedirectUris: z.array(httpUrl).default([]),
+  /** Removed: Entra has no separate post-logout list (kept here only to name it in the error). */
+  postLogoutRedirectUris: z
+    .unknown()
+    .optional()
+    .refine(
+      (v: unknown): boolean => v === undefined,
+      "was removed: Entra sends the browser after sign-out only to one of the app's redirectUris (there is no separate list); move these URIs into redirectUris",
+    ),
+  /** Who may sign in (Entra's manifest field); default AzureADMyOrg (single tenant). */
+  signInAudience: z.enum(SIGN_IN_AUDIENCES).optional(),
+  /** Loaded in a frame by the issuer's sign-out page, with `?sid=` (Entra's "Front-channel logout URL"). */
+  frontChannelLogoutUrl: frontChannelUrl.optional(),
+  /** Entra's `optionalClaims` of the app registration: `idToken: ["login_hint"]`. */
+  optionalClaims: z
+    .strictObject({ idToken: z.array(z.enum(['login_hint'])).default([]) })
+    .optional(),
   /** Delegated permissions the app may request: `{api identifier}/{scope}`. */
   permissions: z.array(z.string()).default([]),
   /** Application permissions granted to the app: `{api identifier}/{role}`. */
@@ -125,8 +173,18 @@ const UserSchema = z.strictObject({
   surname: z.string().optional(),
   jobTitle: z.string().optional(),
   tenant: guid.optional(),
-  /** Delegated permissions the user has consented to: `{api identifier}/{scope}`. */
-  consents: z.array(z.string()).default([]),
+  /**
+   * Delegated permissions the user has consented to: `{api identifier}/{scope}` (to every app),
+   * or `{ client, permissions }` (to that app only, as Entra records consent per app).
+   */
+  consents: z
+    .array(
+      z.union([
+        z.string(),
+        z.strictObject({ client: guid, permissions: z.array(z.string()).min(1) }),
+      ]),
+    )
+    .default([]),
   // Assignments (fake-advanced): what user tokens carry in `roles`, `groups` and `wids`.
   /** App roles assigned to the user: `{api identifier}/{role}` (the `roles` of tokens for that API). */
   appRoles: z.array(z.string()).default([]),
@@ -251,6 +309,30 @@ const ConfigSchema = z
         });
       }
     };
+    const clientIds = new Set(config.clients.map((c) => c.clientId.toLowerCase()));
+    config.apis.forEach((a, i) =>
+      a.adminOnlyScopes.forEach((name, j) => {
+        if (!a.scopes.includes(name))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['apis', i, 'adminOnlyScopes', j],
+            message: `"${name}" is not one of the API's scopes`,
+          });
+      }),
+    );
+    config.tenants.forEach((t, i) =>
+      t.adminConsents.forEach((g, j) => {
+        if (!clientIds.has(g.client.toLowerCase()))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['tenants', i, 'adminConsents', j, 'client'],
+            message: `unknown client "${g.client}"`,
+          });
+        g.permissions.forEach((p, k) =>
+          checkPermission(p, 'scopes', ['tenants', i, 'adminConsents', j, 'permissions', k]),
+        );
+      }),
+    );
     config.clients.forEach((c, i) => {
       if (c.tenant && !tenantIds.has(c.tenant.toLowerCase()))
         ctx.addIssue({
@@ -270,7 +352,18 @@ const ConfigSchema = z
           path: ['users', i, 'tenant'],
           message: `unknown tenant "${u.tenant}"`,
         });
-      u.consents.forEach((p, j) => checkPermission(p, 'scopes', ['users', i, 'consents', j]));
+      u.consents.forEach((p, j) => {
+        if (typeof p === 'string') return checkPermission(p, 'scopes', ['users', i, 'consents', j]);
+        if (!clientIds.has(p.client.toLowerCase()))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['users', i, 'consents', j, 'client'],
+            message: `unknown client "${p.client}"`,
+          });
+        p.permissions.forEach((q, k) =>
+          checkPermission(q, 'scopes', ['users', i, 'consents', j, 'permissions', k]),
+        );
+      });
       u.appRoles.forEach((p, j) => checkPermission(p, 'appRoles', ['users', i, 'appRoles', j]));
     });
     unique(
@@ -309,6 +402,8 @@ export type ClientConfig = HarnessConfig['clients'][number];
 export type UserConfig = HarnessConfig['users'][number];
 export type PolicyConfig = HarnessConfig['conditionalAccessPolicies'][number];
 export type LifetimesConfig = HarnessConfig['lifetimes'];
+export type TenantConfig = HarnessConfig['tenants'][number];
+export type SignInAudience = (typeof SIGN_IN_AUDIENCES)[number];
 
 /** `api://x/data.read` or `{api client id}/data.read` → the API and `data.read`. */
 export function splitPermission<A extends { identifier: string; clientId: string }>(

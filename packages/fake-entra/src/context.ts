@@ -7,6 +7,7 @@ import type { Hooks } from './hooks.ts';
 import type { KeyStore } from './keys.ts';
 import type { RequestRecorder } from './recorder.ts';
 import type { DeviceCodeStore } from './routes/device-code.ts';
+import type { IssuerSessions } from './sessions.ts';
 import type { TokenFactory } from './tokens.ts';
 
 export type Counter = 'discovery' | 'jwks' | 'authorize' | 'token' | 'graph' | 'logout';
@@ -22,7 +23,7 @@ export interface Harness {
   publicUrl: string;
   issuer(tenant: string): string;
   count(counter: Counter): void;
-  /** Base of the Microsoft Graph stub (https; graph.microsoft.com in DNS mode). */
+  /** Base of the Graph stub (`/v1.0/me`, `/oidc/userinfo`; graph.microsoft.com in DNS mode). */
   graphBaseUrl: string;
   /** In DNS mode, the host names of the sign-in and Graph virtual hosts. */
   virtualHosts: { login: string; graph: string } | undefined;
@@ -30,8 +31,8 @@ export interface Harness {
   deviceCodes: DeviceCodeStore;
   /** jti of client assertions already accepted (each is good once). */
   assertionReplay: AssertionReplayCache;
-  /** Browser sign-in sessions: cookie value → user oid. */
-  sessions: Map<string, string>;
+  /** The issuer's browser sessions (SSO cookie) and signed sign-in flows. */
+  sessions: IssuerSessions;
   /** Serve the /_harness/ endpoints (minting, recorded requests, hooks). */
   enableHarness: boolean;
   outage: boolean;

@@ -20,13 +20,25 @@ export interface DefaultIdentities {
   readonly webClientId: string;
   readonly webClientSecret: string;
   readonly webRedirectUri: string;
+  /** A registered redirect URI of the web app (its home page) to return to after sign-out. */
   readonly webPostLogoutRedirectUri: string;
+  /** The web app's front-channel logout URL (loaded by the sign-out page with `?sid=`). */
+  readonly webFrontChannelLogoutUrl: string;
   readonly daemonClientId: string;
   readonly daemonClientSecret: string;
   readonly graphClientId: string;
   readonly graphIdentifier: string;
-  /** alice consented to `data.read` and `data.write`, bob to `data.read` only. */
-  readonly users: { readonly alice: DefaultUser; readonly bob: DefaultUser };
+  /** The second tenant (Fabrikam), for multi-tenant tests. */
+  readonly secondTenantId: string;
+  /**
+   * alice consented to `data.read` and `data.write`, bob to `data.read` only (Contoso); carol
+   * is of the second tenant and consented to nothing.
+   */
+  readonly users: {
+    readonly alice: DefaultUser;
+    readonly bob: DefaultUser;
+    readonly carol: DefaultUser;
+  };
 }
 
 function missing(what: string): never {
@@ -61,13 +73,17 @@ function deriveDefaults(directory: Directory): DefaultIdentities {
     webClientId: web.clientId,
     webClientSecret: secret(web),
     webRedirectUri: web.redirectUris[0] ?? missing('redirect URI of the web app'),
+    // The second redirect URI is the app's home page: where it asks to return after sign-out.
     webPostLogoutRedirectUri:
-      web.postLogoutRedirectUris[0] ?? missing('post-logout redirect URI of the web app'),
+      web.redirectUris[1] ?? missing('second redirect URI (post-logout page) of the web app'),
+    webFrontChannelLogoutUrl:
+      web.frontChannelLogoutUrl ?? missing('front-channel logout URL of the web app'),
     daemonClientId: daemon.clientId,
     daemonClientSecret: secret(daemon),
     graphClientId: graph.clientId,
     graphIdentifier: graph.identifier,
-    users: { alice: user('alice'), bob: user('bob') },
+    secondTenantId: config.tenants[1]?.id ?? missing('second tenant'),
+    users: { alice: user('alice'), bob: user('bob'), carol: user('carol') },
   });
 }
 

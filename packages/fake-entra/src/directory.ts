@@ -1,11 +1,14 @@
-// Lookups over the validated configuration: tenants, client apps, users, APIs, and the rules
-// that turn a requested `scope` parameter into what Entra would grant.
+// Lookups over the validated configuration: tenants, client apps, users, APIs, the rules that
+// turn a requested `scope` parameter into what Entra would grant, consent (configured and given
+// on the consent page), and who may sign in where (sign-in audience).
 import { createHash } from 'node:crypto';
 import {
   splitPermission,
   type ApiConfig,
   type ClientConfig,
   type HarnessConfig,
+  type SignInAudience,
+  type TenantConfig,
   type UserConfig,
 } from './config.ts';
 import { errors } from './errors.ts';
@@ -29,6 +32,48 @@ export interface ResolvedScopes {
   oidc: string[];
 }
 
+/** One delegated permission: a scope of an API. */
+export interface Permission {
+  api: ApiConfig;
+  name: string;
+}
+
+export interface ConsentNeed {
+  /** Requested permissions not granted yet (with `prompt=consent`: all requested). */
+  missing: Permission[];
+  /** Those of `missing` only an admin may grant. */
+  adminOnly: Permission[];
+  /** The user may grant `missing` on the consent page. */
+  userMayConsent: boolean;
+  /** The user's tenant lets no user consent (Entra's "Do not allow user consent"). */
+  blockedByTenantPolicy: boolean;
+}
+
+/** Canonical key of a permission: `{api client id}/{scope}`, lower-case id. */
+export function permissionKey(api: ApiConfig, name: string): string {
+  return `${api.clientId.toLowerCase()}/${name}`;
+}
+
+/** Consent given on the consent page, per tenant, user and app; kept for the process lifetime. */
+export class ConsentStore {
+  readonly #grants = new Map<string, Set<string>>();
+
+  static #key(tenant: string, userOid: string, clientId: string): string {
+    return `${tenant}|${userOid}|${clientId}`.toLowerCase();
+  }
+
+  add(tenant: string, userOid: string, clientId: string, keys: readonly string[]): void {
+    const key = ConsentStore.#key(tenant, userOid, clientId);
+    const set = this.#grants.get(key) ?? new Set<string>();
+    for (const k of keys) set.add(k);
+    this.#grants.set(key, set);
+  }
+
+  get(tenant: string, userOid: string, clientId: string): ReadonlySet<string> {
+    return this.#grants.get(ConsentStore.#key(tenant, userOid, clientId)) ?? new Set();
+  }
+}
+
 export interface DelegatedGrant {
   api: ApiConfig;
   scopes: string[];
@@ -44,9 +89,81 @@ function derivedGuid(seed: string): string {
 
 export class Directory {
   readonly config: HarnessConfig;
+  readonly consents = new ConsentStore();
 
   constructor(config: HarnessConfig) {
     this.config = config;
+  }
+
+  tenantConfig(id: string): TenantConfig | undefined {
+    return this.config.tenants.find((t) => t.id.toLowerCase() === id.toLowerCase());
+  }
+
+  /** The organization's name on pages: the configured name, else its first domain, else its id. */
+  tenantName(id: string): string {
+    const t = this.tenantConfig(id);
+    return t?.name ?? t?.domains[0] ?? id;
+  }
+
+  signInAudience(client: ClientConfig): SignInAudience {
+    return client.signInAudience ?? 'AzureADMyOrg';
+  }
+
+  isMultiTenant(client: ClientConfig): boolean {
+    return this.signInAudience(client) !== 'AzureADMyOrg';
+  }
+
+  /**
+   * The client app a request at `/{segment}/...` names. Unknown, or single-tenant and of another
+   * tenant: AADSTS700016. Single-tenant at `/common` or `/organizations`: AADSTS50194.
+   */
+  clientAt(clientId: string, segment: string): ClientConfig {
+    const { tenantId } = this.requireTenant(segment);
+    const client = this.client(clientId);
+    if (!client) throw errors.unknownClient(clientId, tenantId ?? segment);
+    if (this.isMultiTenant(client)) return client;
+    if (!tenantId) throw errors.notMultiTenant(client.clientId, client.name);
+    if (this.clientTenant(client).toLowerCase() !== tenantId.toLowerCase())
+      throw errors.unknownClient(clientId, tenantId);
+    return client;
+  }
+
+  /** Who may sign in to `client` at `/{tenant}` (undefined: `/common` or `/organizations`). */
+  usersAt(client: ClientConfig, tenant: string | undefined): UserConfig[] {
+    if (tenant) return this.usersOf(tenant);
+    return this.isMultiTenant(client) ? this.config.users : this.usersOf(this.clientTenant(client));
+  }
+
+  /**
+   * The value of the `login_hint` optional claim: opaque base64, as Entra's (the fake's own
+   * encoding of the user's oid, tenant and UPN). `logout_hint` and `login_hint` accept it.
+   */
+  loginHintOf(user: UserConfig): string {
+    const varint = (n: number): number[] =>
+      n < 0x80 ? [n] : [(n & 0x7f) | 0x80, ...varint(n >> 7)];
+    const field = (n: number, value: string) => {
+      const bytes = Buffer.from(value, 'utf8');
+      return Buffer.concat([Buffer.from([(n << 3) | 2, ...varint(bytes.length)]), bytes]);
+    };
+    const body = Buffer.concat([
+      field(1, user.oid),
+      field(2, this.userTenant(user)),
+      field(3, user.upn),
+    ]);
+    return `O.${body.toString('base64')}`;
+  }
+
+  /** The user a `login_hint` / `logout_hint` names: a UPN (login_hint only) or a login_hint claim value. */
+  userOfHint(hint: string, { upn }: { upn: boolean }): UserConfig | undefined {
+    const byClaim = this.config.users.find((u) => this.loginHintOf(u) === hint);
+    if (byClaim || !upn) return byClaim;
+    return this.config.users.find((u) => u.upn.toLowerCase() === hint.toLowerCase());
+  }
+
+  /** Optional claims the app registration asks for in ID tokens (`optionalClaims.idToken`). */
+  optionalIdTokenClaims(client: ClientConfig, user: UserConfig): Record<string, unknown> {
+    const wanted = client.optionalClaims?.idToken ?? [];
+    return wanted.includes('login_hint') ? { login_hint: this.loginHintOf(user) } : {};
   }
 
   get defaultTenant(): string {
@@ -189,7 +306,7 @@ export class Directory {
     return groups[0]!;
   }
 
-  /** Scope names on `api` that `list` (client permissions or user consents) contains. */
+  /** Scope names on `api` that `list` (client permissions, consents) contains. */
   private namesOn(api: ApiConfig, list: readonly string[]): string[] {
     return list.flatMap((p) => {
       const m = splitPermission([api], p);
@@ -198,27 +315,114 @@ export class Directory {
   }
 
   /**
-   * What Entra grants `user` through `client`: requested ∩ app registration ∩ the user's consent.
-   * Asking for resource scopes of which none is consented fails with consent_required.
+   * The delegated permissions `user` (or an admin, tenant-wide) has granted `client`, as
+   * canonical `{api client id}/{scope}` keys: the configured consents (strings: to every app;
+   * objects: to that app), the tenant's admin consents, and consent given on the page.
+   */
+  grantedPermissions(client: ClientConfig, user: UserConfig): Set<string> {
+    const tenant = this.userTenant(user);
+    const sources: string[] = [];
+    for (const c of user.consents) {
+      if (typeof c === 'string') sources.push(c);
+      else if (c.client.toLowerCase() === client.clientId.toLowerCase())
+        sources.push(...c.permissions);
+    }
+    const tenantConfig = this.tenantConfig(tenant);
+    for (const g of tenantConfig?.adminConsents ?? [])
+      if (g.client.toLowerCase() === client.clientId.toLowerCase()) sources.push(...g.permissions);
+    const out = new Set<string>();
+    for (const p of sources) {
+      const m = splitPermission(this.config.apis, p);
+      if (m) out.add(permissionKey(m.api, m.name));
+    }
+    for (const key of this.consents.get(tenant, user.oid, client.clientId)) out.add(key);
+    return out;
+  }
+
+  /** The scope names on `api` that `user` has granted `client`. */
+  grantedScopes(client: ClientConfig, user: UserConfig, api: ApiConfig): string[] {
+    const prefix = `${api.clientId.toLowerCase()}/`;
+    return api.scopes.filter((s) => this.grantedPermissions(client, user).has(prefix + s));
+  }
+
+  /**
+   * The permissions a request asks for: its named scopes, and for `{resource}/.default` the
+   * app registration's permissions on that resource. OIDC scopes need no recorded consent here.
+   */
+  requestedPermissions(client: ClientConfig, groups: readonly ResolvedScopes[]): Permission[] {
+    const out: Permission[] = [];
+    const add = (api: ApiConfig, name: string) => {
+      if (!out.some((p) => p.api === api && p.name === name)) out.push({ api, name });
+    };
+    for (const g of groups) {
+      for (const name of g.names) add(g.api, name);
+      if (g.isDefault) for (const name of this.registeredScopes(client, g.api)) add(g.api, name);
+    }
+    return out;
+  }
+
+  /**
+   * What stands between a request and a code: the requested permissions `user` has not granted
+   * `client` (all of them with `prompt=consent`), and whether only an admin can grant them
+   * (an admin-only scope, or a tenant where users may not consent).
+   */
+  consentNeeded(
+    client: ClientConfig,
+    user: UserConfig,
+    groups: readonly ResolvedScopes[],
+    force = false,
+  ): ConsentNeed {
+    const granted = this.grantedPermissions(client, user);
+    const requested = this.requestedPermissions(client, groups);
+    const missing = force
+      ? requested
+      : requested.filter((p) => !granted.has(permissionKey(p.api, p.name)));
+    const adminOnly = missing.filter((p) => p.api.adminOnlyScopes.includes(p.name));
+    const usersCanConsent = this.tenantConfig(this.userTenant(user))?.usersCanConsent ?? true;
+    return {
+      missing,
+      adminOnly,
+      userMayConsent: adminOnly.length === 0 && usersCanConsent,
+      blockedByTenantPolicy: !usersCanConsent,
+    };
+  }
+
+  /** Records consent given on the consent page: per tenant, user and app, for the process lifetime. */
+  recordConsent(client: ClientConfig, user: UserConfig, permissions: readonly Permission[]): void {
+    this.consents.add(
+      this.userTenant(user),
+      user.oid,
+      client.clientId,
+      permissions.map((p) => permissionKey(p.api, p.name)),
+    );
+  }
+
+  /**
+   * What Entra grants `user` through `client` at the token endpoint. It never narrows: every
+   * named scope must have been granted, else `invalid_grant` + `consent_required` (AADSTS65001).
+   * `{resource}/.default` means every permission granted on the resource. Scopes need not be in
+   * the app registration (dynamic consent), but `.default` of a resource it does not list and
+   * nobody consented to is AADSTS650057.
    */
   grantDelegated(client: ClientConfig, user: UserConfig, resolved: ResolvedScopes): DelegatedGrant {
     const { api } = resolved;
-    const registered = this.namesOn(api, client.permissions);
-    const consented = this.namesOn(api, user.consents);
-    let wanted: string[];
-    if (resolved.isDefault || resolved.names.length === 0) {
-      wanted = registered;
-    } else {
-      for (const name of resolved.names) {
-        if (!registered.includes(name))
-          throw errors.scopeNotInRegistration(`${api.identifier}/${name}`);
+    const granted = this.grantedScopes(client, user, api);
+    const missing = resolved.names.filter((n) => !granted.includes(n));
+    if (missing.length > 0) throw errors.consentRequired(client.clientId, client.name);
+    let scopes: string[];
+    if (resolved.isDefault) {
+      scopes = api.scopes.filter((s) => granted.includes(s) || resolved.names.includes(s));
+      if (scopes.length === 0) {
+        if (this.registeredScopes(client, api).length === 0)
+          throw errors.scopeNotInRegistration(`${api.identifier}/.default`);
+        throw errors.consentRequired(client.clientId, client.name);
       }
-      wanted = resolved.names;
+    } else if (resolved.names.length > 0) {
+      scopes = resolved.names;
+    } else {
+      // Only OIDC scopes: a Graph token with what the user granted on Graph.
+      scopes = granted;
     }
-    const scopes = wanted.filter((n) => consented.includes(n));
-    const askedForResource = resolved.isDefault || resolved.names.length > 0;
-    if (askedForResource && scopes.length === 0)
-      throw errors.consentRequired(client.clientId, client.name);
     const isGraph = api.clientId === GRAPH_APP_ID;
     const responseScopes = isGraph
       ? [...scopes, ...resolved.oidc.filter((s) => s !== 'offline_access')]
@@ -239,9 +443,12 @@ export class Directory {
     return this.namesOn(api, client.permissions);
   }
 
-  /** The configured scope names of `user` on `api`. */
+  /** The configured scope names of `user` on `api`, given to any app (minting defaults). */
   consentedScopes(user: UserConfig, api: ApiConfig): string[] {
-    return this.namesOn(api, user.consents);
+    return this.namesOn(
+      api,
+      user.consents.flatMap((c) => (typeof c === 'string' ? [c] : c.permissions)),
+    );
   }
 
   /** Redirect URI registered for `client`? Any port matches on http://localhost, as in Entra. */

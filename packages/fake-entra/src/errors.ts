@@ -239,8 +239,33 @@ export const errors = {
       400,
       'login_required',
       50058,
-      'A silent sign-in request was sent but no user is signed in, or the login_hint names no user of this tenant.',
+      'A silent sign-in request was sent but no user is signed in.',
     ),
+  loginHintNotSignedIn: () =>
+    new EntraError(
+      400,
+      'login_required',
+      50058,
+      'A silent sign-in request was sent but none of the currently signed in user(s) match the requested login hint.',
+    ),
+  selectAccount: () =>
+    new EntraError(
+      400,
+      'interaction_required',
+      16000,
+      'SelectUserAccount - This is an interrupt thrown by Microsoft Entra ID, which results in UI that allows the user to select from among multiple valid SSO sessions.',
+    ),
+  userDeclinedConsent: () =>
+    new EntraError(400, 'access_denied', 65004, 'User declined to consent to access the app.'),
+  notMultiTenant: (clientId: string, clientName: string) =>
+    new EntraError(
+      400,
+      'invalid_request',
+      50194,
+      `Application '${clientId}'(${clientName}) is not configured as a multi-tenant application. Usage of the /common endpoint is not supported for such applications created after '10/15/2018'. Use a tenant-specific endpoint or configure the application to be multi-tenant.`,
+    ),
+  unknownInstance: () =>
+    new EntraError(400, 'invalid_instance', 50049, 'Unknown or invalid instance.'),
   unavailable: () =>
     new EntraError(
       503,

@@ -13,6 +13,8 @@ export interface AuthorizationCode {
   codeChallenge: string | undefined;
   expiresAt: number;
   redeemed: boolean;
+  /** The issuer session's id (the `sid` of the ID tokens), when signed in through a session. */
+  sid?: string;
   /** How the user signed in (second factor, address); undefined means a password. */
   auth?: AuthState;
   /** The authorize request's `claims` parameter (acrs, client capabilities). */
@@ -24,6 +26,8 @@ export interface RefreshGrant {
   userOid: string;
   tenant: string;
   expiresAt: number;
+  /** The issuer session's id, carried into the ID tokens of refreshes. */
+  sid?: string;
   /** How the user signed in; a refresh token keeps its sign-in's second factor. */
   auth?: AuthState;
 }

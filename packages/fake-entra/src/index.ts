@@ -21,7 +21,9 @@ export {
 } from './tokens.ts';
 export { ENDPOINTS, type Endpoint, type RecordedRequest, type RequestFilter } from './recorder.ts';
 export type { Edits, GraphCallback, PendingHook, QueuedError, TokenCallback } from './hooks.ts';
-export type { SignInResult } from './sign-in.ts';
+export type { SignInOptions, SignInResult } from './sign-in.ts';
+export type { OpenedSession } from './routes/harness.ts';
+export { SIGN_IN_AUDIENCES, type SignInAudience } from './config.ts';
 export {
   ensureCertificateAuthority,
   issueServerCertificate,

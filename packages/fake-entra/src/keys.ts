@@ -1,5 +1,5 @@
-// The issuer's RSA signing keys. Several are published at once (as Entra does); one signs.
-// Rotation adds a new signing key and keeps the old one published until it is retired.
+// The issuer's RSA signing keys. Several are published at once (as Entra does); one signs, and
+// the next one is published before it signs (key roll-over).
 import { createHash, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { rsaKeyPair, selfSignedDer } from './tls.ts';
 
@@ -38,35 +38,61 @@ export async function createSigningKey(): Promise<SigningKey> {
   };
 }
 
+/**
+ * The published keys and which one signs. As Entra: several keys are published at once, and a
+ * periodic roll-over signs with a key that has been published for a while (the "next" key),
+ * so that clients caching the JWKS already know it; an emergency roll-over signs at once with
+ * a key nobody has seen. A rolled-over key stays published until it is retired.
+ */
 export class KeyStore {
   #published: SigningKey[];
   #signing: SigningKey;
+  #next: SigningKey | undefined;
 
-  private constructor(keys: SigningKey[]) {
-    if (!keys[0]) throw new Error('KeyStore needs at least one key');
-    this.#published = keys;
-    this.#signing = keys[0];
+  private constructor(signing: SigningKey, next: SigningKey, older: SigningKey[]) {
+    this.#published = [signing, next, ...older];
+    this.#signing = signing;
+    this.#next = next;
   }
 
-  /** `count` published keys; the first one signs. */
-  static async create(count = 2): Promise<KeyStore> {
-    return new KeyStore(await Promise.all(Array.from({ length: count }, () => createSigningKey())));
+  /** A signing key, the next key, and `older` rolled-over keys, all published. */
+  static async create(older = 1): Promise<KeyStore> {
+    const [signing, next, ...rest] = await Promise.all(
+      Array.from({ length: 2 + older }, () => createSigningKey()),
+    );
+    return new KeyStore(signing!, next!, rest);
   }
 
   get signing(): SigningKey {
     return this.#signing;
   }
 
+  /** The key the next periodic roll-over signs with (published already), if any. */
+  get next(): SigningKey | undefined {
+    return this.#next;
+  }
+
   find(kid: string): SigningKey | undefined {
     return this.#published.find((k) => k.kid === kid);
   }
 
-  /** Makes a new key the signing key; the previous one stays published. Returns the new kid. */
-  async rotate(): Promise<string> {
-    const key = await createSigningKey();
-    this.#published = [key, ...this.#published];
-    this.#signing = key;
-    return key.kid;
+  /**
+   * Rolls the signing key over and returns the new signing kid. Periodic (default): the
+   * published next key signs, and a new next key is published. Emergency: a key never
+   * published before signs at once (and is published now). The old signing key stays published.
+   */
+  async rotate(options: { emergency?: boolean } = {}): Promise<string> {
+    if (options.emergency || !this.#next) {
+      const key = await createSigningKey();
+      this.#published = [key, ...this.#published];
+      this.#signing = key;
+      return key.kid;
+    }
+    this.#signing = this.#next;
+    const next = await createSigningKey();
+    this.#published = [...this.#published, next];
+    this.#next = next;
+    return this.#signing.kid;
   }
 
   /** Removes a key from the JWKS. The current signing key cannot be retired (rotate first). */
@@ -75,6 +101,7 @@ export class KeyStore {
       throw new Error(`key ${kid} is the current signing key; rotateSigningKey() first`);
     if (!this.find(kid)) throw new Error(`no published key with kid ${kid}`);
     this.#published = this.#published.filter((k) => k.kid !== kid);
+    if (this.#next?.kid === kid) this.#next = undefined;
   }
 
   jwks(issuer: string): { keys: PublishedJwk[] } {

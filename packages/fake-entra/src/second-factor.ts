@@ -1,97 +1,120 @@
 // The second-factor step of a sign-in: when a Conditional Access policy requires multifactor
-// authentication, the signed-in user approves the sign-in ("Approve sign-in", as in Microsoft
-// Authenticator) before the issuer answers the app. The page posts back everything it was given
-// plus SECOND_FACTOR_FIELD, so the step it interrupted continues where it was.
+// authentication (for an API asked for, or an authentication context in the `claims`
+// parameter), the signed-in user approves the sign-in ("Approve sign-in", as in Microsoft
+// Authenticator) before the issuer answers the app. It is the first of the sign-in steps (Entra
+// authenticates before it asks for consent); the issuer session remembers the second factor, so
+// later sign-ins of that account (prompt=none included) need none.
 import type { Context } from 'koa';
-import type { ClientConfig, UserConfig } from './config.ts';
 import { needsSecondFactor, parseClaimsRequest } from './conditional-access.ts';
-import type { Harness } from './context.ts';
-import type { ResolvedScopes } from './directory.ts';
 import { EntraError } from './errors.ts';
-import { escapeHtml, sendPage } from './html.ts';
-import type { Params } from './params.ts';
+import { backToApp, escapeHtml, sendPage } from './html.ts';
+import type { SessionAccount, SignInFlow } from './sessions.ts';
+import { FIELD, type SignInRequest, type SignInStep, type StepState } from './steps.ts';
 import { passwordOnly, type AuthState } from './tokens.ts';
 
-/** The field the second-factor page posts when the user approves. */
-export const SECOND_FACTOR_FIELD = 'fake_entra_second_factor';
-export const SECOND_FACTOR_APPROVED = 'approved';
-
+export const SECOND_FACTOR_STEP = 'second-factor';
+/** The answer the approval button posts. */
+export const SECOND_FACTOR_APPROVED = 'approve';
 /** The accessible name of the approval button (tests and the browser suite press it). */
 export const APPROVE_BUTTON = 'Approve sign-in';
 
-export function secondFactorApproved(params: Record<string, string | undefined>): boolean {
-  return params[SECOND_FACTOR_FIELD] === SECOND_FACTOR_APPROVED;
+/** When each session account completed a second factor (seconds); forgotten with the account. */
+const secondFactorAt = new WeakMap<SessionAccount, number>();
+
+const now = () => Math.floor(Date.now() / 1000);
+
+/** How the user of this sign-in authenticated: a password, and a second factor if done. */
+export function authStateOf(
+  account: SessionAccount | undefined,
+  flow: SignInFlow | undefined,
+  ipaddr: string | undefined,
+): AuthState {
+  const base = passwordOnly(ipaddr);
+  const mfaAt = account ? secondFactorAt.get(account) : undefined;
+  const done = flow?.done.includes(SECOND_FACTOR_STEP) || mfaAt !== undefined;
+  return {
+    ...base,
+    amr: done ? ['pwd', 'mfa'] : ['pwd'],
+    authTime: account?.authTime ?? base.authTime,
+  };
 }
 
 /** The sign-in after an approved second factor: `amr` gains `mfa`. */
 export function withSecondFactor(auth: AuthState): AuthState {
-  return {
-    ...auth,
-    amr: [...new Set([...auth.amr.filter((m) => m !== 'mfa'), 'mfa'])],
-    authTime: Math.floor(Date.now() / 1000),
-  };
+  return { ...auth, amr: [...new Set([...auth.amr.filter((m) => m !== 'mfa'), 'mfa'])] };
 }
 
-export function sendSecondFactorPage(
+export const mfaRequiredAtSignIn = (resourceAppId: string) =>
+  new EntraError(
+    400,
+    'interaction_required',
+    50076,
+    `Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '${resourceAppId}'.`,
+  );
+
+function sessionAccount(r: SignInRequest, s: StepState): SessionAccount | undefined {
+  return r.h.sessions.of(r.ctx)?.accounts.find((a) => a.userOid === s.user.oid);
+}
+
+/** The page: who signs in, to which app, and the one button that approves. */
+export function secondFactorPage(
   ctx: Context,
-  o: {
-    action: string;
-    hidden: Record<string, string | undefined>;
-    userName: string;
-    upn: string;
-    appName: string;
-    backUrl?: string;
-  },
+  o: { userName: string; upn: string; appName: string; back?: { name: string; href: string } },
+  form: string,
+  button: { name: string; value: string },
 ): void {
-  const inputs = Object.entries(o.hidden)
-    .filter((e): e is [string, string] => e[1] !== undefined && e[0] !== SECOND_FACTOR_FIELD)
-    .map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v)}">`)
-    .join('');
   sendPage(
     ctx,
     200,
     'Approve sign in request',
-    `<main><h1>Approve sign in request</h1>
-<p><strong>${escapeHtml(o.userName)}</strong> (${escapeHtml(o.upn)}), your organization requires a second factor to sign in to <strong>${escapeHtml(o.appName)}</strong>.</p>
-<p>Fake Entra ID: approving here stands for the prompt a person answers in the Microsoft Authenticator app.</p>
-<form method="post" action="${escapeHtml(o.action)}">${inputs}
-<button type="submit" name="${SECOND_FACTOR_FIELD}" value="${SECOND_FACTOR_APPROVED}">${APPROVE_BUTTON}</button>
-</form>${o.backUrl ? `\n<p><a href="${escapeHtml(o.backUrl)}">Back to the application</a></p>` : ''}</main>`,
+    `<h1>Approve sign in request</h1>
+<p class="muted">Signed in as ${escapeHtml(o.userName)} (${escapeHtml(o.upn)})</p>
+<div class="card"><p>Your organization requires a second factor to sign in to <strong>${escapeHtml(o.appName)}</strong>.</p>
+<p class="muted">Fake Entra ID: approving here stands for the prompt a person answers in the Microsoft Authenticator app.</p></div>
+${form}<div class="actions"><button type="submit" name="${escapeHtml(button.name)}" value="${escapeHtml(button.value)}">${APPROVE_BUTTON}</button></div></form>`,
+    o.back ? { back: o.back } : {},
   );
 }
 
-/**
- * The second-factor step of /authorize: returns how the user signed in when the sign-in may go
- * on, or undefined after sending the approval page. A silent request (prompt=none) that needs a
- * second factor is refused with interaction_required (AADSTS50076), as Entra does.
- */
-export function secondFactorStep(
-  ctx: Context,
-  h: Harness,
-  p: Params,
-  client: ClientConfig,
-  user: UserConfig,
-  groups: readonly ResolvedScopes[],
-  interactive: boolean,
-): AuthState | undefined {
-  const auth = passwordOnly(ctx.ip);
-  const claims = parseClaimsRequest(p.claims);
-  const apis = groups.map((g) => g.api);
-  if (!needsSecondFactor(h.directory.config, user, apis, claims, auth)) return auth;
-  if (!interactive)
-    throw new EntraError(
-      400,
-      'interaction_required',
-      50076,
-      `Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '${apis[0]!.clientId}'.`,
+/** The sign-in step: pending while a policy asks for MFA that this sign-in has not done. */
+export const secondFactorStep: SignInStep = {
+  name: SECOND_FACTOR_STEP,
+  pending(r, s) {
+    if (s.flow.done.includes(SECOND_FACTOR_STEP)) return false;
+    const auth = authStateOf(sessionAccount(r, s), s.flow, undefined);
+    return needsSecondFactor(
+      r.h.directory.config,
+      s.user,
+      r.groups.map((g) => g.api),
+      parseClaimsRequest(r.params.claims),
+      auth,
     );
-  if (secondFactorApproved(p)) return withSecondFactor(auth);
-  sendSecondFactorPage(ctx, {
-    action: ctx.path,
-    hidden: p,
-    userName: user.name,
-    upn: user.upn,
-    appName: client.name,
-  });
-  return undefined;
-}
+  },
+  silentError(r) {
+    return mfaRequiredAtSignIn((r.groups[0]?.api ?? r.h.directory.graph())?.clientId ?? '');
+  },
+  render(r, s, form) {
+    secondFactorPage(
+      r.ctx,
+      {
+        userName: s.user.name,
+        upn: s.user.upn,
+        appName: r.client.name,
+        back: backToApp(r.client.name, r.redirectUri),
+      },
+      form,
+      { name: FIELD.answer, value: SECOND_FACTOR_APPROVED },
+    );
+  },
+  answer(r, s, value) {
+    if (value !== SECOND_FACTOR_APPROVED)
+      throw new EntraError(
+        400,
+        'invalid_request',
+        9002313,
+        `Invalid request. Request is malformed or invalid. The answer '${value}' is not one this page offers.`,
+      );
+    const account = sessionAccount(r, s);
+    if (account) secondFactorAt.set(account, now());
+  },
+};

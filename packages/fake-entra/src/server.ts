@@ -21,7 +21,9 @@ import { KeyStore } from './keys.ts';
 import { createDualListener, type DualListener } from './listener.ts';
 import { RequestRecorder, type RecordedRequest, type RequestFilter } from './recorder.ts';
 import { DeviceCodeStore } from './routes/device-code.ts';
-import { completeSignIn, type SignInResult } from './sign-in.ts';
+import { openIssuerSession, type OpenedSession } from './routes/harness.ts';
+import { IssuerSessions } from './sessions.ts';
+import { completeSignIn, type SignInOptions, type SignInResult } from './sign-in.ts';
 import {
   ensureCertificateAuthority,
   issueServerCertificate,
@@ -214,7 +216,7 @@ export class FakeEntra {
       ...(hosts ? [hosts.login, hosts.graph] : []),
     ];
     const [keys, cert] = await Promise.all([
-      KeyStore.create(2),
+      KeyStore.create(),
       serverCertificate({ ...options, tlsHostnames }),
     ]);
     const counts = Object.fromEntries(COUNTERS.map((c) => [c, 0])) as Record<Counter, number>;
@@ -230,7 +232,7 @@ export class FakeEntra {
       assertionReplay: new AssertionReplayCache(),
       issuer: (tenant) => `${h.baseUrl}/${tenant}/v2.0`,
       count: (c) => void counts[c]++,
-      sessions: new Map(),
+      sessions: new IssuerSessions(),
       enableHarness: options.enableHarness === true || options.enableMinting === true,
       outage: false,
       recorder: new RequestRecorder(),
@@ -307,8 +309,21 @@ export class FakeEntra {
     return this.#h.tokens.mintBrokenToken(kind, o);
   }
 
-  rotateSigningKey(): Promise<string> {
-    return this.#h.keys.rotate();
+  /** The kid the next periodic rotation signs with (already published), if any. */
+  get nextSigningKid(): string | undefined {
+    return this.#h.keys.next?.kid;
+  }
+
+  /**
+   * Rolls the signing key over; returns the new signing kid. Periodic (default), as Entra:
+   * 1. the key published as "next" (since start or the last rotation) starts signing;
+   * 2. the previous signing key stays published (until `retireKey`);
+   * 3. a new "next" key is published.
+   * `{ emergency: true }`: a key never published before signs at once (published now), as in
+   * Entra's emergency roll-over; a JWKS cached by a client then lacks the new kid.
+   */
+  rotateSigningKey(options: { emergency?: boolean } = {}): Promise<string> {
+    return this.#h.keys.rotate(options);
   }
 
   retireKey(kid: string): void {
@@ -381,15 +396,30 @@ export class FakeEntra {
   }
 
   /**
-   * Signs `upn` in at `authorizeUrl` (what the app sent the browser to) through the sign-in page,
-   * as a person with a fresh browser would, and returns the answer for the app's redirect URI.
+   * Harness: an issuer session (SSO cookie) with `upn` signed in, as if they had signed in on the
+   * page, without one. Send `cookie` (`fake_entra_session=…`) with authorize/logout requests;
+   * `prompt=none` then succeeds for this user. Pass `options.cookie` to add an account to it.
    */
-  async completeSignIn(authorizeUrl: string, upn: string): Promise<SignInResult> {
+  openSession(upn: string, options: { cookie?: string } = {}): OpenedSession {
+    return openIssuerSession(this.#h, upn, options.cookie);
+  }
+
+  /**
+   * Signs `upn` in at `authorizeUrl` (what the app sent the browser to) through the sign-in page,
+   * as a person with a fresh browser would (or with `options.cookie`'s session), pressing the
+   * pages' buttons (Accept on the consent page unless `options.consent` is 'cancel'), and returns
+   * the answer for the app's redirect URI.
+   */
+  async completeSignIn(
+    authorizeUrl: string,
+    upn: string,
+    options: SignInOptions = {},
+  ): Promise<SignInResult> {
     const url = new URL(authorizeUrl);
     const ours = [this.publicUrl, this.baseUrl].map((u) => new URL(u).origin);
     if (!ours.includes(url.origin))
       throw new Error(`completeSignIn: ${url.origin} is not this issuer (${ours.join(', ')})`);
-    return completeSignIn(authorizeUrl, upn);
+    return completeSignIn(authorizeUrl, upn, options);
   }
 
   close(): Promise<void> {

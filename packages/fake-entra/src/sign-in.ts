@@ -1,9 +1,19 @@
-// A scripted person at the sign-in page: opens the authorize URL the app built, presses
-// "Sign in as {name}" on the fake's own page, and returns what the issuer sends back to the app.
-// It drives the same pages a browser gets (no shortcut through the protocol), so it signs in
-// exactly when a person could.
-import { SIGNIN_FIELD } from './routes/authorize.ts';
-import { SECOND_FACTOR_APPROVED, SECOND_FACTOR_FIELD } from './second-factor.ts';
+// A scripted person at the sign-in pages: opens the authorize URL the app built, presses
+// "Sign in as {name}" on the fake's own page, then the buttons of each further page (Accept
+// on the consent page, ...), keeping the issuer's cookies like a browser, and returns what the
+// issuer sends back to the app. It drives the same pages a browser gets (no shortcut through
+// the protocol), so it signs in exactly when a person could.
+import { SESSION_COOKIE } from './context.ts';
+import { FIELD } from './steps.ts';
+
+export interface SignInOptions {
+  /** The consent page's button: `accept` (default) or `cancel`. */
+  consent?: 'accept' | 'cancel';
+  /** Other steps' buttons by step name (default: the page's first button). */
+  answers?: Record<string, string>;
+  /** Start with this issuer session (`fake_entra_session=…`, e.g. from `openSession`) instead of a fresh browser. */
+  cookie?: string;
+}
 
 export interface SignInResult {
   /** Where the issuer sends the browser: the redirect URI with the answer in its query or fragment, or the form_post action. */
@@ -11,9 +21,13 @@ export interface SignInResult {
   /** The answer: `code`, `state`, `session_state`, ... or `error`, `error_description`. */
   params: Record<string, string>;
   responseMode: 'query' | 'fragment' | 'form_post';
-  /** The sign-in asked for a second factor (a Conditional Access policy), and it was approved. */
-  secondFactor?: boolean;
+  /** The pages passed on the way, by step: e.g. `['sign-in', 'consent']` (none with SSO). */
+  pages: string[];
+  /** The issuer session cookie afterwards (`fake_entra_session=…`), for SSO or sign-out. */
+  cookie: string | undefined;
 }
+
+const MAX_PAGES = 8;
 
 const unescapeHtml = (s: string) =>
   s.replace(
@@ -30,10 +44,42 @@ function hiddenInputs(html: string): Record<string, string> {
 
 function pageText(html: string): string {
   const codes = [...html.matchAll(/<code>([\s\S]*?)<\/code>/g)].map((m) => unescapeHtml(m[1]!));
-  return codes.join(' ') || html.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ');
+  if (codes.length) return codes.join(' ');
+  const main = /<main[^>]*>([\s\S]*?)<\/main>/.exec(html)?.[1] ?? html;
+  return unescapeHtml(
+    main
+      .replace(/<[^>]+>/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim(),
+  );
 }
 
-async function answerOf(response: Response, at: string): Promise<SignInResult | undefined> {
+function buttons(html: string): { name: string; value: string; label: string }[] {
+  return [
+    ...html.matchAll(
+      /<button type="submit"(?: class="[^"]*")? name="([^"]*)" value="([^"]*)">([\s\S]*?)<\/button>/g,
+    ),
+  ].map((m) => ({
+    name: unescapeHtml(m[1]!),
+    value: unescapeHtml(m[2]!),
+    label: unescapeHtml(m[3]!.replace(/<[^>]+>/g, '')),
+  }));
+}
+
+/** The issuer session cookie a response sets (or clears), else the one we had. */
+function nextCookie(response: Response, current: string | undefined): string | undefined {
+  for (const header of response.headers.getSetCookie()) {
+    const [pair] = header.split(';');
+    if (!pair?.startsWith(`${SESSION_COOKIE}=`)) continue;
+    return pair.length > SESSION_COOKIE.length + 1 ? pair : undefined;
+  }
+  return current;
+}
+
+async function answerOf(
+  response: Response,
+  at: string,
+): Promise<Omit<SignInResult, 'pages' | 'cookie'> | undefined> {
   if (response.status >= 300 && response.status < 400) {
     const location = response.headers.get('location');
     if (!location)
@@ -60,53 +106,66 @@ async function answerOf(response: Response, at: string): Promise<SignInResult | 
 }
 
 /**
- * Signs `upn` in at `authorizeUrl` through the sign-in page, as a browser without an issuer
- * session would, and returns the issuer's answer for the app. Throws when the page offers no
- * such user or shows an error instead of answering the app.
+ * Signs `upn` in at `authorizeUrl` through the pages, as a browser without an issuer session
+ * would (or with `options.cookie`), and returns the issuer's answer for the app. Throws when a
+ * page offers no such user or button, or shows an error instead of answering the app.
  */
-export async function completeSignIn(authorizeUrl: string, upn: string): Promise<SignInResult> {
-  const first = await fetch(authorizeUrl, { redirect: 'manual' });
-  const direct = await answerOf(first.clone(), authorizeUrl);
-  if (direct) return direct; // answered without the page (e.g. an error for the app)
-  const page = await first.text();
-  const buttons = [
-    ...page.matchAll(
-      new RegExp(`<button type="submit" name="${SIGNIN_FIELD}" value="([^"]*)">`, 'g'),
-    ),
-  ].map((m) => unescapeHtml(m[1]!));
-  const user = buttons.find((b) => b.toLowerCase() === upn.toLowerCase());
-  if (!user)
-    throw new Error(
-      `completeSignIn: the sign-in page offers no user "${upn}" (it offers: ${buttons.join(', ') || 'none'})`,
-    );
-  const form = /<form method="post" action="([^"]*)">/.exec(page);
-  if (!form) throw new Error('completeSignIn: the sign-in page has no form');
-  const action = new URL(unescapeHtml(form[1]!), authorizeUrl).toString();
-  const body = new URLSearchParams({ ...hiddenInputs(page), [SIGNIN_FIELD]: user });
-  const second = await fetch(action, {
-    method: 'POST',
+export async function completeSignIn(
+  authorizeUrl: string,
+  upn: string,
+  options: SignInOptions = {},
+): Promise<SignInResult> {
+  let cookie = options.cookie;
+  const pages: string[] = [];
+  let at = authorizeUrl;
+  let response = await fetch(at, {
     redirect: 'manual',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body,
+    headers: cookie ? { cookie } : {},
   });
-  let answer = await answerOf(second.clone(), action);
-  if (!answer) {
-    // A Conditional Access policy asked for a second factor: approve it, as the person would.
-    const page2 = await second.text();
-    if (!page2.includes(`name="${SECOND_FACTOR_FIELD}" value="${SECOND_FACTOR_APPROVED}"`))
-      throw new Error(`completeSignIn: ${action} answered a page instead of the app`);
-    const approve = await fetch(action, {
+  for (let i = 0; i < MAX_PAGES; i++) {
+    cookie = nextCookie(response, cookie);
+    const answer = await answerOf(response.clone(), at);
+    if (answer) return { ...answer, pages, cookie };
+    const page = await response.text();
+    const step = /<form method="post" action="([^"]*)" data-fake-entra-step="([^"]*)">/.exec(page);
+    if (!step)
+      throw new Error(`completeSignIn: ${at} shows a page without a form: ${pageText(page)}`);
+    const name = unescapeHtml(step[2]!);
+    pages.push(name);
+    const offered = buttons(page);
+    let pressed: { name: string; value: string } | undefined;
+    if (name === 'sign-in') {
+      pressed = offered.find(
+        (b) => b.name === FIELD.user && b.value.toLowerCase() === upn.toLowerCase(),
+      );
+      if (!pressed) {
+        const users = offered.filter((b) => b.name === FIELD.user).map((b) => b.value);
+        throw new Error(
+          `completeSignIn: the sign-in page offers no user "${upn}" (it offers: ${users.join(', ') || 'none'})`,
+        );
+      }
+    } else {
+      const wanted = name === 'consent' ? (options.consent ?? 'accept') : options.answers?.[name];
+      pressed = wanted === undefined ? offered[0] : offered.find((b) => b.value === wanted);
+      if (!pressed) {
+        const title = /<h1>([\s\S]*?)<\/h1>/.exec(page)?.[1] ?? name;
+        throw new Error(
+          `completeSignIn: the page "${unescapeHtml(title)}" offers no "${wanted}" (it offers: ${offered.map((b) => `${b.value} "${b.label}"`).join(', ') || 'nothing'})`,
+        );
+      }
+    }
+    const action = new URL(unescapeHtml(step[1]!), at).toString();
+    const body = new URLSearchParams({ ...hiddenInputs(page), [pressed.name]: pressed.value });
+    at = action;
+    response = await fetch(action, {
       method: 'POST',
       redirect: 'manual',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        ...hiddenInputs(page2),
-        [SECOND_FACTOR_FIELD]: SECOND_FACTOR_APPROVED,
-      }),
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        ...(cookie ? { cookie } : {}),
+      },
+      body,
     });
-    answer = await answerOf(approve, action);
-    if (!answer) throw new Error(`completeSignIn: ${action} answered a page instead of the app`);
-    answer.secondFactor = true;
   }
-  return answer;
+  throw new Error(`completeSignIn: still on the sign-in pages after ${MAX_PAGES} pages`);
 }

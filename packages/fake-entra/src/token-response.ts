@@ -34,6 +34,8 @@ export interface DelegatedResult {
   clientAuth: ClientAuthMethod;
   /** Issue an id token when `openid` was asked for (not in the on-behalf-of flow). */
   idToken?: boolean;
+  /** The issuer session's id: the ID token's `sid`, kept across refreshes. */
+  sid?: string;
 }
 
 /**
@@ -66,6 +68,7 @@ export function delegatedResponse(
     acrs: satisfiedAuthContexts(config, r.user, r.claims, auth),
     capabilities: r.claims.capabilities,
     clientAuth: r.clientAuth,
+    sid: r.sid,
   });
   const access = h.tokens.signAccessToken(
     r.grant.api,
@@ -85,18 +88,24 @@ export function delegatedResponse(
       tenant: r.tenant,
       expiresAt: Date.now() + h.tokens.lifetimes.refreshToken * 1000,
       auth,
+      sid: r.sid,
     });
   }
   if (r.idToken !== false && r.oidc.includes('openid')) {
     body.id_token = h.tokens.sign(
       applyEdits(
-        h.tokens.idTokenClaims({
-          user: r.user,
-          client,
-          tenant: r.tenant,
-          nonce: r.nonce,
-          email: r.oidc.includes('email'),
-        }),
+        {
+          ...h.tokens.idTokenClaims({
+            user: r.user,
+            client,
+            tenant: r.tenant,
+            nonce: r.nonce,
+            email: r.oidc.includes('email'),
+          }),
+          // The session's sid and the app's optional claims (login_hint) come from the directory.
+          ...(r.sid ? { sid: r.sid } : {}),
+          ...h.directory.optionalIdTokenClaims(client, r.user),
+        },
         callback?.idTokenClaims,
       ),
     );

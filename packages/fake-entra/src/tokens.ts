@@ -209,6 +209,8 @@ export interface UserTokenInput {
   /** Overrides `roles` (minting). */
   roles?: string[];
   version?: 1 | 2;
+  /** The issuer session's id (`sid`); a fresh one when there is no session. */
+  sid?: string;
 }
 
 export interface AppTokenInput {
@@ -347,7 +349,7 @@ export class TokenFactory {
       rh: `1.${opaque(40)}.`,
       ...(roles.length ? { roles } : {}),
       scp: o.scopes.join(' '),
-      sid: randomUUID(),
+      sid: o.sid ?? randomUUID(),
       sub: pairwiseSub(user.oid, api.clientId),
       tid: tenant,
       uti,

@@ -110,7 +110,7 @@ describe('second factor at sign-in', () => {
     expect(decodeJwt(again.body.access_token)).not.toHaveProperty('amr'); // v2.0 tokens have none
   });
 
-  test('the page shows "Approve sign-in"; prompt=none that needs it answers interaction_required', async () => {
+  test('the page shows "Approve sign-in"; prompt=none that needs it answers interaction_required; the session remembers it', async () => {
     const url = new URL(`${fake.publicUrl}/${fake.tenantId}/oauth2/v2.0/authorize`);
     url.search = new URLSearchParams({
       client_id: DEFAULTS.webClientId,
@@ -120,20 +120,33 @@ describe('second factor at sign-in', () => {
       login_hint: 'bob@contoso.test',
       prompt: 'none',
     }).toString();
-    const silent = await fetch(url, { redirect: 'manual' });
+    // bob has an issuer session (a password sign-in) but no second factor yet.
+    const { cookie } = fake.openSession('bob@contoso.test');
+    const silent = await fetch(url, { redirect: 'manual', headers: { cookie } });
     const location = new URL(silent.headers.get('location')!);
     expect(location.searchParams.get('error')).toBe('interaction_required');
     expect(location.searchParams.get('error_description')).toMatch(/^AADSTS50076: /);
 
     url.searchParams.delete('prompt');
-    const answer = await fake.completeSignIn(url.toString(), 'bob@contoso.test');
-    expect(answer.secondFactor).toBe(true);
+    const answer = await fake.completeSignIn(url.toString(), 'bob@contoso.test', { cookie });
+    expect(answer.pages).toEqual(['second-factor']); // SSO, then the second factor
     expect(answer.params.code).toBeTruthy();
-    // Without a policy for the request, the page asks no second factor.
+
+    // The session remembers the second factor: prompt=none now answers a code.
+    url.searchParams.set('prompt', 'none');
+    const again = await fetch(url, { redirect: 'manual', headers: { cookie: answer.cookie! } });
+    expect(new URL(again.headers.get('location')!).searchParams.get('code')).toBeTruthy();
+
+    // A fresh browser signs in with the page first; without a policy for the request, no second factor.
+    url.searchParams.delete('prompt');
+    expect((await fake.completeSignIn(url.toString(), 'bob@contoso.test')).pages).toEqual([
+      'sign-in',
+      'second-factor',
+    ]);
     url.searchParams.set('scope', `openid ${DATA_READ}`);
-    expect(
-      (await fake.completeSignIn(url.toString(), 'bob@contoso.test')).secondFactor,
-    ).toBeUndefined();
+    expect((await fake.completeSignIn(url.toString(), 'bob@contoso.test')).pages).toEqual([
+      'sign-in',
+    ]);
   });
 });
 
@@ -213,7 +226,7 @@ describe('MSAL Node with Conditional Access', () => {
     expect(JSON.parse(e.claims)).toEqual(JSON.parse(C1));
 
     const stepUp = await interactive(cca, 'alice@contoso.test', [DATA_READ], e.claims);
-    expect(stepUp.answer.secondFactor).toBe(true);
+    expect(stepUp.answer.pages).toContain('second-factor');
     expect(decodeJwt(stepUp.result.accessToken)).toMatchObject({
       acrs: ['c1'],
       xms_cc: ['CP1'],

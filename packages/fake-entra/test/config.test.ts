@@ -39,10 +39,21 @@ describe('configuration', () => {
       DEFAULTS.graphIdentifier,
     );
     const web = config.clients.find((c) => c.clientId === DEFAULTS.webClientId)!;
+    // Single-tenant; the post-logout page is a registered redirect URI (no separate list).
     expect(web).toMatchObject({
       secret: DEFAULTS.webClientSecret,
-      redirectUris: [DEFAULTS.webRedirectUri],
-      postLogoutRedirectUris: [DEFAULTS.webPostLogoutRedirectUri],
+      signInAudience: 'AzureADMyOrg',
+      redirectUris: [DEFAULTS.webRedirectUri, DEFAULTS.webPostLogoutRedirectUri],
+      frontChannelLogoutUrl: DEFAULTS.webFrontChannelLogoutUrl,
+      optionalClaims: { idToken: ['login_hint'] },
+    });
+    expect(DEFAULTS.webFrontChannelLogoutUrl).toBe(
+      'http://localhost:5001/auth/front-channel-logout',
+    );
+    expect(config.tenants[1]!.id).toBe(DEFAULTS.secondTenantId);
+    expect(config.users.find((u) => u.upn === DEFAULTS.users.carol.upn)).toMatchObject({
+      tenant: DEFAULTS.secondTenantId,
+      consents: [],
     });
     const daemon = config.clients.find((c) => c.clientId === DEFAULTS.daemonClientId)!;
     expect(daemon).toMatchObject({
@@ -55,7 +66,7 @@ describe('configuration', () => {
     const consents = (upn: string) =>
       config.users
         .find((u) => u.upn === upn)!
-        .consents.filter((c) => c.startsWith(DEFAULTS.apiIdentifier));
+        .consents.filter((c) => typeof c === 'string' && c.startsWith(DEFAULTS.apiIdentifier));
     expect(consents(DEFAULTS.users.alice.upn)).toEqual([
       `${DEFAULTS.apiIdentifier}/data.read`,
       `${DEFAULTS.apiIdentifier}/data.write`,
@@ -96,6 +107,61 @@ describe('configuration', () => {
       'an unknown tenant',
       (c: any) => (c.users[0].tenant = '11111111-1111-4111-8111-111111111111'),
       /users\[0\]\.tenant: unknown tenant/,
+    ],
+    [
+      'the removed postLogoutRedirectUris',
+      (c: any) => (c.clients[0].postLogoutRedirectUris = ['http://localhost:5001/']),
+      /clients\[0\]\.postLogoutRedirectUris: was removed: Entra sends the browser after sign-out only to one of the app's redirectUris/,
+    ],
+    [
+      'an unknown sign-in audience',
+      (c: any) => (c.clients[0].signInAudience = 'Everyone'),
+      /clients\[0\]\.signInAudience: Invalid option: expected one of "AzureADMyOrg"\|"AzureADMultipleOrgs"/,
+    ],
+    [
+      'a front-channel logout URL on plain http elsewhere than localhost',
+      (c: any) => (c.clients[0].frontChannelLogoutUrl = 'http://app.example/logout'),
+      /clients\[0\]\.frontChannelLogoutUrl: must be https \(http only on localhost\)/,
+    ],
+    [
+      'an optional claim the fake does not issue',
+      (c: any) => (c.clients[0].optionalClaims = { idToken: ['ipaddr'] }),
+      /clients\[0\]\.optionalClaims\.idToken\[0\]: /,
+    ],
+    [
+      'an admin-only scope the API does not have',
+      (c: any) => (c.apis[0].adminOnlyScopes = ['data.admin']),
+      /apis\[0\]\.adminOnlyScopes\[0\]: "data.admin" is not one of the API's scopes/,
+    ],
+    [
+      'an admin consent for an unknown app',
+      (c: any) =>
+        (c.tenants[0].adminConsents = [
+          { client: '11111111-1111-4111-8111-111111111111', permissions: ['User.Read'] },
+        ]),
+      /tenants\[0\]\.adminConsents\[0\]\.client: unknown client/,
+    ],
+    [
+      'an admin consent to an unknown scope',
+      (c: any) =>
+        (c.tenants[0].adminConsents = [
+          { client: c.clients[0].clientId, permissions: [`${DEFAULTS.apiIdentifier}/nope`] },
+        ]),
+      /tenants\[0\]\.adminConsents\[0\]\.permissions\[0\]: API .* has no scope "nope"/,
+    ],
+    [
+      'a per-app consent for an unknown app',
+      (c: any) =>
+        c.users[0].consents.push({
+          client: '11111111-1111-4111-8111-111111111111',
+          permissions: [`${DEFAULTS.apiIdentifier}/data.read`],
+        }),
+      /users\[0\]\.consents\[3\]\.client: unknown client/,
+    ],
+    [
+      'a usersCanConsent that is not a boolean',
+      (c: any) => (c.tenants[0].usersCanConsent = 'no'),
+      /tenants\[0\]\.usersCanConsent: /,
     ],
   ])('rejects %s, naming the field', (_name, mutate, message) => {
     const config = defaultJson();

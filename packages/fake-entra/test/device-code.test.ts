@@ -64,7 +64,7 @@ async function person(
       : await post({ ...fields, fake_entra_user: choice.upn });
   let text = await res.text();
   if (text.includes('Approve sign-in')) {
-    res = await post({ ...hidden(text), fake_entra_second_factor: 'approved' });
+    res = await post({ ...hidden(text), fake_entra_answer: 'approve' });
     text = await res.text();
   }
   return { status: res.status, text };

@@ -1,6 +1,7 @@
 // Malformed requests to every endpoint get Entra-shaped 4xx answers: never a crash, never a 500.
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import { connect } from 'node:net';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { DEFAULTS, FakeEntra } from '../src/index.ts';
 
 const T = DEFAULTS.tenantId;
@@ -365,5 +366,58 @@ describe('malformed requests', () => {
       });
     }
     expect((await fetch(`${fake.baseUrl}/healthz`)).status).toBe(200);
+  });
+});
+
+describe('compressed token requests (issue 13, W2)', () => {
+  const client = `grant_type=client_credentials&client_id=${DEFAULTS.daemonClientId}&client_secret=${DEFAULTS.daemonClientSecret}&scope=${encodeURIComponent(`${DEFAULTS.apiIdentifier}/.default`)}`;
+  const post = (encoding: string, body: Buffer | string) =>
+    fetch(`${fake.authority()}/oauth2/v2.0/token`, {
+      method: 'POST',
+      headers: { 'content-type': form, 'content-encoding': encoding },
+      body,
+    });
+
+  test('a corrupt gzip, deflate or br body is 400 invalid_request, an unknown encoding 415; one log line, no stack', async () => {
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const error = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      for (const encoding of ['gzip', 'deflate', 'br']) {
+        const res = await post(encoding, 'this is not compressed at all');
+        expect([encoding, res.status]).toEqual([encoding, 400]);
+        const body = (await res.json()) as Record<string, unknown>;
+        expect(body).toMatchObject({ error: 'invalid_request', error_codes: [9002313] });
+        expect(String(body.error_description)).toContain(
+          `The body is not valid '${encoding}' data.`,
+        );
+      }
+      const unknown = await post('x-bogus', 'whatever');
+      expect(unknown.status).toBe(415);
+      expect(await unknown.json()).toMatchObject({
+        error: 'invalid_request',
+        error_codes: [9002313],
+      });
+      expect(error).not.toHaveBeenCalled();
+      const lines = warn.mock.calls.map((c) => c.map(String).join(' '));
+      expect(lines).toHaveLength(4);
+      for (const line of lines) {
+        expect(line).toMatch(/^fake-entra: POST \/[^ ]+\/oauth2\/v2\.0\/token: .* \((400|415)\)$/);
+        expect(line).not.toMatch(/\n\s+at /);
+      }
+    } finally {
+      warn.mockRestore();
+      error.mockRestore();
+    }
+  });
+
+  test('a well-formed compressed body is decoded and answered', async () => {
+    for (const [encoding, body] of [
+      ['gzip', gzipSync(client)],
+      ['deflate', deflateSync(client)],
+      ['br', brotliCompressSync(client)],
+    ] as const) {
+      const res = await post(encoding, body);
+      expect([encoding, res.status]).toEqual([encoding, 200]);
+    }
   });
 });

@@ -173,26 +173,6 @@ describe('discovery and keys', () => {
     }
     expect(body.keys.map((k: { kid: string }) => k.kid)).toContain(fake.signingKid);
   });
-
-  test('answers MSAL instance discovery', async () => {
-    const endpoint = encodeURIComponent(
-      `${fake.baseUrl}/${DEFAULTS.tenantId}/oauth2/v2.0/authorize`,
-    );
-    const { body } = await json(
-      `${fake.baseUrl}/common/discovery/instance?api-version=1.1&authorization_endpoint=${endpoint}`,
-    );
-    expect(body).toEqual({
-      tenant_discovery_endpoint: `${fake.baseUrl}/${DEFAULTS.tenantId}/v2.0/.well-known/openid-configuration`,
-      'api-version': '1.1',
-      metadata: [
-        {
-          preferred_network: `localhost:${fake.port}`,
-          preferred_cache: `localhost:${fake.port}`,
-          aliases: [`localhost:${fake.port}`],
-        },
-      ],
-    });
-  });
 });
 
 describe('test controls', () => {

@@ -13,10 +13,10 @@ import { EntraError, entraTimestamp, errors } from '../errors.ts';
 import { entraErrorOf } from '../hooks.ts';
 import { escapeHtml, sendPage } from '../html.ts';
 import { formParams, readParams, required, type Params } from '../params.ts';
-import { secondFactorApproved, sendSecondFactorPage, withSecondFactor } from '../second-factor.ts';
+import { SECOND_FACTOR_APPROVED, secondFactorPage, withSecondFactor } from '../second-factor.ts';
+import { FIELD } from '../steps.ts';
 import { delegatedResponse } from '../token-response.ts';
 import { passwordOnly, type AuthState } from '../tokens.ts';
-import { SIGNIN_FIELD } from './authorize.ts';
 import type { AuthenticatedClient } from './token.ts';
 
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -131,15 +131,16 @@ function codeForm(ctx: Context, h: Harness, message?: string): void {
     ctx,
     message ? 400 : 200,
     'Enter code',
-    `<main><h1>Enter code</h1>
+    `<h1>Enter code</h1>
 <p>Enter the code displayed on your app or device.</p>
-${message ? `<p role="alert">${escapeHtml(message)}</p>` : ''}
-<form method="post" action="${escapeHtml(ctx.path)}">
-<label for="${USER_CODE_FIELD}">Code</label>
-<input id="${USER_CODE_FIELD}" name="${USER_CODE_FIELD}" autocomplete="off" autocapitalize="characters" required>
-<button type="submit">Next</button>
+${message ? `<div class="card" role="alert"><p>${escapeHtml(message)}</p></div>` : ''}
+<form method="post" action="${escapeHtml(ctx.path)}" data-fake-entra-step="device-code">
+<div class="card"><label for="${USER_CODE_FIELD}">Code</label>
+<input id="${USER_CODE_FIELD}" name="${USER_CODE_FIELD}" autocomplete="off" autocapitalize="characters" required></div>
+<div class="actions"><button type="submit">Next</button></div>
 </form>
-<p>Fake Entra ID (offline test issuer), verification page for ${escapeHtml(h.publicUrl)}.</p></main>`,
+<p class="muted">Device sign-in for ${escapeHtml(h.publicUrl)}.</p>`,
+    message ? { mainClass: 'error' } : {},
   );
 }
 
@@ -147,26 +148,33 @@ function userPicker(ctx: Context, h: Harness, entry: DeviceAuthorization, appNam
   const users = h.directory.usersOf(entry.tenant);
   const cards = users
     .map(
-      (u) => `<div class="card"><h2>${escapeHtml(u.name)}</h2><p>${escapeHtml(u.upn)}</p>
-<button type="submit" name="${SIGNIN_FIELD}" value="${escapeHtml(u.upn)}">Sign in as ${escapeHtml(u.name)}</button></div>`,
+      (
+        u,
+      ) => `<div class="card"><h2>${escapeHtml(u.name)}</h2><p class="muted">${escapeHtml(u.upn)}</p>
+<button type="submit" name="${FIELD.user}" value="${escapeHtml(u.upn)}">Sign in as ${escapeHtml(u.name)}</button></div>`,
     )
     .join('\n');
   sendPage(
     ctx,
     200,
     'Sign in to your account',
-    `<main><h1>Are you trying to sign in to ${escapeHtml(appName)}?</h1>
+    `<h1>Are you trying to sign in to ${escapeHtml(appName)}?</h1>
 <p>Only continue if you downloaded the app from a store or website that you trust.</p>
-<form method="post" action="${escapeHtml(ctx.path)}">
+<form method="post" action="${escapeHtml(ctx.path)}" data-fake-entra-step="sign-in">
 <input type="hidden" name="${USER_CODE_FIELD}" value="${escapeHtml(entry.userCode)}">
 ${cards || '<p>No users are configured for this tenant.</p>'}
-<button type="submit" name="${CANCEL_FIELD}" value="1">Cancel</button>
-</form></main>`,
+<div class="actions"><button type="submit" class="secondary" name="${CANCEL_FIELD}" value="1">Cancel</button></div>
+</form>`,
   );
 }
 
 function done(ctx: Context, title: string, text: string): void {
-  sendPage(ctx, 200, title, `<main><h1>${escapeHtml(title)}</h1><p>${escapeHtml(text)}</p></main>`);
+  sendPage(
+    ctx,
+    200,
+    title,
+    `<h1>${escapeHtml(title)}</h1><div class="card"><p>${escapeHtml(text)}</p></div>`,
+  );
 }
 
 export function registerDeviceCode(router: Router, h: Harness): void {
@@ -176,13 +184,8 @@ export function registerDeviceCode(router: Router, h: Harness): void {
     const p = formParams(ctx);
     const queued = h.hooks.takeError('devicecode', { clientId: p.client_id });
     if (queued) throw entraErrorOf(queued);
-    const clientId = required(p, 'client_id');
-    const client = h.directory.client(clientId);
-    if (
-      !client ||
-      (tenantId && h.directory.clientTenant(client).toLowerCase() !== tenantId.toLowerCase())
-    )
-      throw errors.unknownClient(clientId, tenantId ?? tenantSegment);
+    // Unknown or of another tenant: AADSTS700016; single-tenant on /common: AADSTS50194.
+    const client = h.directory.clientAt(required(p, 'client_id'), tenantSegment);
     const scope = required(p, 'scope');
     // Validate what is asked for now, as Entra does, not at the first poll.
     const { groups } = h.directory.resolveScopeGroups(scope);
@@ -240,7 +243,7 @@ export function registerDeviceCode(router: Router, h: Harness): void {
         `You declined to sign in to ${client.name} on the other device. You may now close this window.`,
       );
     }
-    const picked = p[SIGNIN_FIELD];
+    const picked = p[FIELD.user];
     const user: UserConfig | undefined = picked
       ? h.directory.usersOf(entry.tenant).find((u) => u.upn.toLowerCase() === picked.toLowerCase())
       : undefined;
@@ -257,7 +260,8 @@ export function registerDeviceCode(router: Router, h: Harness): void {
         ctx,
         400,
         'Sign in - error',
-        `<main><h1>Sorry, but we're having trouble signing you in.</h1><p><code>${escapeHtml(error.message)}</code></p></main>`,
+        `<h1>Sorry, but we're having trouble signing you in.</h1><div class="card"><p><code>${escapeHtml(error.message)}</code></p></div>`,
+        { mainClass: 'error' },
       );
     }
     let auth = passwordOnly(ctx.ip);
@@ -271,14 +275,15 @@ export function registerDeviceCode(router: Router, h: Harness): void {
         auth,
       )
     ) {
-      if (!secondFactorApproved(p))
-        return sendSecondFactorPage(ctx, {
-          action: ctx.path,
-          hidden: { [USER_CODE_FIELD]: entry.userCode, [SIGNIN_FIELD]: user.upn },
-          userName: user.name,
-          upn: user.upn,
-          appName: client.name,
-        });
+      if (p[FIELD.answer] !== SECOND_FACTOR_APPROVED)
+        return secondFactorPage(
+          ctx,
+          { userName: user.name, upn: user.upn, appName: client.name },
+          `<form method="post" action="${escapeHtml(ctx.path)}" data-fake-entra-step="second-factor">
+<input type="hidden" name="${USER_CODE_FIELD}" value="${escapeHtml(entry.userCode)}">
+<input type="hidden" name="${FIELD.user}" value="${escapeHtml(user.upn)}">`,
+          { name: FIELD.answer, value: SECOND_FACTOR_APPROVED },
+        );
       auth = withSecondFactor(auth);
     }
     entry.status = 'approved';

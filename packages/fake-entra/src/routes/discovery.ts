@@ -1,15 +1,69 @@
-// OIDC discovery, JWKS and MSAL's instance discovery, shaped like Entra's documents.
+// OIDC discovery, JWKS and MSAL's instance discovery, with Entra's fields, values, order and
+// cache headers (recorded documents: see the README's behaviour table).
 import type Router from '@koa/router';
+import type { Context } from 'koa';
 import type { Harness } from '../context.ts';
 import { errors } from '../errors.ts';
 import { entraErrorOf } from '../hooks.ts';
 import { readParams } from '../params.ts';
+
+/** Entra's alias groups of instance discovery (MSAL's built-in copy is the same). */
+export const ENTRA_CLOUDS: readonly {
+  preferred_network: string;
+  preferred_cache: string;
+  aliases: string[];
+}[] = [
+  {
+    preferred_network: 'login.microsoftonline.com',
+    preferred_cache: 'login.windows.net',
+    aliases: [
+      'login.microsoftonline.com',
+      'login.windows.net',
+      'login.microsoft.com',
+      'sts.windows.net',
+    ],
+  },
+  {
+    preferred_network: 'login.partner.microsoftonline.cn',
+    preferred_cache: 'login.partner.microsoftonline.cn',
+    aliases: ['login.partner.microsoftonline.cn', 'login.chinacloudapi.cn'],
+  },
+  {
+    preferred_network: 'login.microsoftonline.de',
+    preferred_cache: 'login.microsoftonline.de',
+    aliases: ['login.microsoftonline.de'],
+  },
+  {
+    preferred_network: 'login.microsoftonline.us',
+    preferred_cache: 'login.microsoftonline.us',
+    aliases: ['login.microsoftonline.us', 'login.usgovcloudapi.net'],
+  },
+  {
+    preferred_network: 'login-us.microsoftonline.com',
+    preferred_cache: 'login-us.microsoftonline.com',
+    aliases: ['login-us.microsoftonline.com'],
+  },
+];
+
+/** Entra's headers on its public metadata (discovery, keys, instance discovery). */
+function metadataHeaders(ctx: Context): void {
+  ctx.set('Cache-Control', 'max-age=86400, private');
+  ctx.set('Access-Control-Allow-Origin', '*');
+  ctx.set('Access-Control-Allow-Methods', 'GET, OPTIONS');
+}
+
+/** `microsoftonline.com` for login.microsoftonline.com: the issuer host without its first label. */
+function cloudInstanceName(host: string): string {
+  const labels = host.split('.');
+  return labels.length > 1 ? labels.slice(1).join('.') : host;
+}
 
 export function openIdConfiguration(h: Harness, tenantSegment: string): Record<string, unknown> {
   const { tenantId } = h.directory.requireTenant(tenantSegment);
   const seg = tenantId ?? tenantSegment.toLowerCase();
   const api = `${h.baseUrl}/${seg}`;
   const browser = `${h.publicUrl}/${seg}`;
+  // Entra's own field order; values for what the fake serves point at the fake.
   return {
     token_endpoint: `${api}/oauth2/v2.0/token`,
     token_endpoint_auth_methods_supported: [
@@ -54,13 +108,22 @@ export function openIdConfiguration(h: Harness, tenantSegment: string): Record<s
       'email',
     ],
     kerberos_endpoint: `${api}/kerberos`,
-    tenant_region_scope: 'EU',
-    cloud_instance_name: new URL(h.baseUrl).hostname,
-    cloud_graph_host_name: new URL(h.baseUrl).host,
+    tenant_region_scope: tenantId
+      ? (h.directory.tenantConfig(tenantId)?.regionScope ?? null)
+      : null,
+    cloud_instance_name: cloudInstanceName(new URL(h.baseUrl).hostname),
+    // Azure AD Graph (retired) and Azure RBAC: Entra's values; the fake serves neither.
+    cloud_graph_host_name: 'graph.windows.net',
     msgraph_host: new URL(h.graphBaseUrl).host,
-    rbac_url: h.baseUrl,
-    code_challenge_methods_supported: ['plain', 'S256'],
+    rbac_url: 'https://pas.windows.net',
   };
+}
+
+/** The alias groups: the fake's hosts as their own cloud, unless it answers as one of Entra's. */
+function aliasGroups(h: Harness) {
+  const own = [...new Set([new URL(h.baseUrl).host, new URL(h.publicUrl).host])];
+  if (ENTRA_CLOUDS.some((c) => c.aliases.includes(own[0]!))) return ENTRA_CLOUDS;
+  return [{ preferred_network: own[0]!, preferred_cache: own[0]!, aliases: own }, ...ENTRA_CLOUDS];
 }
 
 export function registerDiscovery(router: Router, h: Harness): void {
@@ -69,7 +132,7 @@ export function registerDiscovery(router: Router, h: Harness): void {
     const queued = h.hooks.takeError('discovery');
     if (queued) throw entraErrorOf(queued);
     ctx.body = openIdConfiguration(h, ctx.params.tenant!);
-    ctx.set('Cache-Control', 'max-age=86400, private');
+    metadataHeaders(ctx);
   });
 
   router.get('/:tenant/discovery/v2.0/keys', (ctx) => {
@@ -78,8 +141,7 @@ export function registerDiscovery(router: Router, h: Harness): void {
     if (queued) throw entraErrorOf(queued);
     const { tenantId } = h.directory.requireTenant(ctx.params.tenant!);
     ctx.body = h.keys.jwks(tenantId ? h.issuer(tenantId) : `${h.baseUrl}/{tenantid}/v2.0`);
-    // Short cache so that key rotation shows up quickly for clients that honour it.
-    ctx.set('Cache-Control', 'max-age=60, private');
+    metadataHeaders(ctx);
   });
 
   // MSAL's instance discovery (skipped by MSAL when the host is in knownAuthorities).
@@ -90,20 +152,23 @@ export function registerDiscovery(router: Router, h: Harness): void {
     const p = readParams(ctx.query);
     const endpoint = p.authorization_endpoint;
     if (!endpoint) throw errors.missingParameter('authorization_endpoint', 'request');
-    let tenant: string | undefined;
+    let url: URL;
     try {
-      const url = new URL(endpoint);
-      tenant = url.pathname.split('/').filter(Boolean)[0];
+      url = new URL(endpoint);
     } catch {
       throw errors.malformed(`The authorization_endpoint '${endpoint}' is not a URL.`);
     }
+    const tenant = url.pathname.split('/').filter(Boolean)[0];
     if (!tenant)
       throw errors.malformed(`The authorization_endpoint '${endpoint}' names no tenant.`);
-    const hosts = [...new Set([new URL(h.baseUrl).host, new URL(h.publicUrl).host])];
+    const groups = aliasGroups(h);
+    // Entra knows its own clouds only (AADSTS50049 for any other host).
+    if (!groups.some((g) => g.aliases.includes(url.host))) throw errors.unknownInstance();
     ctx.body = {
       tenant_discovery_endpoint: `${h.baseUrl}/${encodeURIComponent(tenant)}/v2.0/.well-known/openid-configuration`,
-      'api-version': p['api-version'] ?? '1.1',
-      metadata: [{ preferred_network: hosts[0], preferred_cache: hosts[0], aliases: hosts }],
+      'api-version': '1.1',
+      metadata: groups,
     };
+    metadataHeaders(ctx);
   });
 }

@@ -1,11 +1,11 @@
 // Health check, and the test harness over HTTP (registered only when explicitly enabled):
-// minting, recorded requests and queued one-shot answers, for tests in other languages or
-// processes. The same features as the in-process API; JSON has no `undefined`, so a `null`
+// minting, recorded requests, queued one-shot answers and issuer sessions without the page, for
+// tests in other languages or processes. The same features as the in-process API; JSON has no `undefined`, so a `null`
 // removes a claim or field.
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import type { Harness } from '../context.ts';
+import { SESSION_COOKIE, type Harness } from '../context.ts';
 import { errors } from '../errors.ts';
 import type { Edits } from '../hooks.ts';
 import { ENDPOINTS, type Endpoint, type RequestFilter } from '../recorder.ts';
@@ -70,6 +70,46 @@ const ErrorHook = z.strictObject({
   suberror: z.string().optional(),
   claims: z.string().optional(),
 });
+
+const OpenSession = z.strictObject({
+  upn: z.string().min(1),
+  /** An issuer session cookie to add the account to (`fake_entra_session=…` or its value). */
+  cookie: z.string().optional(),
+});
+
+export interface OpenedSession {
+  /** `fake_entra_session=…`: the Cookie header value to send to authorize and logout. */
+  cookie: string;
+  name: string;
+  value: string;
+  /** The account's session id (the `sid` of its ID tokens, front-channel logout's `sid`). */
+  sid: string;
+  upn: string;
+}
+
+/**
+ * Harness: signs `upn` in to an issuer session without the page (a new session, or the one
+ * `cookie` names), as the sign-in page would. Throws naming an unknown user.
+ */
+export function openIssuerSession(h: Harness, upn: string, cookie?: string): OpenedSession {
+  const user = h.directory.user(upn);
+  if (!user) throw new TypeError(`openSession: no configured user "${upn}"`);
+  const existing = cookie?.startsWith(`${SESSION_COOKIE}=`)
+    ? cookie.slice(SESSION_COOKIE.length + 1).split(';')[0]
+    : cookie;
+  const { cookie: value, account } = h.sessions.signIn(
+    existing,
+    user.oid,
+    h.directory.userTenant(user),
+  );
+  return {
+    cookie: `${SESSION_COOKIE}=${value}`,
+    name: SESSION_COOKIE,
+    value,
+    sid: account.sid,
+    upn: user.upn,
+  };
+}
 
 const nullToUndefined = (r: Record<string, unknown> | undefined): Edits | undefined =>
   r && Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === null ? undefined : v]));
@@ -172,6 +212,13 @@ export function registerHarness(router: Router, h: Harness): void {
     const hook = body(ctx, ErrorHook);
     attempt(() => h.hooks.enqueueError(hook));
     ctx.status = 204;
+  });
+
+  router.post('/_harness/sessions', (ctx) => {
+    const { upn, cookie } = body(ctx, OpenSession);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.status = 201;
+    ctx.body = attempt(() => openIssuerSession(h, upn, cookie));
   });
 
   router.get('/_harness/hooks', (ctx) => {

@@ -100,13 +100,8 @@ export async function authenticateClient(
     );
   }
   const clientId = basic?.id ?? required(p, 'client_id');
-  const client = h.directory.client(clientId);
-  if (
-    !client ||
-    (tenant && h.directory.clientTenant(client).toLowerCase() !== tenant.toLowerCase())
-  ) {
-    throw errors.unknownClient(clientId, tenant ?? tenantSegment);
-  }
+  // Unknown or of another tenant: AADSTS700016; single-tenant on /common: AADSTS50194.
+  const client = h.directory.clientAt(clientId, tenantSegment);
   const secret = basic?.secret ?? p.client_secret;
   const confidential = !!client.secret || client.certificates.length > 0;
   if (p.client_assertion !== undefined || p.client_assertion_type !== undefined) {
@@ -185,6 +180,7 @@ function authorizationCodeGrant(
     claims: mergeClaimsRequests(parseClaimsRequest(entry.claims), requestClaims),
     scopeParam: asksForResource ? p.scope : entry.scope,
     clientAuth: method,
+    sid: entry.sid,
   });
 }
 
@@ -215,6 +211,7 @@ function refreshTokenGrant(
     claims,
     scopeParam: scope,
     clientAuth: method,
+    sid: entry.sid,
   });
 }
 
