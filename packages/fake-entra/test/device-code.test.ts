@@ -44,7 +44,8 @@ async function person(
   verificationUri: string,
   userCode: string,
   choice: { upn: string } | 'cancel',
-): Promise<{ status: number; text: string }> {
+  consent: 'accept' | 'cancel' = 'accept',
+): Promise<{ status: number; text: string; pages?: string[] }> {
   const post = (body: Record<string, string>) =>
     fetch(verificationUri, {
       method: 'POST',
@@ -63,11 +64,20 @@ async function person(
       ? await post({ ...fields, fake_entra_cancel: '1' })
       : await post({ ...fields, fake_entra_user: choice.upn });
   let text = await res.text();
-  if (text.includes('Approve sign-in')) {
-    res = await post({ ...hidden(text), fake_entra_answer: 'approve' });
+  const pages: string[] = [];
+  // Further pages: the second factor, then consent (Accept, or Cancel when asked to).
+  for (let i = 0; i < 3; i++) {
+    const step = /data-fake-entra-step="(second-factor|consent)"/.exec(text)?.[1];
+    if (!step) break;
+    pages.push(step);
+    const answer: Record<string, string> =
+      step === 'second-factor'
+        ? { fake_entra_answer: 'approve' }
+        : { fake_entra_consent: consent === 'cancel' ? 'cancel' : 'accept' };
+    res = await post({ ...hidden(text), ...answer });
     text = await res.text();
   }
-  return { status: res.status, text };
+  return { status: res.status, text, pages };
 }
 
 async function deviceCode(scope = SCOPE) {
@@ -169,13 +179,45 @@ describe('device code over HTTP', () => {
     }
   });
 
-  test('a wrong user code is refused on the page (AADSTS70018); scopes outside the registration at once', async () => {
+  test('a wrong user code is refused on the page (AADSTS70018)', async () => {
     const { body } = await deviceCode();
     const wrong = await person(body.verification_uri, 'WRONGCODE', { upn: 'alice@contoso.test' });
     expect(wrong.status).toBe(400);
     expect(wrong.text).toMatch(/AADSTS70018/);
-    const unregistered = await deviceCode(`${V1_API.identifier}/reports.read`);
-    expect(unregistered.body).toMatchObject({ error_codes: [650057] });
+  });
+
+  test('the page asks for consent to what the device asked for; Cancel declines', async () => {
+    // Scopes the app registration does not list: dynamic consent, asked on the page.
+    const scope = `${V1_API.identifier}/reports.read openid offline_access`;
+    const dave = 'dave@contoso.test';
+    const declined = await deviceCode(scope);
+    const no = await person(
+      declined.body.verification_uri,
+      declined.body.user_code,
+      { upn: dave },
+      'cancel',
+    );
+    expect(no.pages).toEqual(['consent']);
+    expect((await poll(declined.body.device_code)).body.error).toBe('authorization_declined');
+
+    const accepted = await deviceCode(scope);
+    const yes = await person(accepted.body.verification_uri, accepted.body.user_code, {
+      upn: dave,
+    });
+    expect(yes.pages).toEqual(['consent']);
+    const tokens = await poll(accepted.body.device_code);
+    expect(tokens.status).toBe(200);
+    expect(decodeJwt(tokens.body.access_token)).toMatchObject({ scp: 'reports.read', ver: '1.0' });
+  });
+
+  test('a Conditional Access policy asks the person for a second factor first', async () => {
+    const bob = await deviceCode(`${V1_API.identifier}/reports.read`);
+    const page = await person(bob.body.verification_uri, bob.body.user_code, {
+      upn: 'bob@contoso.test',
+    });
+    expect(page.pages?.[0]).toBe('second-factor');
+    const tokens = await poll(bob.body.device_code);
+    expect(decodeJwt(tokens.body.access_token)).toMatchObject({ amr: ['pwd', 'mfa'] });
   });
 });
 

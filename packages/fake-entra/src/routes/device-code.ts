@@ -7,9 +7,11 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { randomBytes, randomInt } from 'node:crypto';
 import type { UserConfig } from '../config.ts';
+import type { ConsentNeed } from '../directory.ts';
 import { needsSecondFactor, parseClaimsRequest } from '../conditional-access.ts';
 import type { Harness } from '../context.ts';
-import { EntraError, entraTimestamp, errors } from '../errors.ts';
+import type { EntraError } from '../errors.ts';
+import { entraTimestamp, errors } from '../errors.ts';
 import { entraErrorOf } from '../hooks.ts';
 import { escapeHtml, sendPage } from '../html.ts';
 import { formParams, readParams, required, type Params } from '../params.ts';
@@ -25,6 +27,8 @@ export const DEVICE_CODE_GRANT_SHORT = 'device_code';
 /** The field of the verification page that holds the user code (Entra's is `otc`). */
 export const USER_CODE_FIELD = 'otc';
 const CANCEL_FIELD = 'fake_entra_cancel';
+/** The consent page's answer (`accept` or `cancel`). */
+const CONSENT_FIELD = 'fake_entra_consent';
 // Letters and digits that cannot be mistaken for one another when read off a screen.
 const USER_CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
 
@@ -42,6 +46,8 @@ export interface DeviceAuthorization {
   auth?: AuthState;
   /** Why a sign-in failed (answered to the device's next poll). */
   error?: EntraError;
+  /** The user who approved the second factor for this device sign-in. */
+  secondFactorOf?: string;
 }
 
 /** Device authorizations by device code and by user code, forgotten an hour after expiry. */
@@ -168,6 +174,44 @@ ${cards || '<p>No users are configured for this tenant.</p>'}
   );
 }
 
+function consentPage(
+  ctx: Context,
+  appName: string,
+  user: UserConfig,
+  need: ConsentNeed,
+  hidden: string,
+): void {
+  const list = (need.adminOnly.length ? need.adminOnly : need.missing)
+    .map(
+      (q) =>
+        `<li><strong>${escapeHtml(q.api.name)}</strong>: <code>${escapeHtml(q.name)}</code></li>`,
+    )
+    .join('');
+  const who = `<p class="muted">Signed in as ${escapeHtml(user.name)} (${escapeHtml(user.upn)})</p>`;
+  const form = `<form method="post" action="${escapeHtml(ctx.path)}" data-fake-entra-step="consent">${hidden}`;
+  if (!need.userMayConsent) {
+    sendPage(
+      ctx,
+      200,
+      'Need admin approval',
+      `<h1>Need admin approval</h1>${who}
+<div class="card"><p>${escapeHtml(appName)} needs permission to access resources in your organization that only an admin can grant. Please ask an admin to grant permission to this app before you can use it.</p>
+<ul class="permissions">${list}</ul><p class="muted">AADSTS90094</p></div>
+${form}<div class="actions"><button type="submit" class="secondary" name="${CONSENT_FIELD}" value="cancel">Return to the application without granting consent</button></div></form>`,
+    );
+    return;
+  }
+  sendPage(
+    ctx,
+    200,
+    'Permissions requested',
+    `<h1>Permissions requested</h1>${who}
+<div class="card"><p><strong>${escapeHtml(appName)}</strong> would like to:</p><ul class="permissions">${list}</ul></div>
+${form}<div class="actions"><button type="submit" name="${CONSENT_FIELD}" value="accept">Accept</button>
+<button type="submit" class="secondary" name="${CONSENT_FIELD}" value="cancel">Cancel</button></div></form>`,
+  );
+}
+
 function done(ctx: Context, title: string, text: string): void {
   sendPage(
     ctx,
@@ -187,12 +231,9 @@ export function registerDeviceCode(router: Router, h: Harness): void {
     // Unknown or of another tenant: AADSTS700016; single-tenant on /common: AADSTS50194.
     const client = h.directory.clientAt(required(p, 'client_id'), tenantSegment);
     const scope = required(p, 'scope');
-    // Validate what is asked for now, as Entra does, not at the first poll.
-    const { groups } = h.directory.resolveScopeGroups(scope);
-    for (const group of groups)
-      for (const name of group.names)
-        if (!h.directory.registeredScopes(client, group.api).includes(name))
-          throw errors.scopeNotInRegistration(`${group.api.identifier}/${name}`);
+    // Validate what is asked for now, as Entra does, not at the first poll (scopes the
+    // registration does not list are dynamic consent: the person is asked on the page).
+    h.directory.resolveScopeGroups(scope);
     parseClaimsRequest(p.claims);
     const { deviceCode: lifetime, deviceCodeInterval } = h.tokens.lifetimes;
     const entry = h.deviceCodes.add({
@@ -250,41 +291,41 @@ export function registerDeviceCode(router: Router, h: Harness): void {
     if (!user) return userPicker(ctx, h, entry, client.name);
 
     const { groups } = h.directory.resolveScopeGroups(entry.scope);
-    try {
-      for (const group of groups) h.directory.grantDelegated(client, user, group);
-    } catch (error) {
-      if (!(error instanceof EntraError)) throw error;
-      entry.status = 'failed';
-      entry.error = error;
-      return sendPage(
-        ctx,
-        400,
-        'Sign in - error',
-        `<h1>Sorry, but we're having trouble signing you in.</h1><div class="card"><p><code>${escapeHtml(error.message)}</code></p></div>`,
-        { mainClass: 'error' },
-      );
-    }
+    const hidden = `<input type="hidden" name="${USER_CODE_FIELD}" value="${escapeHtml(entry.userCode)}">
+<input type="hidden" name="${FIELD.user}" value="${escapeHtml(user.upn)}">`;
+    // As at /authorize: the second factor first (Entra authenticates before it asks consent).
     let auth = passwordOnly(ctx.ip);
     const claims = parseClaimsRequest(entry.claims);
-    if (
-      needsSecondFactor(
-        h.directory.config,
-        user,
-        groups.map((g) => g.api),
-        claims,
-        auth,
-      )
-    ) {
-      if (p[FIELD.answer] !== SECOND_FACTOR_APPROVED)
+    const apis = groups.map((g) => g.api);
+    if (needsSecondFactor(h.directory.config, user, apis, claims, auth)) {
+      if (p[FIELD.answer] === SECOND_FACTOR_APPROVED) entry.secondFactorOf = user.oid;
+      if (entry.secondFactorOf !== user.oid)
         return secondFactorPage(
           ctx,
           { userName: user.name, upn: user.upn, appName: client.name },
-          `<form method="post" action="${escapeHtml(ctx.path)}" data-fake-entra-step="second-factor">
-<input type="hidden" name="${USER_CODE_FIELD}" value="${escapeHtml(entry.userCode)}">
-<input type="hidden" name="${FIELD.user}" value="${escapeHtml(user.upn)}">`,
+          `<form method="post" action="${escapeHtml(ctx.path)}" data-fake-entra-step="second-factor">${hidden}`,
           { name: FIELD.answer, value: SECOND_FACTOR_APPROVED },
         );
       auth = withSecondFactor(auth);
+    }
+    // Then consent for what the device asked for: the consent page, or admin approval.
+    const need = h.directory.consentNeeded(client, user, groups);
+    if (need.missing.length > 0) {
+      const answer = p[CONSENT_FIELD];
+      if (need.userMayConsent && answer === 'accept') {
+        h.directory.recordConsent(client, user, need.missing);
+      } else if (answer === 'cancel' || (!need.userMayConsent && answer !== undefined)) {
+        entry.status = need.userMayConsent ? 'declined' : 'failed';
+        if (!need.userMayConsent)
+          entry.error = errors.consentRequired(client.clientId, client.name);
+        return done(
+          ctx,
+          'Sign-in canceled',
+          `${client.name} did not get the permissions it asked for. You may now close this window.`,
+        );
+      } else {
+        return consentPage(ctx, client.name, user, need, hidden);
+      }
     }
     entry.status = 'approved';
     entry.userOid = user.oid;

@@ -162,7 +162,11 @@ export function advancedConfig(o: { certificate: TestCertificate }): FakeEntraCo
         groups: groupIds(200, 'carol'),
         directoryRoles: DIRECTORY_ROLES,
       }),
-      user(DAVE, 'Dave Example', { groups: groupIds(201, 'dave') }),
+      // dave never consented to the legacy API: asked for it, he gets the consent page.
+      user(DAVE, 'Dave Example', {
+        groups: groupIds(201, 'dave'),
+        consents: ['https://graph.microsoft.com/User.Read', `${API}/data.read`],
+      }),
     ],
     conditionalAccessPolicies: [
       {
