@@ -191,6 +191,8 @@ describeWith([dockerEngine, chromium], 'container images', () => {
         'fake-entra',
         '--ca-cert-out',
         '/var/lib/fake-entra-trust/ca.pem',
+        // Test-only: issuer sessions without the sign-in page (userToken).
+        '--enable-harness',
       ])
       .withBindMounts([
         { source: caVolume, target: '/var/lib/fake-entra', mode: 'rw' },
@@ -340,7 +342,7 @@ describeWith([dockerEngine, chromium], 'container images', () => {
       /^Bearer realm="api", error="invalid_token", error_description="[^"]+"$/,
     );
 
-    const bob = await userToken(fakeHttp(), 'bob@contoso.test', redirectUri());
+    const bob = await userToken(fakeHttp(), 'bob@contoso.test', redirectUri(), ['data.read']);
     const forbidden = await fetch(apiUrl('/data/write'), {
       method: 'POST',
       headers: { authorization: `Bearer ${bob}`, 'content-type': 'application/json' },

@@ -160,16 +160,31 @@ export function daemonToken(issuerHttpBase: string): Promise<string> {
 
 /**
  * Delegated token of a user for the API, through the authorization code flow with PKCE as the
- * web app runs it (`prompt=none&login_hint` signs in without the page).
+ * web app runs it. The user signs in without the page through the fake's harness (an issuer
+ * session opened by `POST /_harness/sessions`, the fake started with --enable-harness); as on
+ * Entra, `prompt=none` then needs that session and the user's consent to every scope asked.
  */
 export async function userToken(
   issuerHttpBase: string,
   upn: string,
   redirectUri: string,
+  scopes: string[] = ['data.read', 'data.write'],
 ): Promise<string> {
+  const opened = await fetch(`${issuerHttpBase}/_harness/sessions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ upn }),
+  });
+  if (opened.status !== 201) throw new Error(`/_harness/sessions answered ${opened.status}`);
+  const { cookie } = (await opened.json()) as { cookie: string };
   const verifier = randomBytes(32).toString('base64url');
   const challenge = createHash('sha256').update(verifier).digest('base64url');
-  const scope = `openid profile offline_access ${ids.apiIdentifier}/data.read ${ids.apiIdentifier}/data.write`;
+  const scope = [
+    'openid',
+    'profile',
+    'offline_access',
+    ...scopes.map((s) => `${ids.apiIdentifier}/${s}`),
+  ].join(' ');
   const authorize = new URL(`${issuerHttpBase}/${ids.tenantId}/oauth2/v2.0/authorize`);
   for (const [k, v] of Object.entries({
     client_id: ids.webClientId,
@@ -186,7 +201,7 @@ export async function userToken(
   })) {
     authorize.searchParams.set(k, v);
   }
-  const response = await fetch(authorize, { redirect: 'manual' });
+  const response = await fetch(authorize, { redirect: 'manual', headers: { cookie } });
   const location = response.headers.get('location');
   const code = location ? new URL(location).searchParams.get('code') : null;
   if (!code)

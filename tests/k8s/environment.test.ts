@@ -88,24 +88,32 @@ describeWith([kubectl], 'k8s manifests: service configuration', () => {
     const app = config.clients.find((c: { clientId: string }) => c.clientId === client.clientId);
     expect(app).toMatchObject({ secret: client.clientSecret });
     expect(app.redirectUris).toContain(client.redirectUri);
-    expect(app.postLogoutRedirectUris).toContain(client.postLogoutRedirectUri);
+    // Entra sends the browser back after sign-out only to a registered redirect URI.
+    expect(app.redirectUris).toContain(client.postLogoutRedirectUri);
+    expect(app.frontChannelLogoutUrl).toBe(
+      `${new URL(client.redirectUri).origin}/auth/front-channel-logout`,
+    );
     expect(config.apis.map((a: { clientId: string }) => a.clientId)).toContain(api.apiClientId);
     expect(config.tenants.map((t: { id: string }) => t.id)).toEqual(
       expect.arrayContaining([api.tenantId, client.tenantId]),
     );
-    // The overlay's issuer configuration is the harness default plus the Ingress URIs, nothing else.
+    // The overlay's issuer configuration is the fake's default plus the Ingress URIs, nothing else.
     const defaults = JSON.parse(
       readFileSync(join(repoRoot, 'packages/fake-entra/config/default.json'), 'utf8'),
     );
     const stripped = structuredClone(config);
     for (const c of stripped.clients) {
       if (c.redirectUris)
-        c.redirectUris = c.redirectUris.filter((u: string) => u !== client.redirectUri);
-      if (c.postLogoutRedirectUris)
-        c.postLogoutRedirectUris = c.postLogoutRedirectUris.filter(
-          (u: string) => u !== client.postLogoutRedirectUri,
+        c.redirectUris = c.redirectUris.filter(
+          (u: string) => u !== client.redirectUri && u !== client.postLogoutRedirectUri,
         );
     }
+    const defaultWebApp = defaults.clients.find(
+      (c: { clientId: string }) => c.clientId === client.clientId,
+    );
+    stripped.clients.find(
+      (c: { clientId: string }) => c.clientId === client.clientId,
+    ).frontChannelLogoutUrl = defaultWebApp.frontChannelLogoutUrl;
     delete stripped.$comment;
     delete defaults.$comment;
     expect(stripped).toEqual(defaults);

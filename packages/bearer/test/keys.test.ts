@@ -60,11 +60,21 @@ describe('single flight', () => {
 });
 
 describe('rotation and retirement', () => {
-  test('a token signed with a new key is accepted at once, with one JWKS fetch', async () => {
+  test('a planned roll-over (the next key published before it signs) needs no JWKS fetch', async () => {
     const { fake, verifier, token } = await setup();
     await verifier.verify(await token());
     fake.resetRequestCounts();
-    await fake.rotateSigningKey();
+    const next = fake.nextSigningKid;
+    expect(await fake.rotateSigningKey()).toBe(next);
+    await Promise.all(Array.from({ length: 20 }, async () => verifier.verify(await token())));
+    expect(fake.requestCounts()).toMatchObject({ discovery: 0, jwks: 0 });
+  });
+
+  test('a token signed with a key never published before is accepted at once, with one JWKS fetch', async () => {
+    const { fake, verifier, token } = await setup();
+    await verifier.verify(await token());
+    fake.resetRequestCounts();
+    await fake.rotateSigningKey({ emergency: true });
     const fresh = await token();
     await Promise.all(Array.from({ length: 20 }, () => verifier.verify(fresh)));
     expect(fake.requestCounts()).toMatchObject({ discovery: 0, jwks: 1 });
@@ -77,7 +87,7 @@ describe('rotation and retirement', () => {
     await verifier.verify(old);
     expect(events.cacheHits).toBe(1);
     const oldKid = fake.signingKid;
-    await fake.rotateSigningKey();
+    await fake.rotateSigningKey({ emergency: true });
     fake.retireKey(oldKid);
     // The first token with the new kid makes the verifier refetch and notice the retirement.
     await verifier.verify(await token());
@@ -92,7 +102,7 @@ describe('rotation and retirement', () => {
     const { fake, verifier, token } = await setup();
     await verifier.verify(await token());
     const oldKid = fake.signingKid;
-    await fake.rotateSigningKey();
+    await fake.rotateSigningKey({ emergency: true });
     fake.retireKey(oldKid);
     // This verification's key fetch is the one that retires the old key (cache epoch moves).
     const fresh = await token();
@@ -153,7 +163,11 @@ describe('issuer outage', () => {
     await new Promise((r) => setTimeout(r, 100)); // the background refresh fails meanwhile
     expect(events.fetches).toContainEqual({ target: 'jwks', ok: false });
     expect(events.refreshFailures[0]).toMatch(/^jwks request to https:\/\/.* answered 503$/);
-    expect(verifier.keys.status()).toMatchObject({ ready: true, keyCount: 2 });
+    fake.setOutage(false);
+    const published = (await (await fetch(`${fake.authority()}/discovery/v2.0/keys`)).json()) as {
+      keys: unknown[];
+    };
+    expect(verifier.keys.status()).toMatchObject({ ready: true, keyCount: published.keys.length });
   });
 
   test('past the stale bound: KeysUnavailableError (503, Retry-After), also for cached tokens', async () => {

@@ -31,7 +31,7 @@ describe('key retirement', () => {
     expect((await read(api, old)).status).toBe(200);
     expect((await read(api, old)).status).toBe(200); // now served from the cache
     const oldKid = fake.signingKid;
-    await fake.rotateSigningKey();
+    await fake.rotateSigningKey({ emergency: true });
     fake.retireKey(oldKid);
     // The first token with the new kid makes the API refetch and notice the retirement.
     expect((await read(api, await token())).status).toBe(200);
