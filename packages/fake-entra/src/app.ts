@@ -9,10 +9,12 @@ import { QueuedEntraError } from './hooks.ts';
 import { endpointOf, recordOf } from './recorder.ts';
 import { registerDiscovery } from './routes/discovery.ts';
 import { registerAuthorize } from './routes/authorize.ts';
+import { registerDeviceCode } from './routes/device-code.ts';
 import { registerGraph } from './routes/graph.ts';
 import { registerHarness } from './routes/harness.ts';
 import { registerLogout } from './routes/logout.ts';
 import { registerToken } from './routes/token.ts';
+import { virtualHosts } from './virtual-hosts.ts';
 
 /** Maps anything thrown (Koa/http-errors, body parser, ours) to an EntraError; unknown → 500. */
 export function toEntraError(error: unknown, path: string, method: string): EntraError {
@@ -85,7 +87,8 @@ export function createApp(h: Harness): Koa {
       ctx.status = err.status;
       ctx.set('Cache-Control', 'no-store');
       if (err.status === 503) ctx.set('Retry-After', '1');
-      if (ctx.path.startsWith('/v1.0/')) {
+      const graphHost = !h.virtualHosts || ctx.hostname.toLowerCase() === h.virtualHosts.graph;
+      if (ctx.path.startsWith('/v1.0/') && graphHost) {
         ctx.body = {
           error: {
             code: err.status === 404 ? 'Request_ResourceNotFound' : 'BadRequest',
@@ -102,6 +105,8 @@ export function createApp(h: Harness): Koa {
       }
     }
   });
+
+  app.use(virtualHosts(h));
 
   // Bodies are parsed before routing; a body that cannot be decoded is the client's fault: 400
   // for a corrupt gzip/deflate/br body, 415 for an encoding we do not know, logged in one line.
@@ -130,6 +135,7 @@ export function createApp(h: Harness): Koa {
   registerDiscovery(router, h);
   registerAuthorize(router, h);
   registerToken(router, h);
+  registerDeviceCode(router, h);
   registerLogout(router, h);
   registerGraph(router, h);
   app.use(router.routes());

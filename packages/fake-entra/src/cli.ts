@@ -9,7 +9,8 @@ import { DEFAULT_CA_DIR, FakeEntra, type FakeEntraOptions } from './server.ts';
 
 const USAGE = `usage: fake-entra [--port 5050] [--host ADDR] [--config FILE] [--issuer-url URL] [--public-url URL]
                   [--tls-hostnames a,b] [--ca-dir DIR | --tls-cert FILE --tls-key FILE] [--ca-cert-out FILE]
-                  [--enable-harness]
+                  [--enable-harness] [--dns-mode]
+  --dns-mode answers as login.microsoftonline.com and graph.microsoft.com (port 443 unless --port)
   --ca-dir defaults to $FAKE_ENTRA_CA_DIR, else ./${DEFAULT_CA_DIR}`;
 
 function fail(message: string): never {
@@ -25,7 +26,7 @@ function options(argv: string[]): FakeEntraOptions & { caCertOut?: string } {
       strict: true,
       allowPositionals: false,
       options: {
-        port: { type: 'string', default: '5050' },
+        port: { type: 'string' },
         host: { type: 'string' },
         config: { type: 'string' },
         'issuer-url': { type: 'string' },
@@ -36,6 +37,7 @@ function options(argv: string[]): FakeEntraOptions & { caCertOut?: string } {
         'tls-key': { type: 'string' },
         'ca-cert-out': { type: 'string' },
         'enable-harness': { type: 'boolean', default: false },
+        'dns-mode': { type: 'boolean', default: false },
         // The old name, from when the harness was the minting endpoint alone.
         'enable-minting': { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
@@ -48,9 +50,10 @@ function options(argv: string[]): FakeEntraOptions & { caCertOut?: string } {
     console.log(USAGE);
     process.exit(0);
   }
-  const port = Number(values.port);
-  if (!/^\d+$/.test(values.port) || port > 65535)
-    fail(`--port must be a port number (0-65535), got "${values.port}"`);
+  const portText = values.port ?? (values['dns-mode'] ? '443' : '5050');
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port > 65535)
+    fail(`--port must be a port number (0-65535), got "${portText}"`);
   if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined))
     fail('--tls-cert and --tls-key go together');
   if (values['tls-cert'] && values['ca-dir'])
@@ -69,6 +72,7 @@ function options(argv: string[]): FakeEntraOptions & { caCertOut?: string } {
       ? { certFile: resolve(values['tls-cert']), keyFile: resolve(values['tls-key']!) }
       : { caDir: resolve(values['ca-dir'] || process.env.FAKE_ENTRA_CA_DIR || DEFAULT_CA_DIR) },
     enableHarness: values['enable-harness'] || values['enable-minting'],
+    dnsMode: values['dns-mode'],
     caCertOut: values['ca-cert-out'] ? resolve(values['ca-cert-out']) : undefined,
   };
 }
@@ -94,7 +98,8 @@ if (opts.caCertOut) {
 }
 console.log(`fake-entra listening on port ${fake.port}
   issuer base (https):     ${fake.baseUrl}
-  browser pages (http):    ${fake.publicUrl}
+  browser pages:           ${fake.publicUrl}
+  Microsoft Graph:         ${fake.graphBaseUrl}${opts.dnsMode ? '   (DNS mode: resolve both host names to this machine)' : ''}
   authority (for MSAL):    ${fake.authority()}
   issuer:                  ${fake.issuer()}
   CA certificate:          ${opts.caCertOut ?? fake.caCertFile}   (trust it: NODE_EXTRA_CA_CERTS=${opts.caCertOut ?? fake.caCertFile})

@@ -1,6 +1,7 @@
 // The fake issuer's configuration: tenants, APIs (resources with scopes and app roles), client
 // apps and users with their consents. Validated once at start; a bad file stops the server with
 // a message naming the field (e.g. `users[1].oid: Invalid GUID`).
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -10,6 +11,57 @@ export const DEFAULT_CONFIG_FILE = fileURLToPath(
 );
 
 const guid = z.guid();
+
+/** Optional access-token claims the fake can add (Entra's optional claims reference). */
+export const ACCESS_TOKEN_OPTIONAL_CLAIMS = [
+  'aud',
+  'idtyp',
+  'xms_cc',
+  'upn',
+  'family_name',
+  'given_name',
+  'ipaddr',
+  'email',
+  'preferred_username',
+] as const;
+
+/** `additionalProperties` the fake knows, by claim (Entra's optional claims reference). */
+const ADDITIONAL_PROPERTIES: Record<string, readonly string[]> = {
+  aud: ['use_guid'],
+  idtyp: ['include_user_token'],
+};
+
+/** One entry of `optionalClaims.accessToken`: a claim name, or `{ name, additionalProperties }`. */
+const OptionalClaim = z
+  .union([
+    z.enum(ACCESS_TOKEN_OPTIONAL_CLAIMS),
+    z.strictObject({
+      name: z.enum(ACCESS_TOKEN_OPTIONAL_CLAIMS),
+      additionalProperties: z.array(z.string()).default([]),
+    }),
+  ])
+  .transform((c) => (typeof c === 'string' ? { name: c, additionalProperties: [] } : c))
+  .superRefine((c, ctx) => {
+    for (const property of c.additionalProperties) {
+      if (!(ADDITIONAL_PROPERTIES[c.name] ?? []).includes(property))
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${property}" is not an additional property of ${c.name} (known: ${(ADDITIONAL_PROPERTIES[c.name] ?? []).join(', ') || 'none'})`,
+        });
+    }
+  });
+
+/** An X.509 certificate in PEM (`-----BEGIN CERTIFICATE-----`), as uploaded to an app registration. */
+const certificatePem = z.string().superRefine((pem, ctx) => {
+  try {
+    new X509Certificate(pem);
+  } catch (error) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `not a PEM X.509 certificate (${(error as Error).message})`,
+    });
+  }
+});
 const httpUrl = z.url({ protocol: /^https?$/ });
 
 /** A tenant-wide (admin) consent: every user of the tenant has granted `permissions` to `client`. */
@@ -51,6 +103,19 @@ const ApiSchema = z.strictObject({
     .default([]),
   /** Scopes only an admin may consent to (Entra's "Who can consent: Admins only"). */
   adminOnlyScopes: z.array(z.string()).default([]),
+  // Token shape (fake-advanced): what the resource's app registration (manifest) asks for.
+  /** Manifest `accessTokenAcceptedVersion`: null (Entra's default) and 1 mean v1.0 tokens, 2 v2.0. */
+  accessTokenAcceptedVersion: z
+    .union([z.literal(1), z.literal(2), z.null()], 'must be null, 1 or 2')
+    .default(null),
+  /** Manifest `optionalClaims.accessToken`: claim names added to this API's access tokens. */
+  optionalClaims: z
+    .strictObject({
+      accessToken: z.array(OptionalClaim).default([]),
+    })
+    .default({ accessToken: [] }),
+  /** Manifest `groupMembershipClaims`: which of the user's groups (`groups`) and directory roles (`wids`) tokens carry. */
+  groupMembershipClaims: z.enum(['None', 'SecurityGroup', 'DirectoryRole', 'All']).default('None'),
 });
 
 /** Entra's `signInAudience` values; personal Microsoft accounts are not modelled. */
@@ -95,6 +160,9 @@ const ClientSchema = z.strictObject({
   permissions: z.array(z.string()).default([]),
   /** Application permissions granted to the app: `{api identifier}/{role}`. */
   appRoles: z.array(z.string()).default([]),
+  // Certificate credentials (fake-advanced): private_key_jwt client assertions are verified with these.
+  /** Manifest `keyCredentials`: PEM certificates whose keys sign this app's client assertions. */
+  certificates: z.array(certificatePem).default([]),
 });
 
 const UserSchema = z.strictObject({
@@ -117,6 +185,57 @@ const UserSchema = z.strictObject({
       ]),
     )
     .default([]),
+  // Assignments (fake-advanced): what user tokens carry in `roles`, `groups` and `wids`.
+  /** App roles assigned to the user: `{api identifier}/{role}` (the `roles` of tokens for that API). */
+  appRoles: z.array(z.string()).default([]),
+  /** Object ids of the groups the user is a member of (`groups`; above 200, Entra's overage claim). */
+  groups: z.array(guid).default([]),
+  /** Role template ids of the user's directory roles (`wids`), e.g. 62e90394-69f5-4237-9190-012177145e10. */
+  directoryRoles: z.array(guid).default([]),
+});
+
+// Conditional Access (fake-advanced): policies that require a second factor.
+const AUTH_CONTEXT = /^c([1-9]|1[0-9]|2[0-5])$/;
+const PolicySchema = z
+  .strictObject({
+    id: guid,
+    name: z.string().min(1),
+    /** UPNs the policy applies to; default every user. */
+    users: z.array(z.string().min(1)).optional(),
+    /** Target resources ("cloud apps"): API identifiers or client ids. */
+    apis: z.array(z.string().min(1)).default([]),
+    /** Target authentication contexts (`acrs` values c1-c25). */
+    authenticationContexts: z
+      .array(z.string().regex(AUTH_CONTEXT, 'authentication contexts are c1 to c25'))
+      .default([]),
+    /** Grant controls; `mfa` (require multifactor authentication) is the one the fake knows. */
+    grantControls: z.array(z.literal('mfa', 'the fake knows the grant control "mfa"')).min(1),
+  })
+  .refine(
+    (p) => p.apis.length > 0 !== p.authenticationContexts.length > 0,
+    'target either apis or authenticationContexts (one of them, not both)',
+  );
+
+// Lifetimes (fake-advanced): Entra's defaults; tests shorten them.
+const seconds = z.number().positive('must be a positive number of seconds');
+const LifetimesSchema = z.strictObject({
+  /** Seconds, or `{ min, max }`: a random lifetime in that range (Entra: 60-90 minutes). */
+  accessToken: z
+    .union([
+      seconds,
+      z
+        .strictObject({ min: seconds, max: seconds })
+        .refine((r) => r.min <= r.max, 'min must not exceed max'),
+    ])
+    .optional(),
+  idToken: seconds.optional(),
+  refreshToken: seconds.optional(),
+  code: seconds.optional(),
+  deviceCode: seconds.optional(),
+  /** Seconds a device-code client waits between polls (Entra: 5). */
+  deviceCodeInterval: seconds.optional(),
+  /** How far `iat`/`nbf` lie before the time of issue (Entra: about 5 minutes). */
+  backdate: z.number().min(0, 'must be 0 or more seconds').optional(),
 });
 
 const ConfigSchema = z
@@ -126,6 +245,8 @@ const ConfigSchema = z
     apis: z.array(ApiSchema).default([]),
     clients: z.array(ClientSchema).default([]),
     users: z.array(UserSchema).default([]),
+    conditionalAccessPolicies: z.array(PolicySchema).default([]),
+    lifetimes: LifetimesSchema.default({}),
   })
   .superRefine((config, ctx) => {
     const tenantIds = new Set(config.tenants.map((t) => t.id.toLowerCase()));
@@ -243,6 +364,34 @@ const ConfigSchema = z
           checkPermission(q, 'scopes', ['users', i, 'consents', j, 'permissions', k]),
         );
       });
+      u.appRoles.forEach((p, j) => checkPermission(p, 'appRoles', ['users', i, 'appRoles', j]));
+    });
+    unique(
+      config.conditionalAccessPolicies.map((p) => p.id),
+      (i) => ['conditionalAccessPolicies', i, 'id'],
+      'policy id',
+    );
+    const upns = new Set(config.users.map((u) => u.upn.toLowerCase()));
+    const apiKeys = new Set(
+      config.apis.flatMap((a) => [a.identifier.toLowerCase(), a.clientId.toLowerCase()]),
+    );
+    config.conditionalAccessPolicies.forEach((p, i) => {
+      p.users?.forEach((upn, j) => {
+        if (!upns.has(upn.toLowerCase()))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['conditionalAccessPolicies', i, 'users', j],
+            message: `unknown user "${upn}"`,
+          });
+      });
+      p.apis.forEach((api, j) => {
+        if (!apiKeys.has(api.replace(/\/+$/, '').toLowerCase()))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['conditionalAccessPolicies', i, 'apis', j],
+            message: `"${api}" names no configured API (identifier or client id)`,
+          });
+      });
     });
   });
 
@@ -251,6 +400,8 @@ export type HarnessConfig = z.output<typeof ConfigSchema>;
 export type ApiConfig = HarnessConfig['apis'][number];
 export type ClientConfig = HarnessConfig['clients'][number];
 export type UserConfig = HarnessConfig['users'][number];
+export type PolicyConfig = HarnessConfig['conditionalAccessPolicies'][number];
+export type LifetimesConfig = HarnessConfig['lifetimes'];
 export type TenantConfig = HarnessConfig['tenants'][number];
 export type SignInAudience = (typeof SIGN_IN_AUDIENCES)[number];
 

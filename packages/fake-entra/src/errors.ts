@@ -8,13 +8,23 @@ export class EntraError extends Error {
   readonly error: string;
   readonly code: number;
   readonly suberror: string | undefined;
+  /** A claims challenge (JSON) for the interactive request that resolves this error. */
+  readonly claims: string | undefined;
 
-  constructor(status: number, error: string, code: number, description: string, suberror?: string) {
+  constructor(
+    status: number,
+    error: string,
+    code: number,
+    description: string,
+    suberror?: string,
+    claims?: string,
+  ) {
     super(`AADSTS${code}: ${description}`);
     this.status = status;
     this.error = error;
     this.code = code;
     this.suberror = suberror;
+    this.claims = claims;
   }
 }
 
@@ -35,6 +45,7 @@ export interface EntraErrorBody {
   correlation_id: string;
   error_uri: string;
   suberror?: string;
+  claims?: string;
 }
 
 export function errorBody(
@@ -55,6 +66,7 @@ export function errorBody(
     correlation_id: correlation,
     error_uri: `${baseUrl}/error?code=${err.code}`,
     ...(err.suberror ? { suberror: err.suberror } : {}),
+    ...(err.claims ? { claims: err.claims } : {}),
   };
 }
 
@@ -267,6 +279,141 @@ export const errors = {
       'invalid_request',
       90010,
       `The request is not supported: no endpoint at '${path}'.`,
+    ),
+  // Conditional Access, grants and client assertions (fake-advanced).
+  mfaRequired: (resourceAppId: string, claims: string) =>
+    new EntraError(
+      400,
+      'invalid_grant',
+      50076,
+      `Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '${resourceAppId}'.`,
+      'basic_action',
+      claims,
+    ),
+  invalidClaimsParameter: (detail: string) =>
+    new EntraError(
+      400,
+      'invalid_request',
+      90100,
+      `The parameter 'claims' is empty or not valid. ${detail}`,
+    ),
+  clientAssertionType: (type: string) =>
+    new EntraError(
+      400,
+      'invalid_request',
+      9002313,
+      `Invalid request. Request is malformed or invalid. The client_assertion_type '${type}' is not supported; use 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'.`,
+    ),
+  assertionKeyNotFound: (thumbprint: string, clientId: string) =>
+    new EntraError(
+      401,
+      'invalid_client',
+      700027,
+      `Client assertion failed signature validation. (Reason - The key was not found., Thumbprint of key used by client: '${thumbprint}', Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '${clientId}'.)`,
+    ),
+  assertionSignature: (reason: string) =>
+    new EntraError(
+      401,
+      'invalid_client',
+      700027,
+      `Client assertion failed signature validation. (Reason - ${reason})`,
+    ),
+  assertionTime: (current: number, nbf: unknown, exp: unknown) =>
+    new EntraError(
+      401,
+      'invalid_client',
+      700024,
+      `Client assertion is not within its valid time range. Current time: ${new Date(current * 1000).toISOString()}, assertion valid from ${typeof nbf === 'number' ? new Date(nbf * 1000).toISOString() : 'unspecified'}, expiry time of assertion ${typeof exp === 'number' ? new Date(exp * 1000).toISOString() : 'unspecified'}.`,
+    ),
+  assertionInvalid: (detail: string) =>
+    new EntraError(401, 'invalid_client', 50027, `JWT token is invalid or malformed. ${detail}`),
+  assertionSubjectMismatch: () =>
+    new EntraError(
+      401,
+      'invalid_client',
+      50048,
+      'Subject mismatches Issuer claim in the client assertion.',
+    ),
+  assertionClientMismatch: () =>
+    new EntraError(
+      401,
+      'invalid_client',
+      700021,
+      "Client assertion application identifier doesn't match 'client_id' parameter.",
+    ),
+  oboSignature: (reason: string) =>
+    new EntraError(
+      400,
+      'invalid_grant',
+      50013,
+      `Assertion failed signature validation. [Reason - ${reason}]`,
+    ),
+  oboInvalid: (detail: string) =>
+    new EntraError(400, 'invalid_grant', 50013, `Assertion is invalid. ${detail}`),
+  oboExpired: (current: number, exp: number) =>
+    new EntraError(
+      400,
+      'invalid_grant',
+      500133,
+      `Assertion is not within its valid time range. Ensure that the access token is not expired before using it for user assertion, or request a new token. Current time: ${new Date(current * 1000).toISOString()}, expiry time of assertion ${new Date(exp * 1000).toISOString()}.`,
+    ),
+  oboAudience: (audience: string, clientId: string, clientName: string) =>
+    new EntraError(
+      400,
+      'invalid_grant',
+      500131,
+      `Assertion audience does not match the Client app presenting the assertion. The audience in the assertion was '${audience}' and the expected audience is '${clientId}' or one of the Application Uris of this application with App ID '${clientId}'(${clientName}). The downstream client must request a token for the expected audience (the application that made the OBO request) and this application should use that token as the assertion.`,
+    ),
+  oboAppToken: (clientId: string) =>
+    new EntraError(
+      400,
+      'invalid_grant',
+      7000114,
+      `Application '${clientId}' is not allowed to make application on-behalf-of calls.`,
+    ),
+  oboIdToken: () =>
+    new EntraError(
+      400,
+      'invalid_grant',
+      240002,
+      "The id_token can't be used as urn:ietf:params:oauth:grant-type:jwt-bearer grant.",
+    ),
+  requestedTokenUse: (value: string) =>
+    new EntraError(
+      400,
+      'invalid_request',
+      9002313,
+      `Invalid request. Request is malformed or invalid. The requested_token_use '${value}' is not supported; the on-behalf-of flow uses 'on_behalf_of'.`,
+    ),
+  authorizationPending: () =>
+    new EntraError(
+      400,
+      'authorization_pending',
+      70016,
+      'OAuth 2.0 device flow error. Authorization is pending. Continue polling.',
+    ),
+  authorizationDeclined: () =>
+    new EntraError(
+      400,
+      'authorization_declined',
+      65004,
+      'User declined to consent to access the app.',
+    ),
+  deviceCodeExpired: () =>
+    new EntraError(400, 'expired_token', 70019, 'Verification code expired.'),
+  badDeviceCode: (detail: string) =>
+    new EntraError(
+      400,
+      'bad_verification_code',
+      70018,
+      `The provided value for the 'device_code' parameter is not valid. ${detail}`,
+    ),
+  deviceCodeRedeemed: () =>
+    new EntraError(
+      400,
+      'invalid_grant',
+      70000,
+      "The provided value for the 'device_code' parameter is not valid. It was already redeemed.",
     ),
   methodNotAllowed: (method: string) =>
     new EntraError(

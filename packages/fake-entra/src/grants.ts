@@ -1,6 +1,7 @@
 // Authorization codes and refresh tokens: opaque random strings mapped to what they grant,
 // kept in memory (a restart of the fake invalidates them, as a revocation would).
 import { randomBytes } from 'node:crypto';
+import type { AuthState } from './tokens.ts';
 
 export interface AuthorizationCode {
   clientId: string;
@@ -14,6 +15,10 @@ export interface AuthorizationCode {
   redeemed: boolean;
   /** The issuer session's id (the `sid` of the ID tokens), when signed in through a session. */
   sid?: string;
+  /** How the user signed in (second factor, address); undefined means a password. */
+  auth?: AuthState;
+  /** The authorize request's `claims` parameter (acrs, client capabilities). */
+  claims?: string;
 }
 
 export interface RefreshGrant {
@@ -23,6 +28,8 @@ export interface RefreshGrant {
   expiresAt: number;
   /** The issuer session's id, carried into the ID tokens of refreshes. */
   sid?: string;
+  /** How the user signed in; a refresh token keeps its sign-in's second factor. */
+  auth?: AuthState;
 }
 
 class ExpiringStore<T extends { expiresAt: number }> {

@@ -52,8 +52,10 @@ export interface QueuedError {
   code?: number;
   /** The human-readable part of `error_description` (Graph: `error.message`). */
   description?: string;
-  /** `suberror` of a token error, e.g. `consent_required`, `bad_token`. */
+  /** `suberror` of a token error, e.g. `consent_required`, `bad_token`, `basic_action`. */
   suberror?: string;
+  /** `claims` of a token error: the claims challenge (JSON) for the interactive request. */
+  claims?: string;
 }
 
 export type PendingHook =
@@ -63,7 +65,14 @@ export type PendingHook =
 
 const CODE_WORD = /^[A-Za-z0-9_.-]+$/;
 /** Endpoints whose requests say which app sends them. */
-const CLIENT_ENDPOINTS: readonly Endpoint[] = ['authorize', 'token', 'logout', 'graph', 'userinfo'];
+const CLIENT_ENDPOINTS: readonly Endpoint[] = [
+  'authorize',
+  'token',
+  'logout',
+  'devicecode',
+  'graph',
+  'userinfo',
+];
 const ALL_ENDPOINTS: readonly Endpoint[] = [
   'discovery',
   'instance-discovery',
@@ -71,6 +80,7 @@ const ALL_ENDPOINTS: readonly Endpoint[] = [
   'authorize',
   'token',
   'logout',
+  'devicecode',
   'graph',
   'userinfo',
 ];
@@ -169,6 +179,13 @@ export class Hooks {
       throw new TypeError('enqueueError: grantType only matches at endpoint token');
     if (error.suberror !== undefined && !CODE_WORD.test(error.suberror))
       throw new TypeError('enqueueError: suberror must be a code word such as consent_required');
+    if (error.claims !== undefined) {
+      try {
+        JSON.parse(error.claims);
+      } catch {
+        throw new TypeError('enqueueError: claims must be JSON, e.g. {"access_token":{...}}');
+      }
+    }
     this.#errors.push(defined({ ...error, status }));
   }
 
@@ -212,6 +229,7 @@ export function entraErrorOf(queued: QueuedError): EntraError {
     queued.code ?? 0,
     queued.description ?? `The test harness answered this request with ${queued.error}.`,
     queued.suberror,
+    queued.claims,
   );
 }
 

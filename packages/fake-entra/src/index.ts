@@ -1,12 +1,14 @@
 // Public API of the fake Entra ID issuer (see README.md).
 export { DEFAULTS, type DefaultIdentities, type DefaultUser } from './defaults.ts';
-export { DEFAULT_CA_DIR, FakeEntra, type FakeEntraOptions } from './server.ts';
+export { DEFAULT_CA_DIR, DNS_MODE_HOSTS, FakeEntra, type FakeEntraOptions } from './server.ts';
+export { APPROVE_BUTTON } from './second-factor.ts';
 export {
   ConfigError,
   DEFAULT_CONFIG_FILE,
   loadConfig,
   parseConfig,
   type FakeEntraConfig,
+  ACCESS_TOKEN_OPTIONAL_CLAIMS,
 } from './config.ts';
 export { GRAPH_APP_ID, GRAPH_RESOURCE } from './directory.ts';
 export {
@@ -14,6 +16,8 @@ export {
   type BrokenTokenKind,
   type MintOptions,
   type Lifetimes,
+  DEFAULT_LIFETIMES,
+  GROUPS_OVERAGE_LIMIT,
 } from './tokens.ts';
 export { ENDPOINTS, type Endpoint, type RecordedRequest, type RequestFilter } from './recorder.ts';
 export type { Edits, GraphCallback, PendingHook, QueuedError, TokenCallback } from './hooks.ts';

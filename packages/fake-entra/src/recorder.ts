@@ -12,6 +12,8 @@ export type Endpoint =
   | 'authorize'
   | 'token'
   | 'logout'
+  | 'devicecode'
+  | 'deviceauth'
   | 'graph'
   | 'userinfo'
   | 'unknown';
@@ -23,6 +25,8 @@ export const ENDPOINTS: readonly Endpoint[] = [
   'authorize',
   'token',
   'logout',
+  'devicecode',
+  'deviceauth',
   'graph',
   'userinfo',
   'unknown',
@@ -82,6 +86,8 @@ const TENANT_ENDPOINTS: [RegExp, Endpoint][] = [
   [/^\/([^/]+)\/oauth2\/v2\.0\/authorize$/, 'authorize'],
   [/^\/([^/]+)\/oauth2\/v2\.0\/token$/, 'token'],
   [/^\/([^/]+)\/oauth2\/v2\.0\/logout$/, 'logout'],
+  [/^\/([^/]+)\/oauth2\/v2\.0\/devicecode$/, 'devicecode'],
+  [/^\/([^/]+)\/oauth2\/deviceauth$/, 'deviceauth'],
 ];
 
 /** The endpoint of a path; undefined for paths that are not recorded (health, harness). */

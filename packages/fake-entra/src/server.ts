@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { createApp } from './app.ts';
+import { AssertionReplayCache } from './client-assertion.ts';
 import { loadConfig, type FakeEntraConfig } from './config.ts';
 import type { Counter, Harness } from './context.ts';
 import { Directory } from './directory.ts';
@@ -19,6 +20,7 @@ import {
 import { KeyStore } from './keys.ts';
 import { createDualListener, type DualListener } from './listener.ts';
 import { RequestRecorder, type RecordedRequest, type RequestFilter } from './recorder.ts';
+import { DeviceCodeStore } from './routes/device-code.ts';
 import { openIssuerSession, type OpenedSession } from './routes/harness.ts';
 import { IssuerSessions } from './sessions.ts';
 import { completeSignIn, type SignInOptions, type SignInResult } from './sign-in.ts';
@@ -54,8 +56,18 @@ export interface FakeEntraOptions {
   tls?: { caDir?: string } | { certFile: string; keyFile: string };
   /** Extra DNS names (or IPs) in the server certificate, e.g. 'fake-entra'. */
   tlsHostnames?: string[];
-  /** Lifetimes in seconds. */
+  /**
+   * Lifetimes in seconds, over the configuration's `lifetimes` and Entra's defaults (access
+   * tokens 60-90 minutes at random, refresh tokens 90 days, iat/nbf backdated 300 s).
+   */
   lifetimes?: Partial<Lifetimes>;
+  /**
+   * DNS mode: answer as login.microsoftonline.com and graph.microsoft.com (separate virtual
+   * hosts, one certificate for both names), so that unmodified apps run against the fake once
+   * those names resolve to it and its CA is trusted. Default port 443; the URLs become
+   * `https://{loginHost}` (issuer and browser pages) and `https://{graphHost}` (Graph).
+   */
+  dnsMode?: boolean | { loginHost?: string; graphHost?: string };
   /**
    * Serve the test harness over HTTP under /_harness/ (minting, recorded requests, queued
    * answers). Off by default; never in a shared deployment (recorded requests hold secrets).
@@ -91,7 +103,10 @@ function serverCertificate(
   if (!cert) {
     cert = (async () => {
       const ca = await ensureCertificateAuthority(caDir);
-      return { ...(await issueServerCertificate(ca, hostnames)), caCertFile: ca.certFile };
+      const issued = await issueServerCertificate(ca, hostnames);
+      // The chain names its CA, so that a browser can be told to trust that key alone
+      // (Chromium's --ignore-certificate-errors-spki-list) without importing it.
+      return { ...issued, certPem: issued.certPem + ca.certPem, caCertFile: ca.certFile };
     })();
     cert.catch(() => certificateCache.delete(key));
     certificateCache.set(key, cert);
@@ -111,12 +126,49 @@ function trimUrl(url: string, name: string): string {
   return url.replace(/\/+$/, '');
 }
 
+const LIFETIME_NAMES = new Set(Object.keys(DEFAULT_LIFETIMES));
+
 function validLifetimes(l: Partial<Lifetimes> | undefined): Partial<Lifetimes> {
+  const positive = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v > 0;
   for (const [k, v] of Object.entries(l ?? {})) {
-    if (v !== undefined && (!Number.isFinite(v) || v <= 0))
+    if (v === undefined) continue;
+    if (!LIFETIME_NAMES.has(k))
+      throw new Error(
+        `lifetimes.${k} is not a lifetime (known: ${[...LIFETIME_NAMES].join(', ')})`,
+      );
+    if (k === 'backdate') {
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+        throw new Error(`lifetimes.backdate must be 0 or more seconds, got ${String(v)}`);
+      continue;
+    }
+    if (k === 'accessToken' && typeof v === 'object' && v !== null) {
+      const { min, max } = v as { min?: unknown; max?: unknown };
+      if (!positive(min) || !positive(max) || (min as number) > (max as number))
+        throw new Error(
+          `lifetimes.accessToken must be seconds or { min, max } with 0 < min <= max, got ${JSON.stringify(v)}`,
+        );
+      continue;
+    }
+    if (!positive(v))
       throw new Error(`lifetimes.${k} must be a positive number of seconds, got ${String(v)}`);
   }
   return Object.fromEntries(Object.entries(l ?? {}).filter(([, v]) => v !== undefined));
+}
+
+export const DNS_MODE_HOSTS = {
+  loginHost: 'login.microsoftonline.com',
+  graphHost: 'graph.microsoft.com',
+} as const;
+
+function dnsHosts(
+  option: FakeEntraOptions['dnsMode'],
+): { login: string; graph: string } | undefined {
+  if (!option) return undefined;
+  const o = option === true ? {} : option;
+  const login = (o.loginHost ?? DNS_MODE_HOSTS.loginHost).toLowerCase();
+  const graph = (o.graphHost ?? DNS_MODE_HOSTS.graphHost).toLowerCase();
+  if (login === graph) throw new Error('dnsMode: loginHost and graphHost must differ');
+  return { login, graph };
 }
 
 export class FakeEntra {
@@ -151,9 +203,22 @@ export class FakeEntra {
   static async start(options: FakeEntraOptions = {}): Promise<FakeEntra> {
     if (options.issuerUrl) trimUrl(options.issuerUrl, 'issuerUrl');
     if (options.publicUrl) trimUrl(options.publicUrl, 'publicUrl');
-    const directory = new Directory(loadConfig(options.config));
-    const lifetimes = { ...DEFAULT_LIFETIMES, ...validLifetimes(options.lifetimes) };
-    const [keys, cert] = await Promise.all([KeyStore.create(), serverCertificate(options)]);
+    const config = loadConfig(options.config);
+    const directory = new Directory(config);
+    const lifetimes: Lifetimes = {
+      ...DEFAULT_LIFETIMES,
+      ...(config.lifetimes as Partial<Lifetimes>),
+      ...validLifetimes(options.lifetimes),
+    };
+    const hosts = dnsHosts(options.dnsMode);
+    const tlsHostnames = [
+      ...(options.tlsHostnames ?? []),
+      ...(hosts ? [hosts.login, hosts.graph] : []),
+    ];
+    const [keys, cert] = await Promise.all([
+      KeyStore.create(),
+      serverCertificate({ ...options, tlsHostnames }),
+    ]);
     const counts = Object.fromEntries(COUNTERS.map((c) => [c, 0])) as Record<Counter, number>;
     const h: Harness = {
       directory,
@@ -161,9 +226,12 @@ export class FakeEntra {
       grants: new GrantStore(),
       baseUrl: '',
       publicUrl: '',
+      graphBaseUrl: '',
+      virtualHosts: hosts,
+      deviceCodes: new DeviceCodeStore(),
+      assertionReplay: new AssertionReplayCache(),
       issuer: (tenant) => `${h.baseUrl}/${tenant}/v2.0`,
       count: (c) => void counts[c]++,
-      graphBaseUrl: '',
       sessions: new IssuerSessions(),
       enableHarness: options.enableHarness === true || options.enableMinting === true,
       outage: false,
@@ -178,16 +246,28 @@ export class FakeEntra {
     });
     await new Promise<void>((resolvePromise, reject) => {
       listener.server.once('error', reject);
-      listener.server.listen(options.port ?? 0, options.host, () => {
+      listener.server.listen(options.port ?? (hosts ? 443 : 0), options.host, () => {
         listener.server.off('error', reject);
         resolvePromise();
       });
     });
     const port = (listener.server.address() as AddressInfo).port;
+    // In DNS mode the URLs are Entra's own: the listen port appears only when it is not 443
+    // (tests), and an issuerUrl without one (behind a port mapping) drops it for Graph too.
+    const onPort = (host: string) => `https://${host}${port === 443 ? '' : `:${port}`}`;
     try {
-      h.baseUrl = trimUrl(options.issuerUrl ?? `https://localhost:${port}`, 'issuerUrl');
-      h.publicUrl = trimUrl(options.publicUrl ?? `http://localhost:${port}`, 'publicUrl');
-      h.graphBaseUrl = h.baseUrl;
+      h.baseUrl = trimUrl(
+        options.issuerUrl ?? (hosts ? onPort(hosts.login) : `https://localhost:${port}`),
+        'issuerUrl',
+      );
+      h.publicUrl = trimUrl(
+        options.publicUrl ?? (hosts ? h.baseUrl : `http://localhost:${port}`),
+        'publicUrl',
+      );
+      const basePort = new URL(h.baseUrl).port;
+      h.graphBaseUrl = hosts
+        ? `https://${hosts.graph}${basePort ? `:${basePort}` : ''}`
+        : h.baseUrl;
     } catch (error) {
       listener.server.close();
       throw error;

@@ -8,6 +8,7 @@ import type { Permission, ResolvedScopes } from './directory.ts';
 import { EntraError, errors } from './errors.ts';
 import { backToApp, escapeHtml, sendPage } from './html.ts';
 import type { Params } from './params.ts';
+import { secondFactorStep } from './second-factor.ts';
 import type { SignInFlow } from './sessions.ts';
 
 /** Form fields of the sign-in pages (the authorize request's own parameters travel hidden). */
@@ -136,4 +137,4 @@ ${form}<div class="actions"><button type="submit" name="${FIELD.answer}" value="
 };
 
 /** The steps after picking the user, in order. */
-export const SIGN_IN_STEPS: readonly SignInStep[] = [consentStep];
+export const SIGN_IN_STEPS: readonly SignInStep[] = [secondFactorStep, consentStep];

@@ -48,13 +48,24 @@ function run(
 }
 
 describe('fake-entra CLI', () => {
+  test("--dns-mode answers as Entra's own hosts (443 unless --port)", async () => {
+    const { code, stdout } = await run(['--dns-mode', '--port', '0'], /test harness:/);
+    expect(stdout).toMatch(/issuer base \(https\):\s+https:\/\/login\.microsoftonline\.com:\d+/);
+    expect(stdout).toMatch(
+      /authority \(for MSAL\):\s+https:\/\/login\.microsoftonline\.com:\d+\/3f1d2c4b/,
+    );
+    expect(stdout).toMatch(/Microsoft Graph:\s+https:\/\/graph\.microsoft\.com:\d+ +\(DNS mode/);
+    expect(stdout).toContain('healthz=200'); // /healthz answers on any host
+    expect(code).toBe(0);
+  });
+
   test('starts, prints its URLs and CA file, serves https, and stops on SIGTERM', async () => {
     const { code, stdout } = await run(
       ['--port', '0', '--tls-hostnames', 'fake-entra', '--enable-harness'],
       /test harness:/,
     );
     expect(stdout).toMatch(/issuer base \(https\):\s+https:\/\/localhost:\d+/);
-    expect(stdout).toMatch(/browser pages \(http\):\s+http:\/\/localhost:\d+/);
+    expect(stdout).toMatch(/browser pages:\s+http:\/\/localhost:\d+/);
     expect(stdout).toMatch(/CA certificate:\s+\S+ca\.pem/);
     expect(stdout).toMatch(/\/_harness\/ \(ENABLED/);
     expect(stdout).toContain('healthz=200');

@@ -224,13 +224,17 @@ describe('test controls', () => {
       const { payload } = await jwtVerify(await local.mintAccessToken(), jwks, {
         issuer: local.issuer(),
       });
-      expect(payload.exp! - payload.iat!).toBe(3);
-      local.setLifetimes({ accessToken: 7 });
+      // exp is the lifetime from now; iat lies 300 s (Entra's backdating) before now.
+      expect(payload.exp! - payload.iat!).toBe(303);
+      local.setLifetimes({ accessToken: 7, backdate: 0 });
       const { payload: later } = await jwtVerify(await local.mintAccessToken(), jwks, {
         issuer: local.issuer(),
       });
       expect(later.exp! - later.iat!).toBe(7);
       expect(() => local.setLifetimes({ accessToken: -1 })).toThrow(/lifetimes\.accessToken/);
+      expect(() => local.setLifetimes({ accessToken: { min: 9, max: 3 } })).toThrow(
+        /lifetimes\.accessToken must be seconds or \{ min, max \}/,
+      );
     } finally {
       await local.close();
     }

@@ -62,7 +62,12 @@ describe('minted access tokens', () => {
     });
     for (const claim of ['iat', 'nbf', 'exp', 'aio', 'rh', 'sub', 'uti'])
       expect(claims[claim]).toBeDefined();
-    expect(claims.exp! - claims.iat!).toBe(3600);
+    // 60-90 minutes from now, iat/nbf 5 minutes back (Entra's clock-skew allowance).
+    const now = Math.floor(Date.now() / 1000);
+    expect(claims.exp! - now).toBeGreaterThanOrEqual(3600 - 2);
+    expect(claims.exp! - now).toBeLessThanOrEqual(5400);
+    expect(claims.iat).toBe(claims.nbf);
+    expect(Math.abs(now - 300 - claims.iat!)).toBeLessThanOrEqual(2);
   });
 
   test('bob gets only the scope he consented to by default', async () => {
@@ -96,7 +101,7 @@ describe('minted access tokens', () => {
     expect(claims.scp).toBe('data.write');
     expect(claims.name).toBe('Mallory');
     expect('sid' in claims).toBe(false);
-    expect(claims.exp! - claims.iat!).toBe(3);
+    expect(claims.exp! - claims.iat!).toBe(303);
     expect(decodeProtectedHeader(token).x5t).toBe('abc');
   });
 

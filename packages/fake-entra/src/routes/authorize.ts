@@ -21,6 +21,7 @@ import {
   type StepState,
 } from '../steps.ts';
 import { clientInfo } from '../tokens.ts';
+import { authStateOf } from '../second-factor.ts';
 
 const RESPONSE_MODES = new Set(['query', 'fragment', 'form_post']);
 const PROMPTS = new Set(['none', 'login', 'consent', 'select_account']);
@@ -276,6 +277,8 @@ export function registerAuthorize(router: Router, h: Harness): void {
         expiresAt: Date.now() + h.tokens.lifetimes.code * 1000,
         redeemed: false,
         sid: account?.sid,
+        auth: authStateOf(account, flow, ctx.ip),
+        claims: params.claims,
       });
       respond(ctx, redirectUri, mode, {
         code,

@@ -21,6 +21,7 @@ const MintRequest = z.strictObject({
   scopes: z.array(z.string()).optional(),
   roles: z.array(z.string()).optional(),
   app: z.boolean().optional(),
+  version: z.union([z.literal(1), z.literal(2)]).optional(),
   lifetimeSeconds: z.number().int().positive().optional(),
   /** A JSON null removes a claim (JSON has no undefined). */
   claims: nullableRecord,
@@ -67,6 +68,7 @@ const ErrorHook = z.strictObject({
   code: z.number().int().optional(),
   description: z.string().optional(),
   suberror: z.string().optional(),
+  claims: z.string().optional(),
 });
 
 const OpenSession = z.strictObject({

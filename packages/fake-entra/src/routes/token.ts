@@ -1,16 +1,30 @@
-// /token: client authentication (client_secret_post or client_secret_basic) and the grants
-// authorization_code (PKCE verified, single use, expiring), refresh_token (multi-resource, as
-// Entra's refresh tokens are) and client_credentials ({resource}/.default → app roles).
+// /token: client authentication (client_secret_post, client_secret_basic, or private_key_jwt
+// with a registered certificate) and the grants authorization_code (PKCE verified, single use,
+// expiring), refresh_token (multi-resource, as Entra's refresh tokens are), client_credentials
+// ({resource}/.default → app roles), on-behalf-of (jwt-bearer) and device_code.
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { ClientConfig, UserConfig } from '../config.ts';
+import type { ClientConfig } from '../config.ts';
+import { CLIENT_ASSERTION_TYPE, verifyClientAssertion } from '../client-assertion.ts';
+import { mergeClaimsRequests, parseClaimsRequest } from '../conditional-access.ts';
 import type { Harness } from '../context.ts';
-import type { DelegatedGrant } from '../directory.ts';
 import { errors } from '../errors.ts';
-import { applyEdits, entraErrorOf } from '../hooks.ts';
+import { entraErrorOf } from '../hooks.ts';
+import { JWT_BEARER_GRANT, onBehalfOfGrant } from '../on-behalf-of.ts';
 import { formParams, required, type Params } from '../params.ts';
-import { clientInfo } from '../tokens.ts';
+import { appResponse, delegatedResponse } from '../token-response.ts';
+import type { ClientAuthMethod } from '../tokens.ts';
+import { DEVICE_CODE_GRANT, DEVICE_CODE_GRANT_SHORT, deviceCodeGrant } from './device-code.ts';
+
+const GRANTS = [
+  'authorization_code',
+  'refresh_token',
+  'client_credentials',
+  JWT_BEARER_GRANT,
+  DEVICE_CODE_GRANT,
+  DEVICE_CODE_GRANT_SHORT,
+];
 
 function safeEqual(a: string, b: string): boolean {
   const x = createHash('sha256').update(a).digest();
@@ -48,14 +62,37 @@ function basicClientId(ctx: Context): string | undefined {
   }
 }
 
-/** Identifies and authenticates the client; confidential clients must present their secret. */
-function authenticateClient(
+/** The token endpoint URLs a client assertion may be addressed to (`aud`). */
+function tokenEndpoints(h: Harness, tenantSegment: string, tenant: string | undefined): string[] {
+  const segments = new Set([tenantSegment]);
+  if (tenant) {
+    segments.add(tenant);
+    for (const t of h.directory.config.tenants)
+      if (t.id.toLowerCase() === tenant.toLowerCase()) t.domains.forEach((d) => segments.add(d));
+  }
+  return [...segments].flatMap((seg) => [
+    `${h.baseUrl}/${seg}/oauth2/v2.0/token`,
+    `${h.baseUrl}/${seg}/oauth2/token`,
+  ]);
+}
+
+export interface AuthenticatedClient {
+  client: ClientConfig;
+  /** `azpacr`/`appidacr`: 0 public, 1 secret, 2 certificate. */
+  method: ClientAuthMethod;
+}
+
+/**
+ * Identifies and authenticates the client: confidential clients present their secret or a
+ * client assertion signed with a registered certificate; public clients present neither.
+ */
+export async function authenticateClient(
   ctx: Context,
   h: Harness,
   p: Params,
   tenant: string | undefined,
   tenantSegment: string,
-): ClientConfig {
+): Promise<AuthenticatedClient> {
   const basic = basicCredentials(ctx);
   if (basic && p.client_id && p.client_id.toLowerCase() !== basic.id.toLowerCase()) {
     throw errors.malformed(
@@ -65,18 +102,30 @@ function authenticateClient(
   const clientId = basic?.id ?? required(p, 'client_id');
   // Unknown or of another tenant: AADSTS700016; single-tenant on /common: AADSTS50194.
   const client = h.directory.clientAt(clientId, tenantSegment);
-  if (p.client_assertion || p.client_assertion_type)
-    throw errors.malformed(
-      'client_assertion is not supported by the fake issuer; use a client secret.',
-    );
   const secret = basic?.secret ?? p.client_secret;
-  if (client.secret) {
-    if (!secret) throw errors.missingSecret();
-    if (!safeEqual(secret, client.secret)) throw errors.badSecret(client.clientId);
-  } else if (secret) {
-    throw errors.publicClientSecret(client.clientId);
+  const confidential = !!client.secret || client.certificates.length > 0;
+  if (p.client_assertion !== undefined || p.client_assertion_type !== undefined) {
+    if (!confidential) throw errors.publicClientSecret(client.clientId);
+    if (secret !== undefined)
+      throw errors.malformed("Present either 'client_secret' or 'client_assertion', not both.");
+    const type = required(p, 'client_assertion_type');
+    if (type !== CLIENT_ASSERTION_TYPE) throw errors.clientAssertionType(type);
+    const assertion = required(p, 'client_assertion');
+    await verifyClientAssertion(
+      client,
+      assertion,
+      tokenEndpoints(h, tenantSegment, tenant),
+      h.assertionReplay,
+    );
+    return { client, method: '2' };
   }
-  return client;
+  if (!confidential) {
+    if (secret) throw errors.publicClientSecret(client.clientId);
+    return { client, method: '0' };
+  }
+  if (!secret) throw errors.missingSecret();
+  if (!client.secret || !safeEqual(secret, client.secret)) throw errors.badSecret(client.clientId);
+  return { client, method: '1' };
 }
 
 function verifyPkce(stored: string, verifier: string): boolean {
@@ -89,89 +138,14 @@ function verifyPkce(stored: string, verifier: string): boolean {
   return safeEqual(computed, challenge);
 }
 
-interface DelegatedResult {
-  user: UserConfig;
-  tenant: string;
-  grant: DelegatedGrant;
-  oidc: string[];
-  nonce?: string;
-  /** The issuer session's id: the ID token's `sid`, kept across refreshes. */
-  sid?: string;
-}
-
-function delegatedResponse(
-  h: Harness,
-  client: ClientConfig,
-  grantType: string,
-  r: DelegatedResult,
-): Record<string, unknown> {
-  const { accessToken, idToken, refreshToken } = h.tokens.lifetimes;
-  const callback = h.hooks.takeToken({
-    clientId: client.clientId,
-    grantType,
-    resource: r.grant.api,
-    user: r.user,
-  });
-  const access = h.tokens.sign(
-    applyEdits(
-      h.tokens.userAccessClaims({
-        user: r.user,
-        client,
-        api: r.grant.api,
-        scopes: r.grant.scopes,
-        tenant: r.tenant,
-        lifetime: accessToken,
-      }),
-      callback?.accessTokenClaims,
-    ),
-  );
-  const body: Record<string, unknown> = {
-    token_type: 'Bearer',
-    scope: r.grant.responseScope,
-    expires_in: accessToken,
-    ext_expires_in: accessToken,
-    access_token: access,
-  };
-  if (r.oidc.includes('offline_access')) {
-    body.refresh_token = h.grants.refreshTokens.add('1.A', {
-      clientId: client.clientId,
-      userOid: r.user.oid,
-      tenant: r.tenant,
-      expiresAt: Date.now() + refreshToken * 1000,
-      sid: r.sid,
-    });
-  }
-  if (r.oidc.includes('openid')) {
-    body.id_token = h.tokens.sign(
-      applyEdits(
-        {
-          ...h.tokens.idTokenClaims({
-            user: r.user,
-            client,
-            tenant: r.tenant,
-            nonce: r.nonce,
-            lifetime: idToken,
-            email: r.oidc.includes('email'),
-          }),
-          // The session's sid and the app's optional claims (login_hint) come from the directory.
-          ...(r.sid ? { sid: r.sid } : {}),
-          ...h.directory.optionalIdTokenClaims(client, r.user),
-        },
-        callback?.idTokenClaims,
-      ),
-    );
-  }
-  body.client_info = clientInfo(r.user.oid, r.tenant);
-  return applyEdits(body, callback?.response);
-}
-
 function authorizationCodeGrant(
   h: Harness,
-  client: ClientConfig,
+  { client, method }: AuthenticatedClient,
   p: Params,
 ): Record<string, unknown> {
   const code = required(p, 'code');
   const redirectUri = required(p, 'redirect_uri');
+  const requestClaims = parseClaimsRequest(p.claims);
   const entry = h.grants.codes.get(code);
   if (!entry) throw errors.invalidCode('The code is unknown to this issuer.');
   if (entry.clientId !== client.clientId)
@@ -202,13 +176,22 @@ function authorizationCodeGrant(
     grant,
     oidc,
     nonce: entry.nonce,
+    auth: entry.auth,
+    claims: mergeClaimsRequests(parseClaimsRequest(entry.claims), requestClaims),
+    scopeParam: asksForResource ? p.scope : entry.scope,
+    clientAuth: method,
     sid: entry.sid,
   });
 }
 
-function refreshTokenGrant(h: Harness, client: ClientConfig, p: Params): Record<string, unknown> {
+function refreshTokenGrant(
+  h: Harness,
+  { client, method }: AuthenticatedClient,
+  p: Params,
+): Record<string, unknown> {
   const token = required(p, 'refresh_token');
   const scope = required(p, 'scope');
+  const claims = parseClaimsRequest(p.claims);
   const entry = h.grants.refreshTokens.get(token);
   if (!entry) throw errors.invalidRefreshToken('The refresh token is unknown to this issuer.');
   if (entry.clientId !== client.clientId)
@@ -218,24 +201,29 @@ function refreshTokenGrant(h: Harness, client: ClientConfig, p: Params): Record<
   if (!user) throw errors.invalidRefreshToken('The user of this refresh token no longer exists.');
   const resolved = h.directory.resolveScopes(scope);
   const grant = h.directory.grantDelegated(client, user, resolved);
-  // Entra returns a new refresh token with every redemption.
+  // Entra returns a new refresh token with every redemption; it keeps the sign-in's methods.
   return delegatedResponse(h, client, 'refresh_token', {
     user,
     tenant: entry.tenant,
     grant,
     oidc: [...new Set([...resolved.oidc, 'offline_access'])],
+    auth: entry.auth,
+    claims,
+    scopeParam: scope,
+    clientAuth: method,
     sid: entry.sid,
   });
 }
 
 function clientCredentialsGrant(
   h: Harness,
-  client: ClientConfig,
+  { client, method }: AuthenticatedClient,
   p: Params,
   tenant: string | undefined,
 ): Record<string, unknown> {
-  if (!client.secret) throw errors.missingSecret();
+  if (method === '0') throw errors.missingSecret();
   const scope = required(p, 'scope');
+  const claims = parseClaimsRequest(p.claims);
   const scopes = scope.split(/\s+/).filter(Boolean);
   if (scopes.length !== 1 || !scopes[0]!.endsWith('/.default'))
     throw errors.clientCredentialsScope(scope);
@@ -243,37 +231,16 @@ function clientCredentialsGrant(
   const tid = tenant ?? h.directory.clientTenant(client);
   const api = h.directory.api(resource);
   if (!api) throw errors.resourceNotFound(resource, tid);
-  const lifetime = h.tokens.lifetimes.accessToken;
-  const callback = h.hooks.takeToken({
-    clientId: client.clientId,
-    grantType: 'client_credentials',
-    resource: api,
+  return appResponse(h, client, api, {
+    tenant: tid,
+    scopeParam: scope,
+    claims,
+    clientAuth: method,
   });
-  const token = h.tokens.sign(
-    applyEdits(
-      h.tokens.appAccessClaims({
-        client,
-        api,
-        roles: h.directory.appRoles(client, api),
-        tenant: tid,
-        lifetime,
-      }),
-      callback?.accessTokenClaims,
-    ),
-  );
-  return applyEdits(
-    {
-      token_type: 'Bearer',
-      expires_in: lifetime,
-      ext_expires_in: lifetime,
-      access_token: token,
-    },
-    callback?.response,
-  );
 }
 
 export function registerToken(router: Router, h: Harness): void {
-  router.post('/:tenant/oauth2/v2.0/token', (ctx) => {
+  router.post('/:tenant/oauth2/v2.0/token', async (ctx) => {
     h.count('token');
     const tenantSegment = ctx.params.tenant!;
     const { tenantId } = h.directory.requireTenant(tenantSegment);
@@ -284,13 +251,16 @@ export function registerToken(router: Router, h: Harness): void {
     });
     if (queued) throw entraErrorOf(queued);
     const grantType = required(p, 'grant_type');
-    if (!['authorization_code', 'refresh_token', 'client_credentials'].includes(grantType))
-      throw errors.unsupportedGrant(grantType);
-    const client = authenticateClient(ctx, h, p, tenantId, tenantSegment);
+    if (!GRANTS.includes(grantType)) throw errors.unsupportedGrant(grantType);
+    const authenticated = await authenticateClient(ctx, h, p, tenantId, tenantSegment);
     let body: Record<string, unknown>;
-    if (grantType === 'authorization_code') body = authorizationCodeGrant(h, client, p);
-    else if (grantType === 'refresh_token') body = refreshTokenGrant(h, client, p);
-    else body = clientCredentialsGrant(h, client, p, tenantId);
+    if (grantType === 'authorization_code') body = authorizationCodeGrant(h, authenticated, p);
+    else if (grantType === 'refresh_token') body = refreshTokenGrant(h, authenticated, p);
+    else if (grantType === 'client_credentials')
+      body = clientCredentialsGrant(h, authenticated, p, tenantId);
+    else if (grantType === JWT_BEARER_GRANT)
+      body = await onBehalfOfGrant(h, authenticated, p, tenantId);
+    else body = deviceCodeGrant(h, authenticated, p, tenantId);
     ctx.set('Cache-Control', 'no-store');
     ctx.set('Pragma', 'no-cache');
     ctx.body = body;
