@@ -11,7 +11,9 @@ import { errorPages, interactionRedirect } from './http/errors.ts';
 import { Metrics } from './http/metrics.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { absoluteExpiry, sessions } from './http/session.ts';
-import { operationalRoutes, routes } from './routes/index.ts';
+import { authRoutes } from './routes/auth.ts';
+import { operationalRoutes } from './routes/operational.ts';
+import { pageRoutes } from './routes/pages.ts';
 import { openStore, type KeyValueStore } from './store/store.ts';
 import { Upstreams } from './upstream.ts';
 
@@ -73,9 +75,11 @@ export async function createWebApp(
   app.use(absoluteExpiry(config));
   app.use(interactionRedirect());
   app.use(bodyParser({ enableTypes: ['form'], formLimit: '16kb' }));
-  const router = routes({ auth, upstreams, store, metrics, ownOrigin });
-  app.use(router.routes());
-  app.use(router.allowedMethods());
+  const deps = { auth, upstreams, store, metrics, ownOrigin };
+  for (const router of [authRoutes(deps), pageRoutes(deps)]) {
+    app.use(router.routes());
+    app.use(router.allowedMethods());
+  }
 
   return {
     app,
