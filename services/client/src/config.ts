@@ -38,6 +38,9 @@ const variables = {
   API_BASE_URL: envUrl({ protocols: ['http:', 'https:'], trimTrailingSlash: true }).default(
     'http://localhost:8000',
   ),
+  // Where a person's browser finds the API docs; the API_BASE_URL the web app calls may be an
+  // internal name (compose: http://api:8000) that no browser resolves.
+  API_DOCS_URL: httpUrl().optional(),
   API_SCOPES: scopes().describe(
     "the API's scopes the web app asks for, e.g. api://<API client id>/data.read",
   ),
@@ -80,6 +83,8 @@ export interface WebAppConfig {
   redirectUri: string;
   postLogoutRedirectUri: string;
   apiBaseUrl: string;
+  /** Browser-facing URL of the API's docs (API_DOCS_URL, default `${API_BASE_URL}/docs`). */
+  apiDocsUrl: string;
   apiScopes: string[];
   graphBaseUrl: string;
   graphScopes: string[];
@@ -123,6 +128,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WebAppConfig {
     redirectUri: e.REDIRECT_URI,
     postLogoutRedirectUri: e.POST_LOGOUT_REDIRECT_URI ?? `${redirect.origin}/`,
     apiBaseUrl: e.API_BASE_URL,
+    apiDocsUrl: e.API_DOCS_URL ?? `${e.API_BASE_URL}/docs`,
     apiScopes: e.API_SCOPES,
     graphBaseUrl: e.GRAPH_BASE_URL,
     graphScopes: e.GRAPH_SCOPES,

@@ -75,7 +75,7 @@ export async function createWebApp(
   app.use(absoluteExpiry(config));
   app.use(interactionRedirect());
   app.use(bodyParser({ enableTypes: ['form'], formLimit: '16kb' }));
-  const deps = { auth, upstreams, store, metrics, ownOrigin };
+  const deps = { auth, upstreams, store, metrics, ownOrigin, apiDocsUrl: config.apiDocsUrl };
   for (const router of [authRoutes(deps), pageRoutes(deps)]) {
     app.use(router.routes());
     app.use(router.allowedMethods());

@@ -1,7 +1,7 @@
 // Calls to Microsoft Graph and to the API, with their failures turned into typed errors.
 import type { WebAppConfig } from './config.ts';
 import { InsufficientScopeError, InteractionRequiredError, UpstreamError } from './errors.ts';
-import type { Profile, DataItem } from './views/pages.ts';
+import type { Profile } from './views/pages.ts';
 
 export interface UpstreamObserver {
   (service: 'graph' | 'api', outcome: string): void;
@@ -74,46 +74,101 @@ export class Upstreams {
     }
     const me = await json('Microsoft Graph', response);
     const str = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
+    const graph: Record<string, string> = {};
+    for (const [field, value] of Object.entries(me)) {
+      if (field.startsWith('@odata.')) continue;
+      if (str(value)) graph[field] = value as string;
+      else if (Array.isArray(value) && value.length && value.every((v) => str(v)))
+        graph[field] = value.join(', ');
+    }
     return {
       displayName: str(me.displayName) ?? str(me.userPrincipalName) ?? '(no name)',
       email: str(me.mail) ?? str(me.userPrincipalName) ?? '(no email)',
       jobTitle: str(me.jobTitle),
+      graph,
     };
   }
 
-  async readData(accessToken: string): Promise<{ items: DataItem[]; scopes: string[] }> {
-    const response = await this.#api('GET', '/data/read', accessToken);
-    const body = await json('The API', response);
-    const list = Array.isArray(body.data) ? body.data : [];
-    const items = list.map((raw: unknown): DataItem => {
-      const item = (raw && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
-      const data = item.data;
-      const text =
-        data &&
-        typeof data === 'object' &&
-        typeof (data as Record<string, unknown>).text === 'string'
-          ? ((data as Record<string, unknown>).text as string)
-          : JSON.stringify(data ?? raw);
-      return {
-        id: String(item.id ?? ''),
-        text,
-        createdAt: typeof item.createdAt === 'string' ? item.createdAt : '',
-      };
+  /** One page of the caller's items, newest first (GET /data/items?limit=&cursor=). */
+  async listItems(
+    accessToken: string,
+    page: { limit: number; cursor?: string | undefined },
+  ): Promise<ItemPage> {
+    const query = new URLSearchParams({ limit: String(page.limit) });
+    if (page.cursor) query.set('cursor', page.cursor);
+    const response = await this.#api('GET', `/data/items?${query}`, accessToken, {
+      pass: [400],
     });
-    return { items, scopes: scopesOf(body['current-user-scopes']) };
+    if (response.status === 400) throw new StaleCursorError();
+    const body = await json('The API', response);
+    const list = Array.isArray(body.items) ? body.items : [];
+    return {
+      items: list.map((raw: unknown) => toItem(raw)),
+      nextCursor: typeof body.nextCursor === 'string' && body.nextCursor ? body.nextCursor : null,
+    };
   }
 
-  async writeData(accessToken: string, text: string): Promise<void> {
-    await this.#api('POST', '/data/write', accessToken, { text });
+  /** One of the caller's items, or undefined when there is none with this id (404). */
+  async getItem(accessToken: string, id: string): Promise<Item | undefined> {
+    const response = await this.#api('GET', itemPath(id), accessToken, { pass: [404] });
+    if (response.status === 404) return undefined;
+    return toItem(await json('The API', response), response.headers.get('ETag'));
+  }
+
+  /** Creates an item; the same idempotency key writes once however often it is sent. */
+  async createItem(accessToken: string, text: string, idempotencyKey: string): Promise<Item> {
+    const response = await this.#api('POST', '/data/items', accessToken, {
+      body: { text },
+      headers: { 'Idempotency-Key': idempotencyKey },
+    });
+    return toItem(await json('The API', response), response.headers.get('ETag'));
+  }
+
+  /** Replaces the item's text, if it is still the version `etag` names. */
+  async updateItem(
+    accessToken: string,
+    id: string,
+    text: string,
+    etag: string,
+  ): Promise<ItemChange<Item>> {
+    const response = await this.#api('PUT', itemPath(id), accessToken, {
+      body: { text },
+      headers: { 'If-Match': quotedEtag(etag) },
+      pass: [404, 412],
+    });
+    if (response.status === 404) return { outcome: 'not_found' };
+    if (response.status === 412) return { outcome: 'stale' };
+    return {
+      outcome: 'done',
+      value: toItem(await json('The API', response), response.headers.get('ETag')),
+    };
+  }
+
+  /** Deletes the item, if it is still the version `etag` names. */
+  async deleteItem(accessToken: string, id: string, etag: string): Promise<ItemChange<void>> {
+    const response = await this.#api('DELETE', itemPath(id), accessToken, {
+      headers: { 'If-Match': quotedEtag(etag) },
+      pass: [404, 412],
+    });
+    if (response.status === 404) return { outcome: 'not_found' };
+    if (response.status === 412) return { outcome: 'stale' };
+    return { outcome: 'done', value: undefined };
   }
 
   async #api(
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
     path: string,
     accessToken: string,
-    body?: unknown,
+    options: {
+      body?: unknown;
+      headers?: Record<string, string>;
+      /** Statuses the caller handles itself (404, 412, ...): returned instead of thrown. */
+      pass?: number[];
+    } = {},
   ): Promise<Response> {
+    const { body } = options;
     const headers: Record<string, string> = {
+      ...options.headers,
       Authorization: `Bearer ${accessToken}`,
       Accept: 'application/json',
     };
@@ -128,7 +183,7 @@ export class Upstreams {
       throw e;
     });
     this.#observe('api', String(response.status));
-    if (response.ok) return response;
+    if (response.ok || options.pass?.includes(response.status)) return response;
     const challenge = parseBearerChallenge(response.headers.get('WWW-Authenticate'));
     if (response.status === 403 && challenge.error === 'insufficient_scope') {
       const missing = (challenge.scope ?? '').split(/\s+/).filter(Boolean);
@@ -149,8 +204,56 @@ export class Upstreams {
   }
 }
 
-function scopesOf(value: unknown): string[] {
-  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string');
-  if (typeof value === 'string') return value.split(/\s+/).filter(Boolean);
-  return [];
+/** An item of the API as the pages show it. */
+export interface Item {
+  id: string;
+  /** `data.text` when the item is a text note (what this app writes), else its data as JSON. */
+  text: string;
+  /** Whether `data` is exactly `{"text": "..."}`, so that editing the text loses nothing. */
+  isText: boolean;
+  createdAt: string;
+  updatedAt: string;
+  /** The version, for If-Match (quoted, as the API sent it). */
+  etag: string;
+}
+
+export interface ItemPage {
+  items: Item[];
+  nextCursor: string | null;
+}
+
+export type ItemChange<T> =
+  | { outcome: 'done'; value: T }
+  | { outcome: 'not_found' }
+  /** 412: the item changed since the version the user saw. */
+  | { outcome: 'stale' };
+
+/** The API refused the cursor of a list page (expired, or from another list). */
+export class StaleCursorError extends Error {
+  override name = 'StaleCursorError';
+}
+
+const itemPath = (id: string) => `/data/items/${encodeURIComponent(id)}`;
+
+/** Entity tags travel quoted (RFC 9110); a bare value from a JSON body is quoted here. */
+export function quotedEtag(etag: string): string {
+  return /^(W\/)?".*"$/.test(etag) ? etag : `"${etag}"`;
+}
+
+function toItem(raw: unknown, etagHeader?: string | null): Item {
+  const item = (raw && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
+  const data = item.data;
+  const record = data && typeof data === 'object' && !Array.isArray(data) ? data : undefined;
+  const text = (record as Record<string, unknown> | undefined)?.text;
+  const str = (v: unknown) => (typeof v === 'string' ? v : '');
+  const id = typeof item.id === 'number' || typeof item.id === 'string' ? String(item.id) : '';
+  if (!id) throw new UpstreamError('The API', 'The API sent an item without an id.');
+  return {
+    id,
+    text: typeof text === 'string' ? text : JSON.stringify(data ?? null),
+    isText: typeof text === 'string' && Object.keys(record ?? {}).length === 1,
+    createdAt: str(item.createdAt),
+    updatedAt: str(item.updatedAt) || str(item.createdAt),
+    etag: etagHeader || quotedEtag(str(item.etag)),
+  };
 }

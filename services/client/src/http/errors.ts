@@ -2,7 +2,8 @@
 // request id to quote. Interaction required is handled first, inside the session (below).
 import type { Context, Middleware, Next } from 'koa';
 import { InteractionRequiredError, PageError } from '../errors.ts';
-import { errorPage, layout } from '../views/pages.ts';
+import { renderPage } from '../views/document.ts';
+import { errorPage } from '../views/pages.ts';
 import type { SessionData } from './session.ts';
 
 /**
@@ -62,11 +63,14 @@ export function errorPages(): Middleware {
         }
       }
       ctx.status = view.status;
-      ctx.type = 'html';
-      ctx.body = layout(
+      // With the navigation and sign-out (a new form token: the session is saved once more,
+      // it was committed before the error reached here).
+      renderPage(
+        ctx,
         view.title,
         errorPage({ ...view, requestId: ctx.state.requestId, signedIn: Boolean(user) }),
       );
+      if (user) await commitSession(ctx);
     }
   };
 }
@@ -103,4 +107,12 @@ export function interactionRedirect(): Middleware {
       ctx.redirect(`/auth/signin?returnTo=${encodeURIComponent(back)}`);
     }
   };
+}
+
+async function commitSession(ctx: Context): Promise<void> {
+  try {
+    await (ctx.session as unknown as { manuallyCommit(): Promise<void> } | null)?.manuallyCommit();
+  } catch {
+    // the store failed: the page still renders; its sign-out form will be refused
+  }
 }

@@ -1,7 +1,8 @@
-// Security headers for every answer. The CSP allows no script at all; form-action must list the
-// issuer's browser-facing origins, because browsers apply it to the redirect that follows the
-// sign-out form's POST.
+// Security headers for every answer. The CSP allows one script, by its hash (local time, see
+// views/local-time.ts); form-action must list the issuer's browser-facing origins, because
+// browsers apply it to the redirect that follows the sign-out form's POST.
 import type { Middleware } from 'koa';
+import { LOCAL_TIME_SCRIPT_HASH } from '../views/local-time.ts';
 
 export function securityHeaders(formActionOrigins: () => string[]): Middleware {
   return async (ctx, next) => {
@@ -9,7 +10,7 @@ export function securityHeaders(formActionOrigins: () => string[]): Middleware {
     const formAction = ["'self'", ...formActionOrigins()].join(' ');
     ctx.set(
       'Content-Security-Policy',
-      `default-src 'none'; style-src 'self'; img-src 'self'; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`,
+      `default-src 'none'; script-src ${LOCAL_TIME_SCRIPT_HASH}; style-src 'self'; img-src 'self'; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`,
     );
     ctx.set('X-Content-Type-Options', 'nosniff');
     ctx.set('X-Frame-Options', 'DENY');

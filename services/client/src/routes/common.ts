@@ -1,12 +1,12 @@
 // Shared by the route modules: what they are given, and the session they read.
 import type { Context } from 'koa';
 import type { Authenticator } from '../auth/authenticator.ts';
-import { issueFormToken } from '../http/forms.ts';
 import type { Metrics } from '../http/metrics.ts';
 import type { SessionData } from '../http/session.ts';
 import type { KeyValueStore } from '../store/store.ts';
 import type { Upstreams } from '../upstream.ts';
-import { layout } from '../views/pages.ts';
+import { renderPage } from '../views/document.ts';
+import type { SafeHtml } from '../views/html.ts';
 
 export interface RouteDeps {
   auth: Authenticator;
@@ -14,19 +14,15 @@ export interface RouteDeps {
   store: KeyValueStore;
   metrics: Metrics;
   ownOrigin: string;
+  /** Browser-facing URL of the API docs (config apiDocsUrl). */
+  apiDocsUrl: string;
 }
 
 export const session = (ctx: Context) => ctx.session as unknown as SessionData | null;
 
 /** Renders `body` in the layout, with the navigation and sign-out form when signed in. */
-export function page(ctx: Context, title: string, body: Parameters<typeof layout>[1]): void {
-  const user = session(ctx)?.user;
-  ctx.type = 'html';
-  ctx.body = layout(
-    title,
-    body,
-    user ? { name: user.name || user.username, signOutToken: issueFormToken(ctx) } : undefined,
-  );
+export function page(ctx: Context, title: string, body: SafeHtml): void {
+  renderPage(ctx, title, body);
 }
 
 /** The signed-in user, or a trip through sign-in that comes back here. */

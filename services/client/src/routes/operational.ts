@@ -1,7 +1,9 @@
-// Probes, metrics and the stylesheet: mounted before the session middleware (no session I/O).
+// Probes, metrics and the static assets (stylesheet, icon): mounted before the session
+// middleware (no session I/O).
 import { createHash } from 'node:crypto';
 import type Router from '@koa/router';
 import { healthRoutes } from '@koa-entra/service-kit';
+import { FAVICON_ICO, FAVICON_SVG } from '../views/assets.ts';
 import { STYLESHEET } from '../views/styles.ts';
 import type { RouteDeps } from './common.ts';
 
@@ -9,8 +11,6 @@ export function operationalRoutes(
   deps: Pick<RouteDeps, 'store' | 'metrics'> & { isStopping?: () => boolean },
 ): Router {
   const { store, metrics, isStopping } = deps;
-  const stylesheetEtag = `"${createHash('sha256').update(STYLESHEET).digest('base64url').slice(0, 16)}"`;
-
   const router = healthRoutes({
     registry: metrics.registry,
     readiness: {
@@ -31,16 +31,24 @@ export function operationalRoutes(
     },
   });
 
-  router.get('/static/app.css', (ctx) => {
+  asset(router, '/static/app.css', 'text/css; charset=utf-8', STYLESHEET);
+  asset(router, '/static/favicon.svg', 'image/svg+xml', FAVICON_SVG);
+  asset(router, '/favicon.ico', 'image/x-icon', FAVICON_ICO);
+
+  return router;
+}
+
+/** A constant file of the app, cacheable for an hour and revalidated by its hash. */
+function asset(router: Router, path: string, type: string, body: string | Buffer): void {
+  const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 16)}"`;
+  router.get(path, (ctx) => {
     ctx.set('Cache-Control', 'public, max-age=3600');
-    ctx.set('ETag', stylesheetEtag);
-    if (ctx.get('If-None-Match') === stylesheetEtag) {
+    ctx.set('ETag', etag);
+    if (ctx.get('If-None-Match') === etag) {
       ctx.status = 304;
       return;
     }
-    ctx.type = 'text/css; charset=utf-8';
-    ctx.body = STYLESHEET;
+    ctx.type = type;
+    ctx.body = body;
   });
-
-  return router;
 }

@@ -1,14 +1,16 @@
-// The pages: home (Graph profile), reading and writing protected data through the API.
+// The pages: home (Graph profile), items, Me, and the addresses of earlier versions (/read,
+// /write), which keep working.
 import Router from '@koa/router';
-import { InteractionRequiredError, PageError } from '../errors.ts';
-import { consumeFormToken, issueFormToken } from '../http/forms.ts';
-import { homeSignedIn, homeSignedOut, readPage, writePage } from '../views/pages.ts';
+import { API_DOCS_PATH } from '../views/layout.ts';
+import { homeSignedIn, homeSignedOut } from '../views/pages.ts';
 import { page, requireUser, session, type RouteDeps } from './common.ts';
+import { createItem, itemRoutes } from './items.ts';
+import { meRoutes } from './me.ts';
 
-export const MAX_TEXT_LENGTH = 500;
+export { MAX_TEXT_LENGTH } from '../views/items.ts';
 
 export function pageRoutes(deps: RouteDeps): Router {
-  const { auth, upstreams, ownOrigin } = deps;
+  const { auth, upstreams } = deps;
   const router = new Router();
 
   router.get('/', async (ctx) => {
@@ -22,46 +24,22 @@ export function pageRoutes(deps: RouteDeps): Router {
     page(ctx, 'Home', homeSignedIn(profile));
   });
 
-  router.get('/read', async (ctx) => {
-    const user = requireUser(ctx);
-    if (!user) return;
-    const token = await auth.accessToken(user, 'api');
-    const { items, scopes } = await upstreams.readData(token.accessToken);
-    page(ctx, 'Read data', readPage(items, scopes));
+  // One link for every page (error pages included) to the API docs, wherever they are served.
+  router.get(API_DOCS_PATH, (ctx) => {
+    ctx.redirect(deps.apiDocsUrl);
   });
 
+  // Earlier addresses: the list was /read, the form /write (bookmarks, the tutorial's links).
+  router.get('/read', (ctx) => {
+    if (!requireUser(ctx)) return;
+    ctx.redirect('/items');
+  });
   router.get('/write', (ctx) => {
-    const user = requireUser(ctx);
-    if (!user) return;
-    page(ctx, 'Write data', writePage(issueFormToken(ctx), MAX_TEXT_LENGTH));
+    if (!requireUser(ctx)) return;
+    ctx.redirect('/items/new');
   });
+  router.post('/write', createItem(deps, '/items'));
 
-  router.post('/write', async (ctx) => {
-    consumeFormToken(ctx, ownOrigin);
-    const user = session(ctx)?.user;
-    if (!user) throw new InteractionRequiredError('signed_out');
-    const body = ((ctx.request as { body?: unknown }).body ?? {}) as Record<string, unknown>;
-    const text = typeof body.text === 'string' ? body.text.trim() : '';
-    if (!text)
-      throw new PageError(
-        400,
-        'Nothing to save',
-        'The text field was empty.',
-        'Go back and type something.',
-      );
-    if (text.length > MAX_TEXT_LENGTH) {
-      throw new PageError(
-        400,
-        'Text too long',
-        `At most ${MAX_TEXT_LENGTH} characters can be saved.`,
-        'Go back and shorten it.',
-      );
-    }
-    const token = await auth.accessToken(user, 'api');
-    await upstreams.writeData(token.accessToken, text);
-    ctx.status = 303;
-    ctx.redirect('/read');
-  });
-
+  for (const routes of [itemRoutes(deps), meRoutes(deps)]) router.use(routes.routes());
   return router;
 }

@@ -128,6 +128,24 @@ export class TestApi {
       ctx.body = { result: 'You wrote protected data!', item, 'current-user-scopes': scopes };
       return;
     }
+    // The items resource, enough of it for pages that list and create (test/items.test.ts
+    // covers the whole contract with test/support/items-api.ts).
+    if (ctx.method === 'GET' && ctx.path === '/data/items') {
+      if (!scopes.includes('data.read') && !scopes.includes('data.write'))
+        return challenge(ctx, 403, 'insufficient_scope', 'data.read is required', 'data.read');
+      ctx.body = { items: items.map((i) => ({ ...i, updatedAt: i.createdAt })), nextCursor: null };
+      return;
+    }
+    if (ctx.method === 'POST' && ctx.path === '/data/items') {
+      if (!scopes.includes('data.write'))
+        return challenge(ctx, 403, 'insufficient_scope', 'data.write is required', 'data.write');
+      const item = { id: items.length + 1, data: call.body, createdAt: new Date().toISOString() };
+      items.unshift(item);
+      ctx.status = 201;
+      ctx.set('ETag', `"${item.id}"`);
+      ctx.body = { ...item, updatedAt: item.createdAt };
+      return;
+    }
     ctx.status = 404;
     ctx.body = { error: 'not_found' };
   }

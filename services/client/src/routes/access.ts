@@ -1,0 +1,94 @@
+// Which token a page asks for, and what the user may do with items, in one place: reads use
+// the API's read permission, writes its write permission. The pages show what a user without
+// the write permission can do (ask for consent) instead of a form that would fail.
+import type { AuthenticationResult } from '@azure/msal-node';
+import { decodeJwt, type JWTPayload } from 'jose';
+import type { SignedInUser } from '../auth/authenticator.ts';
+import { InteractionRequiredError } from '../errors.ts';
+import type { WriteAccess } from '../views/items.ts';
+import type { TokenSummary } from '../views/me.ts';
+import type { RouteDeps } from './common.ts';
+
+export const WRITE_SCOPE = 'data.write';
+
+type User = Pick<SignedInUser, 'homeAccountId'>;
+
+/** An API token for reading items. */
+export async function readToken(deps: RouteDeps, user: User): Promise<AuthenticationResult> {
+  return deps.auth.accessToken(user, 'api');
+}
+
+/** An API token for writing items. */
+export async function writeToken(deps: RouteDeps, user: User): Promise<AuthenticationResult> {
+  return deps.auth.accessToken(user, 'api');
+}
+
+/**
+ * The scopes and roles a token carries, from its claims (decoded for display only: the
+ * resource verifies it). A token that is no JWT to the app (Microsoft may encrypt or change
+ * the format of tokens for its own APIs) is summarized from the token response instead.
+ */
+export function summarize(purpose: string, result: AuthenticationResult): TokenSummary {
+  let claims: JWTPayload;
+  try {
+    claims = decodeJwt(result.accessToken);
+  } catch {
+    claims = {};
+  }
+  const words = (v: unknown) =>
+    typeof v === 'string' ? v.split(' ').filter(Boolean) : Array.isArray(v) ? v.map(String) : [];
+  const fromResponse = result.expiresOn ? Math.floor(result.expiresOn.getTime() / 1000) : undefined;
+  return {
+    purpose,
+    audience: Array.isArray(claims.aud) ? claims.aud.join(' ') : String(claims.aud ?? ''),
+    scopes: claims.scp === undefined ? result.scopes.map(shortScope) : words(claims.scp),
+    roles: words(claims.roles),
+    expiresAt: claims.exp ?? fromResponse,
+    issuedAt: claims.iat,
+    version: typeof claims.ver === 'string' ? claims.ver : undefined,
+    authenticationContexts: words(claims.acrs),
+  };
+}
+
+/** `api://id/data.read` → `data.read`, as the token's `scp` claim names it. */
+const shortScope = (scope: string) => scope.slice(scope.lastIndexOf('/') + 1);
+
+/** Where "Allow writing" leads: an interactive request for the write permission, then back. */
+export function consentUrl(returnTo: string): string {
+  return `/auth/signin?returnTo=${encodeURIComponent(returnTo)}`;
+}
+
+/** Whether MSAL needs the user because a permission was never consented (AADSTS65001). */
+export function isConsentMissing(error: unknown): boolean {
+  return (
+    error instanceof InteractionRequiredError &&
+    /consent_required|AADSTS65001|65001/.test(
+      `${error.reason} ${String((error.cause as Error | undefined)?.message ?? '')}`,
+    )
+  );
+}
+
+/**
+ * Whether writing would work now: a write token is available silently and carries the write
+ * permission. Missing consent is a state the pages show (with the button that asks for it),
+ * not an error; anything else that needs the user (expired sign-in) still goes to sign-in.
+ */
+export async function writeAccess(
+  deps: RouteDeps,
+  user: User,
+  returnTo: string,
+): Promise<{ access: WriteAccess; token?: AuthenticationResult }> {
+  const consent: WriteAccess = {
+    state: 'consent_required',
+    scope: WRITE_SCOPE,
+    consentUrl: consentUrl(returnTo),
+  };
+  try {
+    const token = await writeToken(deps, user);
+    const granted = summarize('writing', token).scopes.includes(WRITE_SCOPE);
+    return granted ? { access: { state: 'granted' }, token } : { access: consent };
+  } catch (error) {
+    if (isConsentMissing(error)) return { access: consent };
+    throw error;
+  }
+}
