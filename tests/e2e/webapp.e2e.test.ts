@@ -28,8 +28,8 @@ afterAll(async () => {
 });
 
 async function write(page: Page, web: string, text: string): Promise<void> {
-  await page.goto(`${web}/write`);
-  await page.getByLabel('Text to store').fill(text);
+  await page.goto(`${web}/items/new`);
+  await page.getByLabel('Text', { exact: true }).fill(text);
   await page.getByRole('button', { name: 'Save' }).click();
 }
 
@@ -96,51 +96,53 @@ describeWith([chromium], 'web app in a browser', () => {
       await small.route('**/static/app.css', (route) => route.abort());
       await small.reload();
       await expect(small.getByTestId('profile-name').textContent()).resolves.toBe('Alice Example');
-      await expect(
-        small.getByRole('link', { name: 'Read data' }).first().isVisible(),
-      ).resolves.toBe(true);
+      await expect(small.getByRole('link', { name: 'Items' }).first().isVisible()).resolves.toBe(
+        true,
+      );
     } finally {
       await phone.close();
     }
   }, 60_000);
 
   test('reads, writes and reads back; scopes are shown', async () => {
-    await signInThroughPage(page, web.url, 'Alice Example', '/read');
-    expect(new URL(page.url()).pathname).toBe('/read');
-    await expect(page.getByTestId('scopes').textContent()).resolves.toMatch(
-      /data\.read[\s\S]*data\.write/,
+    await signInThroughPage(page, web.url, 'Alice Example', '/me');
+    expect(new URL(page.url()).pathname).toBe('/me');
+    await expect(page.getByTestId('token-scopes').allTextContents()).resolves.toEqual(
+      expect.arrayContaining([expect.stringMatching(/data\.read[\s\S]*data\.write/)]),
     );
     const text = `note ${Date.now()} <b>not bold</b>`;
     await write(page, web.url, text);
-    await page.waitForURL(`${web.url}/read`);
+    await page.waitForURL(`${web.url}/items`);
     await expect(page.getByText(text, { exact: true }).isVisible()).resolves.toBe(true);
     expect(await page.locator('b', { hasText: 'not bold' }).count()).toBe(0);
   }, 60_000);
 
   test('a user who consented only data.read sees the insufficient-scope page on write', async () => {
-    await signInThroughPage(page, web.url, 'Bob Example', '/read');
-    await expect(page.getByTestId('scopes').textContent()).resolves.not.toContain('data.write');
+    await signInThroughPage(page, web.url, 'Bob Example', '/me');
+    expect((await page.getByTestId('token-scopes').allTextContents()).join(' ')).not.toContain(
+      'data.write',
+    );
     await write(page, web.url, 'bob tries');
     await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe(
       'Permission missing',
     );
     await expect(page.getByTestId('error-detail').textContent()).resolves.toContain('data.write');
     // Still signed in: reading works.
-    const read = await page.goto(`${web.url}/read`);
+    const read = await page.goto(`${web.url}/items`);
     expect(read?.status()).toBe(200);
   }, 60_000);
 
   test('tokens with a lifetime of seconds are refreshed silently', async () => {
     system.fake.setLifetimes({ accessToken: 2 });
-    await signInThroughPage(page, web.url, 'Alice Example', '/read');
+    await signInThroughPage(page, web.url, 'Alice Example', '/items');
     await new Promise((r) => setTimeout(r, 3000)); // the API token has now expired
     const before = system.fake.requestCounts();
-    const answer = await page.goto(`${web.url}/read`);
+    const answer = await page.goto(`${web.url}/items`);
     expect(answer?.status()).toBe(200);
-    await expect(page.getByTestId('scopes').textContent()).resolves.toContain('data.read');
+    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('Your items');
     expect(system.fake.requestCounts().token).toBeGreaterThan(before.token); // a refresh...
     expect(system.fake.requestCounts().authorize).toBe(before.authorize); // ...not a new sign-in
-    expect(new URL(page.url()).pathname).toBe('/read');
+    expect(new URL(page.url()).pathname).toBe('/items');
   }, 60_000);
 
   test('an expired refresh token sends the user through sign-in and back to the page asked for', async () => {
@@ -150,13 +152,15 @@ describeWith([chromium], 'web app in a browser', () => {
       await new Promise((r) => setTimeout(r, 2500)); // access and refresh token have expired
       const authorizeBefore = system.fake.requestCounts().authorize;
       system.fake.setLifetimes({ accessToken: 3600, refreshToken: 86400 });
-      await page.goto(`${web.url}/read?from=test`);
+      await page.goto(`${web.url}/items?from=test`);
       if (!page.url().startsWith(web.url)) {
         // The issuer's page (unless it still remembers the browser and answers at once).
         await page.getByRole('button', { name: 'Sign in as Alice Example' }).click();
       }
-      await page.waitForURL(`${web.url}/read?from=test`);
-      await expect(page.getByTestId('scopes').textContent()).resolves.toContain('data.read');
+      await page.waitForURL(`${web.url}/items?from=test`);
+      await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe(
+        'Your items',
+      );
       expect(system.fake.requestCounts().authorize).toBeGreaterThan(authorizeBefore); // really signed in again
     } finally {
       system.fake.setLifetimes({ accessToken: 3600, refreshToken: 86400 });
@@ -164,10 +168,10 @@ describeWith([chromium], 'web app in a browser', () => {
   }, 60_000);
 
   test('sign-out ends the session: going back shows no data', async () => {
-    await signInThroughPage(page, web.url, 'Alice Example', '/read');
+    await signInThroughPage(page, web.url, 'Alice Example', '/items');
     const secret = `private ${Date.now()}`;
     await write(page, web.url, secret);
-    await page.waitForURL(`${web.url}/read`);
+    await page.waitForURL(`${web.url}/items`);
     await expect(page.getByText(secret).isVisible()).resolves.toBe(true);
     const logouts = system.fake.requestCounts().logout;
     await page.getByRole('button', { name: 'Sign out' }).click();
@@ -179,16 +183,16 @@ describeWith([chromium], 'web app in a browser', () => {
     await page.goBack();
     await page.goBack().catch(() => undefined);
     expect(await page.content()).not.toContain(secret);
-    await page.goto(`${web.url}/read`);
+    await page.goto(`${web.url}/items`);
     expect(await page.content()).not.toContain(secret);
-    expect(page.url()).not.toBe(`${web.url}/read`);
+    expect(page.url()).not.toBe(`${web.url}/items`);
   }, 60_000);
 
   test('a forged cross-site POST is refused with 403 and writes nothing', async () => {
     await signInThroughPage(page, web.url, 'Alice Example');
     const forger: Server = createServer((_req, res) => {
       res.setHeader('Content-Type', 'text/html');
-      res.end(`<!doctype html><form method="post" action="${web.url}/write">
+      res.end(`<!doctype html><form method="post" action="${web.url}/items">
         <input name="text" value="forged by another site"><input name="_csrf" value="guess">
         <button type="submit">Win a prize</button></form>`);
     });
@@ -200,7 +204,7 @@ describeWith([chromium], 'web app in a browser', () => {
       for (const origin of [`http://localhost:${port}`, `http://127.0.0.1:${port}`]) {
         await page.goto(origin);
         const [response] = await Promise.all([
-          page.waitForResponse((r) => r.url() === `${web.url}/write`),
+          page.waitForResponse((r) => r.url() === `${web.url}/items`),
           page.getByRole('button', { name: 'Win a prize' }).click(),
         ]);
         expect(response.status()).toBe(403);
@@ -209,15 +213,15 @@ describeWith([chromium], 'web app in a browser', () => {
       forger.closeAllConnections();
       await new Promise((r) => forger.close(r));
     }
-    await page.goto(`${web.url}/read`);
+    await page.goto(`${web.url}/items`);
     expect(await page.content()).not.toContain('forged by another site');
   }, 60_000);
 
   test('count, do not time: with a warm cache, 100 read pages call the token endpoint 0 times', async () => {
-    await signInThroughPage(page, web.url, 'Alice Example', '/read'); // warms the API token
+    await signInThroughPage(page, web.url, 'Alice Example', '/items'); // warms the API token
     system.fake.resetRequestCounts();
     for (let i = 0; i < 100; i++) {
-      const answer = await page.goto(`${web.url}/read`);
+      const answer = await page.goto(`${web.url}/items`);
       expect(answer?.status()).toBe(200);
     }
     expect(system.fake.requestCounts().token).toBe(0);
@@ -249,7 +253,7 @@ describeWith([chromium, redis], 'two web app instances sharing Redis', () => {
       system.fake.resetRequestCounts();
       await page.goto(second.url);
       await expect(page.getByTestId('profile-name').textContent()).resolves.toBe('Alice Example');
-      const read = await page.goto(`${second.url}/read`);
+      const read = await page.goto(`${second.url}/items`);
       expect(read?.status()).toBe(200);
       expect(system.fake.requestCounts().authorize).toBe(0);
     } finally {
