@@ -340,7 +340,7 @@ describe('one item: open, edit, delete', () => {
 });
 
 describe('permissions', () => {
-  test('without consent to data.write: the list says so and asks for it instead of offering a form that would fail', async () => {
+  test('without the write permission: no write form or Edit/Delete, but a way to ask for it', async () => {
     // The web app asks the API for data.read only: its tokens cannot carry data.write.
     const reader = await startTestApp(
       { fake, apiUrl: api.url },
@@ -358,13 +358,51 @@ describe('permissions', () => {
       expect(text).not.toContain('Write your first item');
       expect(list.text).not.toContain('href="/items/new"');
       expect(list.text).toMatch(
-        /<a class="button" href="\/auth\/signin\?returnTo=%2Fitems">Allow writing<\/a>/,
+        /<a class="button" href="\/allow-writing\?returnTo=%2Fitems">Allow writing<\/a>/,
       );
-      const form = await b.get('/items/new');
-      expect(visible(form.text)).toContain('When you save, you are asked once');
+      const mine = api.seed(bob.upn, 'bob reads this');
+      const withItem = await b.get('/items');
+      expect(visible(withItem.text)).toContain('bob reads this');
+      expect(visible(withItem.text)).not.toMatch(/\bEdit\b|\bDelete\b/);
+      for (const path of ['/items/new', `/items/${mine.id}/edit`, `/items/${mine.id}/delete`]) {
+        const form = await b.get(path);
+        expect([path, form.status]).toEqual([path, 200]);
+        expect(form.text).not.toContain('<textarea');
+        expect(form.text).not.toMatch(/<form[^>]+action="\/items/);
+        expect(visible(form.text)).toContain('allow this app to write for you first');
+      }
+      // Asking for it: the write token has no data.write here, so the list still says so.
+      const allow = await b.get('/allow-writing?returnTo=%2Fitems');
+      expect(allow).toMatchObject({ status: 302, location: '/items' });
     } finally {
       await reader.close();
     }
+  });
+
+  test('"Allow writing" when consent is missing: an interactive request, then back to the page', async () => {
+    fake.setLifetimes({ accessToken: 60 }); // every token is refreshed: the queued answer applies
+    const a = new Agent(app.base);
+    await signIn(a, fake, alice.upn);
+    fake.enqueueError({
+      endpoint: 'token',
+      grantType: 'refresh_token',
+      error: 'invalid_grant',
+      code: 65001,
+      description: 'The user or administrator has not consented to use the application.',
+      suberror: 'consent_required',
+    });
+    const allow = await a.get('/allow-writing?returnTo=%2Fitems%3Fcursor%3Dx');
+    expect(allow.status).toBe(303);
+    expect(allow.location).toBe(
+      `/auth/signin?returnTo=${encodeURIComponent('/allow-writing?returnTo=%2Fitems%3Fcursor%3Dx')}`,
+    );
+    const back = await signIn(a, fake, alice.upn, '/allow-writing?returnTo=%2Fitems%3Fcursor%3Dx');
+    expect(back.location).toBe('/allow-writing?returnTo=%2Fitems%3Fcursor%3Dx');
+    expect(await a.get(back.location)).toMatchObject({ status: 302, location: '/items?cursor=x' });
+    // Only paths of this site are returned to.
+    expect(await a.get('/allow-writing?returnTo=https%3A%2F%2Fevil.example')).toMatchObject({
+      location: '/items',
+    });
   });
 });
 

@@ -87,7 +87,7 @@ describe('the Me page', () => {
     expect(scopes.slice(1).join(' ')).toContain('data.read');
     expect(scopes.slice(1).join(' ')).not.toContain('data.write');
     expect(page.text).toContain('data-testid="permission-missing"');
-    expect(page.text).toContain('href="/auth/signin?returnTo=%2Fme">Allow writing</a>');
+    expect(page.text).toContain('href="/allow-writing?returnTo=%2Fme">Allow writing</a>');
   });
 
   test('signed out: a trip through sign-in that comes back to /me', async () => {

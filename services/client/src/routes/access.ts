@@ -53,9 +53,12 @@ export function summarize(purpose: string, result: AuthenticationResult): TokenS
 /** `api://id/data.read` → `data.read`, as the token's `scp` claim names it. */
 const shortScope = (scope: string) => scope.slice(scope.lastIndexOf('/') + 1);
 
+/** The page that asks for the write permission (interactively when needed), then returns. */
+export const ALLOW_WRITING_PATH = '/allow-writing';
+
 /** Where "Allow writing" leads: an interactive request for the write permission, then back. */
 export function consentUrl(returnTo: string): string {
-  return `/auth/signin?returnTo=${encodeURIComponent(returnTo)}`;
+  return `${ALLOW_WRITING_PATH}?returnTo=${encodeURIComponent(returnTo)}`;
 }
 
 /** Whether MSAL needs the user because a permission was never consented (AADSTS65001). */

@@ -18,7 +18,8 @@ import {
   type Flash,
   type FormError,
 } from '../views/items.ts';
-import { readToken, writeAccess, writeToken } from './access.ts';
+import { safeReturnPath } from '../auth/return-to.ts';
+import { ALLOW_WRITING_PATH, readToken, writeAccess, writeToken } from './access.ts';
 import { page, requireUser, session, type RouteDeps } from './common.ts';
 
 export const PAGE_SIZE = 20;
@@ -185,10 +186,21 @@ export function itemRoutes(deps: RouteDeps): Router {
 
   router.post('/items', createItem(deps, '/items'));
 
+  // "Allow writing": asks for a write token; when that needs the user (consent to the write
+  // permission), the interaction middleware sends the browser to the issuer for it and back here.
+  router.get(ALLOW_WRITING_PATH, async (ctx) => {
+    const user = requireUser(ctx);
+    if (!user) return;
+    await writeToken(deps, user);
+    ctx.redirect(safeReturnPath(ctx.query.returnTo, '/items'));
+  });
+
   router.get('/items/:id', async (ctx) => {
-    if (!requireUser(ctx)) return;
+    const user = requireUser(ctx);
+    if (!user) return;
     const item = await loadItem(ctx, ctx.params.id!);
-    page(ctx, 'Item', itemPage(item, takeFlash(ctx)));
+    const { access } = await writeAccess(deps, user, ctx.originalUrl);
+    page(ctx, 'Item', itemPage(item, takeFlash(ctx), access));
   });
 
   router.get('/items/:id/edit', async (ctx) => {

@@ -36,7 +36,7 @@ export function consentNotice(access: WriteAccess, context: 'list' | 'form'): Sa
     <p>
       ${
         context === 'form'
-          ? 'When you save, you are asked once to allow this app to write for you; what you typed is kept and saved after you accept.'
+          ? 'You can read your items. This page changes them: allow this app to write for you first; you are asked once, then you come back here.'
           : 'You can read your items. To add, change or delete them, allow this app to write for you; you are asked once.'
       }
     </p>
@@ -74,10 +74,14 @@ export function itemsPage(v: ListView): SafeHtml {
             html`<li>
               <a class="item-text" href="/items/${encodeURIComponent(item.id)}">${item.text}</a>
               ${meta(item)}
-              <span class="row-actions">
-                <a href="/items/${encodeURIComponent(item.id)}/edit">Edit</a>
-                <a href="/items/${encodeURIComponent(item.id)}/delete">Delete</a>
-              </span>
+              ${
+                canWrite
+                  ? html`<span class="row-actions">
+                      <a href="/items/${encodeURIComponent(item.id)}/edit">Edit</a>
+                      <a href="/items/${encodeURIComponent(item.id)}/delete">Delete</a>
+                    </span>`
+                  : ''
+              }
             </li>`,
         )}
       </ul>`
@@ -144,18 +148,27 @@ export function newItemPage(v: NewItemView): SafeHtml {
           </p>`
         : ''
     }
-    ${consentNotice(v.access, 'form')}
-    <form class="card" method="post" action="/items" novalidate>
-      <input type="hidden" name="_csrf" value="${v.formToken}" />
-      ${textField(v.text ?? '', v.error)}
-      <div class="form-actions">
-        <button type="submit">Save</button>
-        <a href="/items">Cancel</a>
-      </div>
-    </form>`;
+    ${
+      v.access.state === 'granted'
+        ? html`<form class="card" method="post" action="/items" novalidate>
+            <input type="hidden" name="_csrf" value="${v.formToken}" />
+            ${textField(v.text ?? '', v.error)}
+            <div class="form-actions">
+              <button type="submit">Save</button>
+              <a href="/items">Cancel</a>
+            </div>
+          </form>`
+        : html`${consentNotice(v.access, 'form')}${
+              v.text
+                ? html`<p>What you typed:</p>
+                    <blockquote>${v.text}</blockquote>`
+                : ''
+            }
+            <p><a href="/items">Back to your items</a></p>`
+    }`;
 }
 
-export function itemPage(item: Item, flash: Flash | undefined): SafeHtml {
+export function itemPage(item: Item, flash: Flash | undefined, access: WriteAccess): SafeHtml {
   return html`<p class="crumbs"><a href="/items">← All items</a></p>
     ${flashNote(flash)}
     <article class="card item" aria-labelledby="item-h">
@@ -167,11 +180,18 @@ export function itemPage(item: Item, flash: Flash | undefined): SafeHtml {
         <dt>Last changed</dt>
         <dd>${time(item.updatedAt)}</dd>
       </dl>
-      <div class="form-actions">
-        <a class="button" href="/items/${encodeURIComponent(item.id)}/edit">Edit</a>
-        <a class="button secondary" href="/items/${encodeURIComponent(item.id)}/delete">Delete</a>
-      </div>
-    </article>`;
+      ${
+        access.state === 'granted'
+          ? html`<div class="form-actions">
+              <a class="button" href="/items/${encodeURIComponent(item.id)}/edit">Edit</a>
+              <a class="button secondary" href="/items/${encodeURIComponent(item.id)}/delete"
+                >Delete</a
+              >
+            </div>`
+          : ''
+      }
+    </article>
+    ${consentNotice(access, 'list')}`;
 }
 
 export interface EditItemView {
@@ -197,8 +217,18 @@ export function editItemPage(v: EditItemView): SafeHtml {
   const id = encodeURIComponent(v.item.id);
   return html`<p class="crumbs"><a href="/items/${id}">← Back to the item</a></p>
     <h1>Edit item</h1>
-    ${v.conflict ? currentVersion(v.item) : ''} ${consentNotice(v.access, 'form')}
+    ${v.conflict ? currentVersion(v.item) : ''}
     ${
+      v.access.state !== 'granted'
+        ? html`${consentNotice(v.access, 'form')}
+            <blockquote data-testid="item-text">${v.item.text}</blockquote>
+            <p><a href="/items/${id}">Back to the item</a></p>`
+        : editForm(v, id)
+    }`;
+}
+
+function editForm(v: EditItemView, id: string): SafeHtml {
+  return html`${
       v.item.isText
         ? ''
         : html`<p class="notice">
@@ -232,15 +262,25 @@ export function deleteItemPage(v: DeleteItemView): SafeHtml {
   const id = encodeURIComponent(v.item.id);
   return html`<p class="crumbs"><a href="/items/${id}">← Back to the item</a></p>
     <h1>Delete this item?</h1>
-    ${v.conflict ? currentVersion(v.item) : ''} ${consentNotice(v.access, 'form')}
-    <form class="card" method="post" action="/items/${id}/delete">
-      <input type="hidden" name="_csrf" value="${v.formToken}" />
-      <input type="hidden" name="etag" value="${v.item.etag}" />
-      ${v.conflict ? '' : html`<blockquote data-testid="item-text">${v.item.text}</blockquote>`}
-      <p>Deleting cannot be undone.</p>
-      <div class="form-actions">
-        <button type="submit" class="danger">Delete</button>
-        <a href="/items/${id}">Cancel</a>
-      </div>
-    </form>`;
+    ${v.conflict ? currentVersion(v.item) : ''}
+    ${
+      v.access.state !== 'granted'
+        ? html`${consentNotice(v.access, 'form')}
+            <blockquote data-testid="item-text">${v.item.text}</blockquote>
+            <p><a href="/items/${id}">Back to the item</a></p>`
+        : deleteForm(v, id)
+    }`;
+}
+
+function deleteForm(v: DeleteItemView, id: string): SafeHtml {
+  return html`<form class="card" method="post" action="/items/${id}/delete">
+    <input type="hidden" name="_csrf" value="${v.formToken}" />
+    <input type="hidden" name="etag" value="${v.item.etag}" />
+    ${v.conflict ? '' : html`<blockquote data-testid="item-text">${v.item.text}</blockquote>`}
+    <p>Deleting cannot be undone.</p>
+    <div class="form-actions">
+      <button type="submit" class="danger">Delete</button>
+      <a href="/items/${id}">Cancel</a>
+    </div>
+  </form>`;
 }
