@@ -16,7 +16,7 @@ import { DEFAULTS } from '@koa-entra/fake-entra';
 import type { Browser, BrowserContextOptions, Page } from 'playwright-core';
 import { ItemsApi } from '../../services/client/test/support/items-api.ts';
 import { chromium, describeWith } from '../support/prerequisites.ts';
-import { launchBrowser } from './support/browser.ts';
+import { launchBrowser, signInThroughPage } from './support/browser.ts';
 import {
   startSystem,
   startWebAppProcess,
@@ -183,6 +183,37 @@ describeWith([chromium], 'accessibility of the pages (axe-core, WCAG 2.1 AA)', (
       }
     }, 120_000);
   }
+
+  test('a reader without the write permission: items, the new-item page and Me ask for it', async () => {
+    // A web app that asks the API for data.read only: Bob's pages show "Allow writing".
+    const reader = await startWebAppProcess({
+      ...system.webEnv,
+      API_BASE_URL: items.url,
+      API_SCOPES: `${DEFAULTS.apiIdentifier}/data.read`,
+    });
+    const context = await browser.newContext(SIZES.phone);
+    context.setDefaultTimeout(20_000);
+    const page = await context.newPage();
+    try {
+      items.reset();
+      const mine = items.seed(bob.upn, 'Read the onboarding notes');
+      await signInThroughPage(page, reader.url, bob.name, '/items');
+      await page.getByRole('link', { name: 'Allow writing' }).waitFor();
+      await check(page, 'items, read only', 'phone');
+      for (const [path, what] of [
+        ['/items/new', 'new item, read only'],
+        [`/items/${mine.id}`, 'one item, read only'],
+        ['/me', 'Me, write permission missing'],
+      ] as const) {
+        await page.goto(`${reader.url}${path}`);
+        await page.getByRole('link', { name: 'Allow writing' }).waitFor();
+        await check(page, what, 'phone');
+      }
+    } finally {
+      await context.close();
+      await reader.stop();
+    }
+  }, 60_000);
 
   test("the fake's consent page, and the web app's page after Cancel", async () => {
     const context = await browser.newContext(SIZES.phone);
