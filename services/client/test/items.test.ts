@@ -200,6 +200,14 @@ describe('creating', () => {
     expect(visible(answer.text)).toContain('You are signed out');
     expect(visible(answer.text)).toContain('nothing was saved');
     expect(answer.text).not.toContain('already submitted');
+    // Without a session a form from another site is still refused as forged.
+    const forged = await new Agent(app.base).post(
+      '/items',
+      { _csrf: token, text: 'forged' },
+      { origin: 'https://evil.example' },
+    );
+    expect(forged.status).toBe(403);
+    expect((await new Agent(app.base).post('/items', { text: 'forged' })).status).toBe(403);
     expect(api.items).toHaveLength(0);
   });
 });

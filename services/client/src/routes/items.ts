@@ -81,6 +81,14 @@ function validate(typed: string): { text: string } | { error: FormError } {
 function requireWriter(ctx: Context, deps: RouteDeps) {
   const user = session(ctx)?.user;
   if (!user) {
+    // A form from another site (or without a token) is refused as such, 403, whoever sent it.
+    const origin = ctx.get('Origin');
+    if (
+      ctx.get('Sec-Fetch-Site') === 'cross-site' ||
+      (origin && origin !== deps.ownOrigin) ||
+      typeof formBody(ctx)._csrf !== 'string'
+    )
+      consumeFormToken(ctx, deps.ownOrigin);
     throw new PageError(
       401,
       'You are signed out',
