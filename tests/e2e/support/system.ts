@@ -46,7 +46,9 @@ export async function startWebAppProcess(env: Record<string, string>): Promise<W
       TENANT_ID: DEFAULTS.tenantId,
       CLIENT_ID: DEFAULTS.webClientId,
       CLIENT_SECRET: DEFAULTS.webClientSecret,
-      API_SCOPES: DEFAULTS.apiScopes.join(' '),
+      // Incremental consent: reading asks data.read only, writing data.write only.
+      API_READ_SCOPES: `${DEFAULTS.apiIdentifier}/data.read`,
+      API_WRITE_SCOPES: `${DEFAULTS.apiIdentifier}/data.write`,
       SESSION_KEYS,
       LOG_LEVEL: 'info',
       ...env,
