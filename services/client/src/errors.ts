@@ -101,6 +101,10 @@ export function authenticationContexts(claims: string | undefined): string[] {
 export const aadstsCodes = (text: string | undefined): string[] =>
   [...(text ?? '').matchAll(/AADSTS(\d+)/g)].map((m) => m[1] as string);
 
+/** Who can grant admin consent, and where (learn.microsoft.com/entra/identity/enterprise-apps/grant-admin-consent). */
+const WHO_GRANTS =
+  'ask an administrator of your organization with the Cloud Application Administrator, Application Administrator or Privileged Role Administrator role to grant admin consent for this app (Microsoft Entra admin center › Enterprise applications › this app › Permissions › Grant admin consent), then try again.';
+
 /**
  * The user chose Cancel on the consent page (access_denied, AADSTS65004). The app keeps the
  * user signed in; what they typed is shown so that nothing is lost.
@@ -116,7 +120,7 @@ export class ConsentDeclinedError extends PageError {
         ? `You did not give this app the permission “${named}”, so it did not do what you asked.` +
             (kept ? ` Nothing was saved; what you typed: “${kept}”.` : '')
         : `You did not give this app the permission “${named}” that it needs to sign you in.`,
-      'To try again, repeat the action and choose Accept on the permission page. If the page said “Need admin approval”, an administrator of your organization must grant the permission first.',
+      `To try again, repeat the action and choose Accept on the permission page. If the page said “Need admin approval”, only an administrator can grant it: ${WHO_GRANTS}`,
     );
   }
 }
@@ -134,7 +138,7 @@ export class AdminApprovalRequiredError extends PageError {
       'Administrator approval needed',
       `Your organization lets only an administrator grant this app “${named}” (AADSTS${code}).` +
         (kept ? ` Nothing was saved; what you typed: “${kept}”.` : ''),
-      'Ask an administrator of your organization with the Cloud Application Administrator, Application Administrator or Privileged Role Administrator role to grant admin consent for this app (Microsoft Entra admin center › Enterprise applications › this app › Permissions › Grant admin consent), then try again.',
+      `Only an administrator can grant it: ${WHO_GRANTS}`,
     );
   }
 }
