@@ -8,6 +8,7 @@ import { DEFAULT_CONFIG_FILE, DEFAULTS, type FakeEntraConfig } from '@koa-entra/
 import { chromium, describeWith } from '../support/prerequisites.ts';
 import { launchBrowser, signInThroughPage } from './support/browser.ts';
 import {
+  freePort,
   startSystem,
   startWebAppProcess,
   type System,
@@ -46,12 +47,16 @@ async function write(page: Page, web: string, text: string): Promise<void> {
   await page.getByRole('button', { name: 'Save' }).click();
 }
 
-/** One system (fake issuer with `config`, API, web app process) per describe block. */
-function systemWith(config: () => Config) {
+/**
+ * One system (fake issuer with `config`, API, web app process) per describe block; `config` is
+ * given the web app's port (registered URLs name it).
+ */
+function systemWith(config: (webPort: number) => Config) {
   const s = {} as { system: System; web: WebAppProcess; context: BrowserContext; page: Page };
   beforeAll(async () => {
-    s.system = await startSystem({ config: config() });
-    s.web = await startWebAppProcess(s.system.webEnv);
+    const port = await freePort();
+    s.system = await startSystem({ config: config(port) });
+    s.web = await startWebAppProcess({ ...s.system.webEnv, PORT: String(port) });
   }, 60_000);
   afterAll(async () => {
     await s.web?.stop();
@@ -148,7 +153,16 @@ describeWith([chromium], 'Conditional Access: a second factor for the API', () =
 
 describe('front-channel logout', () => {
   describeWith([chromium], 'from the issuer’s sign-out page', () => {
-    const s = systemWith(defaultConfig);
+    // The web app's front-channel logout URL as registered: on the port it runs on.
+    const s = systemWith((port) => {
+      const config = defaultConfig() as Config & { clients: Record<string, unknown>[] };
+      config.clients = config.clients.map((c) =>
+        c.clientId === DEFAULTS.webClientId
+          ? { ...c, frontChannelLogoutUrl: `http://localhost:${port}/auth/front-channel-logout` }
+          : c,
+      );
+      return config;
+    });
 
     test('signing out in one browser ends the app session of another browser of the same issuer session', async () => {
       const { page, web, context, system } = s;
@@ -158,7 +172,12 @@ describe('front-channel logout', () => {
       const other = await browser.newContext();
       other.setDefaultTimeout(20_000);
       try {
-        await other.addCookies(await context.cookies(system.fake.publicUrl));
+        // (Cookies are per host, not per port: take the issuer's only, not the app's.)
+        const issuerCookies = (await context.cookies(system.fake.publicUrl)).filter(
+          (c) => !c.name.startsWith('webapp.'),
+        );
+        expect(issuerCookies.length).toBeGreaterThan(0);
+        await other.addCookies(issuerCookies);
         const second = await other.newPage();
         await second.goto(`${web.url}/read`);
         await second.waitForURL(`${web.url}/read`);
@@ -167,10 +186,11 @@ describe('front-channel logout', () => {
         // logout URL with ?sid= (the frame carries the first browser's cookies only).
         await page.getByRole('button', { name: 'Sign out' }).click();
         await page.waitForURL(`${web.url}/`);
-        // The second browser's app session is gone: /read sends it to sign in.
-        await second.goto(`${web.url}/read`);
-        expect(second.url().startsWith(`${web.url}/read`)).toBe(false);
-        expect(await second.content()).not.toContain('data-testid="scopes"');
+        // The second browser's app session is gone: /write (a page that needs a session but no
+        // token; sign-out also dropped the user's token cache) sends it to sign in.
+        await second.goto(`${web.url}/write`);
+        expect(second.url().startsWith(`${web.url}/write`)).toBe(false);
+        expect(await second.getByRole('button', { name: 'Save' }).count()).toBe(0);
       } finally {
         await other.close();
       }

@@ -32,7 +32,9 @@ export interface WebAppProcess {
 }
 
 export async function startWebAppProcess(env: Record<string, string>): Promise<WebAppProcess> {
-  const port = await freePort();
+  // A port chosen beforehand (e.g. registered in the issuer's config as the front-channel
+  // logout URL), or any free one.
+  const port = env.PORT ? Number(env.PORT) : await freePort();
   const url = `http://localhost:${port}`;
   // The source condition: the web app imports workspace packages (@koa-entra/service-kit).
   const main = join(REPO, 'services/client/src/main.ts');

@@ -38,11 +38,6 @@ export class SessionIndex {
     await this.#store.set(indexKey(sid), JSON.stringify(kept), this.#ttlSeconds);
   }
 
-  /** Sign-out in this app: the issuer session's entry is no longer needed. */
-  async forget(sid: string): Promise<void> {
-    if (SID_PATTERN.test(sid)) await this.#store.delete(indexKey(sid));
-  }
-
   /**
    * Front-channel logout: ends every app session of issuer session `sid` and the token caches
    * they used (as sign-out does). Idempotent; an unknown sid does nothing. Returns how many.

@@ -58,8 +58,13 @@ export function authRoutes(deps: RouteDeps): Router {
     metrics.signIns.inc({ outcome: 'ok' });
     const { user } = completed;
     if (completed.sameUser) {
-      // An interactive request for the signed-in user's action: same session, same account.
+      // An interactive request for the signed-in user's action: same session, same account. A
+      // new issuer session (the old one had ended) gets this app session in its index entry.
+      const previousSid = data.user?.sid;
       data.user = user;
+      const id = (ctx.session as unknown as { externalKey?: string }).externalKey;
+      if (user.sid && user.sid !== previousSid && id)
+        await sessionIndex.add(user.sid, id, user.homeAccountId);
       ctx.state.log.info({ interaction: pending?.need ?? 'sign-in' }, 'interaction completed');
     } else {
       // New session id after sign-in (no session fixation); nothing from before is carried over.
@@ -84,10 +89,9 @@ export function authRoutes(deps: RouteDeps): Router {
   router.post('/auth/signout', async (ctx) => {
     consumeFormToken(ctx, ownOrigin);
     const user = session(ctx)?.user;
-    if (user) {
-      await auth.forget(user.homeAccountId);
-      if (user.sid) await sessionIndex.forget(user.sid);
-    }
+    // The sid's index entry stays: the issuer's sign-out page ends the other app sessions of
+    // this issuer session through front-channel logout, which needs it.
+    if (user) await auth.forget(user.homeAccountId);
     ctx.session = null;
     const url = await auth.endSessionUrl(user);
     ctx.status = 303;
