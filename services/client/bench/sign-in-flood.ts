@@ -63,6 +63,7 @@ const child = spawn(
       PATH: parentEnv.PATH ?? '',
       NODE_EXTRA_CA_CERTS: fake.caCertFile,
       PORT: String(port),
+      METRICS_PORT: '0', // the metrics listener (W9) on any free port
       HOST: '127.0.0.1',
       TENANT_ID: DEFAULTS.tenantId,
       CLIENT_ID: DEFAULTS.webClientId,

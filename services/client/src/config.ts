@@ -33,6 +33,8 @@ const apiScopes = () =>
 const variables = {
   PORT: envPort().default(5001),
   HOST: envString().optional(),
+  // /metrics only here, never on the app port that an ingress routes (9464 is the API's).
+  METRICS_PORT: envPort().default(9465),
   TENANT_ID: envString({
     pattern: /^[A-Za-z0-9.-]+$/,
     message: 'must be a tenant GUID or domain name',
@@ -91,6 +93,7 @@ const variables = {
 export interface WebAppConfig {
   port: number;
   host: string | undefined;
+  metricsPort: number;
   tenantId: string;
   clientId: string;
   clientSecret: string;
@@ -170,6 +173,8 @@ function splitApiScopes(
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): WebAppConfig {
   const e = readEnv(variables, env, {
     check: (v, report) => {
+      if (v.METRICS_PORT !== undefined && v.METRICS_PORT !== 0 && v.METRICS_PORT === v.PORT)
+        report('METRICS_PORT', 'must differ from PORT (metrics are kept off the app port)');
       const split = splitApiScopes(v.API_SCOPES, v.API_READ_SCOPES, v.API_WRITE_SCOPES);
       if (!split.read.length || !split.write.length) {
         const missing = !split.read.length ? 'API_READ_SCOPES' : 'API_WRITE_SCOPES';
@@ -198,6 +203,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WebAppConfig {
   return {
     port: e.PORT,
     host: e.HOST,
+    metricsPort: e.METRICS_PORT,
     tenantId: e.TENANT_ID,
     clientId: e.CLIENT_ID,
     clientSecret: e.CLIENT_SECRET,

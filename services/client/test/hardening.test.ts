@@ -148,6 +148,7 @@ describe('W5: slow requests are bounded as in the API', () => {
     const running = await startWebApp(
       loadConfig({
         PORT: '0',
+        METRICS_PORT: '0',
         HOST: '127.0.0.1',
         TENANT_ID: DEFAULTS.tenantId,
         CLIENT_ID: DEFAULTS.webClientId,

@@ -21,7 +21,9 @@ describe('organizations authority, multi-tenant registration', () => {
       clients: Record<string, unknown>[];
     };
     config.clients = config.clients.map((c) =>
-      c.clientId === DEFAULTS.webClientId ? { ...c, signInAudience: 'AzureADMultipleOrgs' } : c,
+      c.clientId === DEFAULTS.webClientId
+        ? { ...c, signInAudience: 'AzureADMultipleOrgs' as const }
+        : c,
     );
     fake = await FakeEntra.start({ config });
   });
