@@ -114,3 +114,22 @@ test('a claims challenge signing in again does not satisfy is named as such, nev
   fake.clearHooks();
   expect(fake.requests({ endpoint: 'authorize' }).filter((r) => r.method === 'GET').length).toBe(1);
 });
+
+test('Graph 401 without claims: one fresh token (not a sign-in), then the profile', async () => {
+  const agent = new Agent(app.base);
+  await signIn(agent, fake, alice.upn);
+  fake.clearRequests();
+  fake.enqueueError({
+    endpoint: 'graph',
+    status: 401,
+    error: 'InvalidAuthenticationToken',
+    description: 'Access token has expired or is not yet valid.',
+  });
+  const home = await agent.get('/');
+  expect(home.status).toBe(200);
+  expect(home.text).toContain('Alice Example');
+  expect(fake.requests({ endpoint: 'graph' }).map((r) => r.response.status)).toEqual([401, 200]);
+  // The second Graph call carried a new token, refreshed silently: no authorize request.
+  expect(fake.requests({ grantType: 'refresh_token' })).toHaveLength(1);
+  expect(fake.requests({ endpoint: 'authorize' })).toHaveLength(0);
+});
