@@ -48,8 +48,22 @@ const V1_ISSUER_HOSTS: Readonly<Record<string, string>> = {
   'login.chinacloudapi.cn': 'sts.chinacloudapi.cn',
 };
 
+/**
+ * The v2.0 issuer host of an authority host that is an alias of another (MSAL common's
+ * EndpointMetadata and InstanceDiscoveryMetadata: login.chinacloudapi.cn issues as
+ * login.partner.microsoftonline.cn). Other hosts issue under their own name.
+ */
+const V2_ISSUER_HOSTS: Readonly<Record<string, string>> = {
+  'login.chinacloudapi.cn': 'login.partner.microsoftonline.cn',
+};
+
 /** The v2.0 issuer (template) of a tenant segment: a GUID, or `{tenantid}` for multi-tenant. */
-const v2Issuer = (authority: string, tenant: string) => `${authority}/${tenant}/v2.0`;
+function v2Issuer(authority: string, tenant: string): string {
+  const url = new URL(authority);
+  const host = V2_ISSUER_HOSTS[url.hostname];
+  const base = host === undefined ? authority : `${url.protocol}//${host}${url.pathname}`;
+  return `${base.replace(/\/$/, '')}/${tenant}/v2.0`;
+}
 
 /** The v1.0 issuer (template) for an authority's cloud. */
 function v1Issuer(authority: string, tenant: string): string {

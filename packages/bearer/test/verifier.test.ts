@@ -475,9 +475,15 @@ describe('Entra endpoints', () => {
       ['https://login.microsoftonline.com', 'https://sts.windows.net'],
     ];
     for (const [authority, v1] of cases) {
+      // login.chinacloudapi.cn is an alias whose tokens name login.partner.microsoftonline.cn (MSAL's metadata).
+      const issuerHost = authority.replace(
+        'login.chinacloudapi.cn',
+        'login.partner.microsoftonline.cn',
+      );
       expect(entraEndpoints({ authority, tenantId: TENANT })).toMatchObject({
-        issuer: `${authority}/${TENANT}/v2.0`,
+        issuer: `${issuerHost}/${TENANT}/v2.0`,
         v1Issuer: `${v1}/${TENANT}/`,
+        discoveryUrl: `${authority}/${TENANT}/v2.0/.well-known/openid-configuration`,
       });
     }
     expect(entraEndpoints({ tenantId: 'organizations' })).toMatchObject({
