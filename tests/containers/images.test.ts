@@ -215,6 +215,7 @@ describeWith([dockerEngine, chromium], 'container images', () => {
         AUTHORITY: 'https://fake-entra:5050',
         REDIRECT_URI: redirectUri(),
         API_BASE_URL: 'http://api:8000',
+        API_SCOPES: ids.apiScopes.join(' '),
         GRAPH_BASE_URL: 'https://fake-entra:5050',
         NODE_EXTRA_CA_CERTS: '/etc/fake-entra/ca.pem',
       })

@@ -20,6 +20,8 @@ export type TokenVersion = '1.0' | '2.0';
 export interface ApiConfig {
   port: number;
   host: string | undefined;
+  /** /metrics is served here only, never on the app port (an ingress routes that one). */
+  metricsPort: number;
   /** Tenant GUID (lower case), or `organizations` / `common` for a multi-tenant API. */
   tenantId: string | undefined;
   apiClientId: string;
@@ -58,6 +60,8 @@ const https = () => envUrl({ protocols: ['https:'] });
 const variables = {
   PORT: envPort().default(8000),
   HOST: envString().optional(),
+  // 9464: the port OpenTelemetry's Prometheus exporter uses; the web app takes 9465.
+  METRICS_PORT: envPort().default(9464),
   TENANT_ID: envString({
     pattern: TENANT,
     message: 'must be a tenant GUID, organizations or common',
@@ -114,6 +118,8 @@ const variables = {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
   const e = readEnv(variables, env, {
     check: (v, report) => {
+      if (v.METRICS_PORT !== undefined && v.METRICS_PORT !== 0 && v.METRICS_PORT === v.PORT)
+        report('METRICS_PORT', 'must differ from PORT (metrics are kept off the app port)');
       if (v.OIDC_ISSUER !== undefined) return;
       if (v.TENANT_ID === undefined)
         report('TENANT_ID', 'is required (a tenant GUID) unless OIDC_ISSUER is set');
@@ -133,6 +139,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
   return {
     port: e.PORT,
     host: e.HOST,
+    metricsPort: e.METRICS_PORT,
     tenantId: e.TENANT_ID,
     apiClientId: e.API_CLIENT_ID,
     authority: e.AUTHORITY,

@@ -38,6 +38,8 @@ export interface RunningApi {
   server: Server;
   url: string;
   port: number;
+  /** Where /metrics is served (METRICS_PORT). */
+  metricsUrl: string | undefined;
   /** Stop accepting, let in-flight requests finish (up to SHUTDOWN_TIMEOUT_MS), close the store. */
   close(): Promise<void>;
 }
@@ -80,7 +82,7 @@ export async function createApi(config: ApiConfig, options: ApiOptions = {}): Pr
   healthRoutes(router, {
     keys,
     store,
-    metrics,
+    logger,
     isStopping,
     timeoutMs: config.jwksFetchTimeoutMs + 500,
   });
@@ -120,6 +122,7 @@ export async function startApi(config: ApiConfig, options: ApiOptions = {}): Pro
       beginShutdown: api.beginShutdown,
       onClosed: api.close,
       listeningFields: { store: api.store.kind },
+      metrics: { port: config.metricsPort, registry: api.metrics.registry },
     });
   } catch (error) {
     await api.close();

@@ -61,7 +61,7 @@ describe('unknown kid flood', () => {
     expect(fake.requestCounts().jwks).toBeLessThanOrEqual(1);
     // Valid tokens keep working meanwhile.
     expect((await read(api, await token())).status).toBe(200);
-    const metrics = await call(`${api.url}/metrics`);
+    const metrics = await call(String(api.metricsUrl));
     expect(metrics.text).toMatch(/api_token_rejections_total\{reason="unknown_kid"[^}]*\} 1000/);
   });
 });
@@ -83,7 +83,7 @@ describe('issuer outage', () => {
     const unseen = await token();
     fake.setOutage(true);
     expect((await read(api, unseen)).status).toBe(200);
-    const metrics = await call(`${api.url}/metrics`);
+    const metrics = await call(String(api.metricsUrl));
     expect(metrics.text).toMatch(
       /api_issuer_fetches_total\{target="(jwks|discovery)",result="failed"[^}]*\} [1-9]/,
     );
@@ -129,7 +129,16 @@ describe('issuer outage', () => {
     }
     const ready = await call(`${api.url}/readyz`);
     expect(ready.status).toBe(503);
-    expect(ready.body.status).toBe('not ready');
+    // Which check fails, not why: the reason names the issuer's URL; it goes to the log.
+    expect(ready.body).toEqual({
+      status: 'not ready',
+      checks: { signingKeys: 'unavailable', store: 'ok (sqlite)' },
+    });
+    expect(ready.text).not.toContain(new URL(fake.baseUrl).host);
+    expect(api.logs.entries().find((e) => e.msg === 'not ready')).toMatchObject({
+      level: 'warn',
+      checks: { signingKeys: expect.stringContaining(new URL(fake.baseUrl).host) },
+    });
     expect((await call(`${api.url}/healthz`)).status).toBe(200);
     // Within the failure backoff nobody asks the issuer again.
     expect(fake.requestCounts().discovery + fake.requestCounts().jwks).toBe(0);

@@ -163,7 +163,7 @@ describe('broken tokens from the issuer are rejected with a specific reason', ()
   });
 
   test('rejections are counted by reason and no token reaches the logs', async () => {
-    const metrics = await call(`${api.url}/metrics`);
+    const metrics = await call(String(api.metricsUrl));
     expect(metrics.text).toMatch(/api_token_rejections_total\{reason="expired"[^}]*\} [1-9]/);
     expect(metrics.text).toMatch(/api_token_rejections_total\{reason="bad_signature"[^}]*\} [1-9]/);
     const token = await aliceToken();
@@ -299,7 +299,7 @@ describe('verified-token cache', () => {
     const hits = async () =>
       Number(
         /api_token_cache_hits_total(?:\{[^}]*\})? (\d+)/.exec(
-          (await call(`${api.url}/metrics`)).text,
+          (await call(String(api.metricsUrl))).text,
         )?.[1] ?? 0,
       );
     const token = await aliceToken();
@@ -315,7 +315,7 @@ describe('verified-token cache', () => {
     try {
       const token = await aliceToken();
       for (let i = 0; i < 3; i++) expect((await read(uncached, token)).status).toBe(200);
-      expect((await call(`${uncached.url}/metrics`)).text).toMatch(
+      expect((await call(String(uncached.metricsUrl))).text).toMatch(
         /api_token_cache_hits_total(?:\{[^}]*\})? 0/,
       );
     } finally {

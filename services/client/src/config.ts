@@ -23,6 +23,8 @@ const scopes = () => envList({ separator: 'comma-or-space' });
 const variables = {
   PORT: envPort().default(5001),
   HOST: envString().optional(),
+  // /metrics only here, never on the app port that an ingress routes (9464 is the API's).
+  METRICS_PORT: envPort().default(9465),
   TENANT_ID: envString({
     pattern: /^[A-Za-z0-9.-]+$/,
     message: 'must be a tenant GUID or domain name',
@@ -68,6 +70,7 @@ const variables = {
 export interface WebAppConfig {
   port: number;
   host: string | undefined;
+  metricsPort: number;
   tenantId: string;
   clientId: string;
   clientSecret: string;
@@ -107,13 +110,19 @@ const MICROSOFT_HOSTS = new Set([
 
 /** Reads and validates the environment; throws one ConfigError naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): WebAppConfig {
-  const e = readEnv(variables, env);
+  const e = readEnv(variables, env, {
+    check: (v, report) => {
+      if (v.METRICS_PORT !== undefined && v.METRICS_PORT !== 0 && v.METRICS_PORT === v.PORT)
+        report('METRICS_PORT', 'must differ from PORT (metrics are kept off the app port)');
+    },
+  });
   const authorityBase = e.AUTHORITY;
   const authorityHost = new URL(authorityBase).host;
   const redirect = new URL(e.REDIRECT_URI);
   return {
     port: e.PORT,
     host: e.HOST,
+    metricsPort: e.METRICS_PORT,
     tenantId: e.TENANT_ID,
     clientId: e.CLIENT_ID,
     clientSecret: e.CLIENT_SECRET,

@@ -69,7 +69,7 @@ export async function createWebApp(
   app.use(requestContext({ logger: log, metrics, isStopping }));
   app.use(securityHeaders(() => auth.issuerPageOrigins()));
   app.use(errorPages());
-  const operational = operationalRoutes({ store, metrics, isStopping });
+  const operational = operationalRoutes({ store, logger: log, isStopping });
   app.use(operational.routes());
   app.use(sessions(app, config, store));
   app.use(absoluteExpiry(config));
@@ -99,6 +99,8 @@ export async function createWebApp(
 export interface RunningWebApp {
   url: string;
   server: Server;
+  /** Where /metrics is served (METRICS_PORT). */
+  metricsUrl: string | undefined;
   webApp: WebApp;
   close(): Promise<void>;
 }
@@ -119,8 +121,10 @@ export async function startWebApp(
       beginShutdown: webApp.beginShutdown,
       onClosed: webApp.close,
       listeningFields: { store: webApp.store.kind },
+      metrics: { port: config.metricsPort, registry: webApp.metrics.registry },
     });
-    return { url: running.url, server: running.server, webApp, close: running.close };
+    const { url, server, metricsUrl, close } = running;
+    return { url, server, metricsUrl, webApp, close };
   } catch (error) {
     await webApp.close();
     throw new Error(`PORT: ${(error as Error).message}`, { cause: error });

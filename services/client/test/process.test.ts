@@ -16,6 +16,7 @@ const BASE_ENV = {
   SESSION_KEYS: 'p'.repeat(32),
   AUTHORITY: 'https://127.0.0.1:9', // nothing listens: the app still starts, sign-in pages would say so
   PORT: '0',
+  METRICS_PORT: '0',
 };
 
 function run(env: Record<string, string>) {

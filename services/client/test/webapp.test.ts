@@ -547,7 +547,9 @@ describe('operations', () => {
     expect(JSON.parse(ready.text)).toMatchObject({ status: 'ready', store: 'memory' });
     await signIn(agent, fake, alice.upn);
     await agent.get('/read');
-    const metrics = await agent.get('/metrics');
+    // Metrics are served on METRICS_PORT (the kit's metrics server), never on the app port.
+    expect((await agent.get('/metrics')).status).toBe(404);
+    const metrics = { text: await app.webApp.metrics.registry.metrics() };
     expect(metrics.text).toMatch(
       /client_token_requests_total\{resource="api",outcome="network",service="client"\} 1/,
     );
@@ -561,7 +563,19 @@ describe('operations', () => {
     };
     const answer = await new Agent(app.base).get('/readyz');
     expect(answer.status).toBe(503);
-    expect(answer.text).toContain('connection refused');
+    expect(JSON.parse(answer.text)).toEqual({
+      status: 'not ready',
+      reason: 'memory store unreachable',
+    });
+    // Why goes to the log only.
+    expect(answer.text).not.toContain('connection refused');
+    expect(
+      app.logs.lines
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .find((e) => e.msg === 'not ready'),
+    ).toMatchObject({
+      checks: { store: 'connection refused' },
+    });
   });
 
   test('unknown pages are a readable 404', async () => {

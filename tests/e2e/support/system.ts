@@ -42,6 +42,7 @@ export async function startWebAppProcess(env: Record<string, string>): Promise<W
       PATH: process.env.PATH ?? '',
       NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS ?? join(REPO, '.certs/ca.pem'),
       PORT: String(port),
+      METRICS_PORT: '0',
       REDIRECT_URI: `${url}/auth/redirect`,
       TENANT_ID: DEFAULTS.tenantId,
       CLIENT_ID: DEFAULTS.webClientId,
@@ -93,6 +94,7 @@ export async function startSystem(fakeOptions: FakeEntraOptions = {}): Promise<S
   const api = await startApi(
     loadApiConfig({
       PORT: '0',
+      METRICS_PORT: '0',
       TENANT_ID: DEFAULTS.tenantId,
       API_CLIENT_ID: DEFAULTS.apiClientId,
       AUTHORITY: fake.baseUrl,
