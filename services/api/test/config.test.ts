@@ -1,6 +1,9 @@
 import { describe, expect, test } from '@jest/globals';
 import { DEFAULTS } from '@koa-entra/fake-entra';
+import { pino } from 'pino';
 import { ConfigError, loadConfig } from '../src/config.ts';
+import { Metrics } from '../src/http/metrics.ts';
+import { createTokenVerifier } from '../src/token-verifier.ts';
 
 const API_ID = DEFAULTS.apiClientId;
 const base = {
@@ -161,5 +164,38 @@ describe('loadConfig', () => {
     });
     expect(c.oidcIssuer).toBe('https://issuer.example/realms/x');
     expect(c.tenantId).toBeUndefined();
+  });
+});
+
+describe('national clouds and multi-tenant: where keys are discovered, which issuer is expected', () => {
+  const telemetry = () => ({ metrics: new Metrics(), logger: pino({ level: 'silent' }) });
+  const T = DEFAULTS.tenantId;
+  test.each([
+    ['https://login.microsoftonline.com', T, `https://login.microsoftonline.com/${T}/v2.0`],
+    ['https://login.microsoftonline.us', T, `https://login.microsoftonline.us/${T}/v2.0`],
+    [
+      'https://login.partner.microsoftonline.cn',
+      T,
+      `https://login.partner.microsoftonline.cn/${T}/v2.0`,
+    ],
+    // The older China host is an alias: its tokens name login.partner.microsoftonline.cn.
+    ['https://login.chinacloudapi.cn', T, `https://login.partner.microsoftonline.cn/${T}/v2.0`],
+    [
+      'https://login.microsoftonline.com',
+      'organizations',
+      'https://login.microsoftonline.com/{tenantid}/v2.0',
+    ],
+  ])('AUTHORITY=%s TENANT_ID=%s', (authority, tenant, issuer) => {
+    const config = loadConfig({
+      ...base,
+      AUTHORITY: authority,
+      TENANT_ID: tenant,
+      ALLOWED_TENANTS: tenant === T ? '' : '*',
+    });
+    const verifier = createTokenVerifier(config, telemetry());
+    expect(verifier.discoveryUrl).toBe(
+      `${authority}/${tenant}/v2.0/.well-known/openid-configuration`,
+    );
+    expect(verifier.issuer).toBe(issuer);
   });
 });
