@@ -31,7 +31,8 @@ export function writeRequirement(
 /**
  * Koa middleware after authentication: the caller may write (scope data.write or app role
  * Data.Write.All; a user also WRITE_APP_ROLE → 403 insufficient_role, and WRITE_AUTH_CONTEXT in
- * `acrs` → 401 insufficient_claims with the claims challenge). Every write route uses it.
+ * `acrs` → 401 insufficient_claims with the claims challenge). The server applies it to every
+ * write request through authenticateWithWritePolicy; a route may also place it itself.
  */
 export function requireWrite(
   config: Pick<ApiConfig, 'writeAppRole' | 'writeAuthContext'>,
