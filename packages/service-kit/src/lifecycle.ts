@@ -24,6 +24,8 @@ export interface ServeOptions {
   requestTimeoutMs?: number;
   /** Its headers within this (default 10 000 ms). */
   headersTimeoutMs?: number;
+  /** Largest request head (all headers) accepted, else 431; default Node's (16 KiB). */
+  maxHeaderSizeBytes?: number;
   /** Idle keep-alive connections close after this; default Node's (5 s). */
   keepAliveTimeoutMs?: number;
   /** Called first thing in close(): the service starts answering as stopping. */
@@ -107,7 +109,10 @@ export async function serve(app: Koa, options: ServeOptions): Promise<RunningSer
       logger.warn({ err: error }, 'response failed after it started');
     });
   }
-  const server = createServer(app.callback());
+  const server = createServer(
+    options.maxHeaderSizeBytes === undefined ? {} : { maxHeaderSize: options.maxHeaderSizeBytes },
+    app.callback(),
+  );
   server.requestTimeout = options.requestTimeoutMs ?? 30_000;
   server.headersTimeout = options.headersTimeoutMs ?? 10_000;
   if (options.keepAliveTimeoutMs !== undefined)

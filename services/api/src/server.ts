@@ -11,6 +11,7 @@ import { apiResponses } from './http/responses.ts';
 import { dataRoutes } from './routes/data.ts';
 import { docsRoutes } from './routes/docs.ts';
 import { healthRoutes } from './routes/health.ts';
+import { authenticateWithWritePolicy } from './policy.ts';
 import { openStore, type Store } from './store/index.ts';
 import { createTokenVerifier } from './token-verifier.ts';
 
@@ -73,7 +74,8 @@ export async function createApi(config: ApiConfig, options: ApiOptions = {}): Pr
     }),
   );
   app.use(apiResponses());
-  const auth = entraBearer(verifier);
+  // Writes (any method but GET/HEAD/OPTIONS) also get the write policy (policy.ts requireWrite).
+  const auth = authenticateWithWritePolicy(entraBearer(verifier), config);
   // One router: one route match per request, the hot data routes first.
   const router = new Router();
   dataRoutes(router, { store, authenticate: auth, maxBodyBytes: config.maxBodyBytes });
@@ -115,6 +117,8 @@ export async function startApi(config: ApiConfig, options: ApiOptions = {}): Pro
       logger: api.logger,
       name: 'api',
       shutdownTimeoutMs: config.shutdownTimeoutMs,
+      // Room for the longest accepted token (Authorization: Bearer …) and 16 KiB of other headers.
+      maxHeaderSizeBytes: config.maxTokenBytes + 16 * 1024,
       beginShutdown: api.beginShutdown,
       onClosed: api.close,
       listeningFields: { store: api.store.kind },
