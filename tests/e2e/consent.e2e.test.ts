@@ -51,11 +51,11 @@ async function write(page: Page, web: string, text: string): Promise<void> {
  * One system (fake issuer with `config`, API, web app process) per describe block; `config` is
  * given the web app's port (registered URLs name it).
  */
-function systemWith(config: (webPort: number) => Config) {
+function systemWith(config: (webPort: number) => Config, apiEnv: Record<string, string> = {}) {
   const s = {} as { system: System; web: WebAppProcess; context: BrowserContext; page: Page };
   beforeAll(async () => {
     const port = await freePort();
-    s.system = await startSystem({ config: config(port) });
+    s.system = await startSystem({ config: config(port) }, apiEnv);
     s.web = await startWebAppProcess({ ...s.system.webEnv, PORT: String(port) });
   }, 60_000);
   afterAll(async () => {
@@ -148,6 +148,42 @@ describeWith([chromium], 'Conditional Access: a second factor for the API', () =
     await page.getByRole('button', { name: 'Approve sign-in' }).click();
     await page.waitForURL(`${web.url}/read`);
     await expect(page.getByText(text, { exact: true }).count()).resolves.toBe(1);
+  }, 60_000);
+});
+
+describeWith([chromium], 'the API requires authentication context c1 for writes', () => {
+  const s = systemWith(
+    () => {
+      const config = defaultConfig();
+      config.conditionalAccessPolicies = [
+        {
+          id: '6e1d2c3b-4f5a-4b6c-9d7e-8f9a0b1c2d3e',
+          name: 'Step-up for writes',
+          authenticationContexts: ['c1'],
+          grantControls: ['mfa'],
+        },
+      ];
+      return config;
+    },
+    { WRITE_AUTH_CONTEXT: 'c1' },
+  );
+
+  test('a write: the API says insufficient_claims, "Approve sign-in" at the issuer, the text is saved once', async () => {
+    const { page, web, system } = s;
+    await signInThroughPage(page, web.url, 'Alice Example', '/read'); // reading needs no c1
+    const before = system.fake.requests().at(-1)?.seq ?? 0;
+    const text = `c1 write ${Date.now()}`;
+    await write(page, web.url, text);
+    await page.getByRole('button', { name: 'Approve sign-in' }).click();
+    await page.waitForURL(`${web.url}/read`);
+    await expect(page.getByText(text, { exact: true }).count()).resolves.toBe(1);
+    const authorize = system.fake
+      .requests({ endpoint: 'authorize' })
+      .filter((r) => r.seq > before && r.method === 'GET' && r.query.scope);
+    expect(authorize).toHaveLength(1);
+    expect(JSON.parse(authorize[0]!.query.claims!)).toMatchObject({
+      access_token: { acrs: { value: 'c1' }, xms_cc: { values: ['CP1'] } },
+    });
   }, 60_000);
 });
 

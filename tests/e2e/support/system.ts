@@ -92,7 +92,11 @@ export interface System {
   close(): Promise<void>;
 }
 
-export async function startSystem(fakeOptions: FakeEntraOptions = {}): Promise<System> {
+/** `apiEnv`: more of the API's variables (e.g. WRITE_AUTH_CONTEXT). */
+export async function startSystem(
+  fakeOptions: FakeEntraOptions = {},
+  apiEnv: Record<string, string> = {},
+): Promise<System> {
   const fake = await FakeEntra.start(fakeOptions);
   const dataDir = mkdtempSync(join(tmpdir(), 'e2e-api-'));
   const api = await startApi(
@@ -104,6 +108,7 @@ export async function startSystem(fakeOptions: FakeEntraOptions = {}): Promise<S
       AUTHORITY: fake.baseUrl,
       DATA_DIR: dataDir,
       LOG_LEVEL: 'silent',
+      ...apiEnv,
     }),
   );
   return {
