@@ -185,12 +185,9 @@ describeWith([chromium], 'accessibility of the pages (axe-core, WCAG 2.1 AA)', (
   }
 
   test('a reader without the write permission: items, the new-item page and Me ask for it', async () => {
-    // A web app that asks the API for data.read only: Bob's pages show "Allow writing".
-    const reader = await startWebAppProcess({
-      ...system.webEnv,
-      API_BASE_URL: items.url,
-      API_SCOPES: `${DEFAULTS.apiIdentifier}/data.read`,
-    });
+    // Bob consented data.read only: his pages show "Allow writing" (a process of its own, so
+    // that its token cache is his alone).
+    const reader = await startWebAppProcess({ ...system.webEnv, API_BASE_URL: items.url });
     const context = await browser.newContext(SIZES.phone);
     context.setDefaultTimeout(20_000);
     const page = await context.newPage();

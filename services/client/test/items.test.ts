@@ -3,10 +3,9 @@
 // paging, open, create with "Saved", inline validation that keeps the text, edit and delete
 // with If-Match and the "changed elsewhere" state, permissions, error pages with navigation.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
-import { createHash } from 'node:crypto';
 import { DEFAULTS, FakeEntra } from '@koa-entra/fake-entra';
 import { MemoryStore } from '../src/store/store.ts';
-import { Agent, signIn, startTestApp, type TestApp } from './support/agent.ts';
+import { Agent, finishSignIn, signIn, startTestApp, type TestApp } from './support/agent.ts';
 import { ItemsApi } from './support/items-api.ts';
 
 const { alice, bob } = DEFAULTS.users;
@@ -60,12 +59,18 @@ const textareaValue = (html: string) =>
 const hidden = (html: string, name: string) =>
   new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1]?.replace(/&quot;/g, '"');
 
+const hiddenKey = (html: string): Record<string, string> => {
+  const key = hidden(html, 'key');
+  return key ? { key } : {};
+};
+
 async function submit(path: string, formPath: string, fields: Record<string, string>) {
   const form = await agent.get(formPath);
   expect(form.status).toBe(200);
   return agent.post(
     path,
-    { _csrf: Agent.formToken(form.text, path), ...fields },
+    // What a browser sends: the form's hidden fields with what was typed.
+    { _csrf: Agent.formToken(form.text, path), ...hiddenKey(form.text), ...fields },
     { origin: app.base, 'sec-fetch-site': 'same-origin' },
   );
 }
@@ -135,8 +140,8 @@ describe('creating', () => {
     const post = api.calls.find((c) => c.method === 'POST')!;
     expect(post.status).toBe(201);
     expect(api.items.map((i) => i.data)).toEqual([{ text: 'hello <i>world</i>' }]);
-    // The key is derived from the one-time form token, never the token itself.
-    expect(post.headers['idempotency-key']).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    // The form's own key (a hidden field), never the form token.
+    expect(post.headers['idempotency-key']).toMatch(/^[A-Za-z0-9_-]{24}$/);
     const list = await agent.get('/items');
     expect(list.text).toContain('<p class="flash" role="status" data-testid="flash">');
     expect(visible(list.text)).toContain('Saved');
@@ -144,12 +149,14 @@ describe('creating', () => {
     expect(visible((await agent.get('/items')).text)).not.toContain('Saved');
   });
 
-  test('the same form sent twice by the API client writes once (idempotency key per form)', async () => {
+  test('each new-item form carries its own idempotency key, sent to the API', async () => {
     const form = await agent.get('/items/new');
     const token = Agent.formToken(form.text, '/items');
-    const key = createHash('sha256').update(token).digest('base64url');
-    await agent.post('/items', { _csrf: token, text: 'once' });
+    const key = hidden(form.text, 'key')!;
+    expect(key).not.toBe(hidden((await agent.get('/items/new')).text, 'key'));
+    await agent.post('/items', { _csrf: token, key, text: 'once' });
     expect(api.calls.find((c) => c.method === 'POST')!.headers['idempotency-key']).toBe(key);
+    expect(key).not.toContain(token);
   });
 
   test.each([
@@ -349,12 +356,8 @@ describe('one item: open, edit, delete', () => {
 
 describe('permissions', () => {
   test('without the write permission: no write form or Edit/Delete, but a way to ask for it', async () => {
-    // The web app asks the API for data.read only: its tokens cannot carry data.write.
-    const reader = await startTestApp(
-      { fake, apiUrl: api.url },
-      { API_SCOPES: `${DEFAULTS.apiIdentifier}/data.read` },
-      store,
-    );
+    // Bob consented data.read only: writing needs his consent first.
+    const reader = await startTestApp({ fake, apiUrl: api.url }, {}, store);
     try {
       const b = new Agent(reader.base);
       await signIn(b, fake, bob.upn);
@@ -379,9 +382,12 @@ describe('permissions', () => {
         expect(form.text).not.toMatch(/<form[^>]+action="\/items/);
         expect(visible(form.text)).toContain('allow this app to write for you first');
       }
-      // Asking for it: the write token has no data.write here, so the list still says so.
+      // Asking for it: an interactive request for exactly data.write.
       const allow = await b.get('/allow-writing?returnTo=%2Fitems');
-      expect(allow).toMatchObject({ status: 302, location: '/items' });
+      expect(allow.status).toBe(303);
+      expect(new URL(allow.location).searchParams.get('scope')).toBe(
+        `${DEFAULTS.apiIdentifier}/data.write openid profile offline_access`,
+      );
     } finally {
       await reader.close();
     }
@@ -400,11 +406,12 @@ describe('permissions', () => {
       suberror: 'consent_required',
     });
     const allow = await a.get('/allow-writing?returnTo=%2Fitems%3Fcursor%3Dx');
+    // Straight to the issuer for exactly data.write, then back here.
     expect(allow.status).toBe(303);
-    expect(allow.location).toBe(
-      `/auth/signin?returnTo=${encodeURIComponent('/allow-writing?returnTo=%2Fitems%3Fcursor%3Dx')}`,
+    expect(new URL(allow.location).searchParams.get('scope')).toBe(
+      `${DEFAULTS.apiIdentifier}/data.write openid profile offline_access`,
     );
-    const back = await signIn(a, fake, alice.upn, '/allow-writing?returnTo=%2Fitems%3Fcursor%3Dx');
+    const back = await finishSignIn(a, fake, allow, alice.upn);
     expect(back.location).toBe('/allow-writing?returnTo=%2Fitems%3Fcursor%3Dx');
     expect(await a.get(back.location)).toMatchObject({ status: 302, location: '/items?cursor=x' });
     // Only paths of this site are returned to.

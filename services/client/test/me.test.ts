@@ -78,7 +78,7 @@ describe('the Me page', () => {
   });
 
   test('a user without the write permission sees it as not granted, with a way to ask for it', async () => {
-    const web = await app({ API_SCOPES: `${DEFAULTS.apiIdentifier}/data.read` });
+    const web = await app(); // Bob consented data.read only
     const agent = new Agent(web.base);
     await signIn(agent, fake, bob.upn);
     const page = await agent.get('/me');

@@ -15,13 +15,24 @@ type User = Pick<SignedInUser, 'homeAccountId'>;
 
 /** An API token for reading items. */
 export async function readToken(deps: RouteDeps, user: User): Promise<AuthenticationResult> {
-  return deps.auth.accessToken(user, 'api');
+  return deps.auth.accessToken(user, 'api', deps.auth.scopes.apiRead);
 }
 
 /** An API token for writing items. */
 export async function writeToken(deps: RouteDeps, user: User): Promise<AuthenticationResult> {
-  return deps.auth.accessToken(user, 'api');
+  return deps.auth.accessToken(user, 'api', deps.auth.scopes.apiWrite);
 }
+
+/** Calls the API with a token for reading (following a claims challenge once). */
+export const withReadToken = <T>(deps: RouteDeps, user: User, use: (token: string) => Promise<T>) =>
+  deps.auth.withAccessToken(user, 'api', deps.auth.scopes.apiRead, use);
+
+/** Calls the API with a token for writing (following a claims challenge once). */
+export const withWriteToken = <T>(
+  deps: RouteDeps,
+  user: User,
+  use: (token: string) => Promise<T>,
+) => deps.auth.withAccessToken(user, 'api', deps.auth.scopes.apiWrite, use);
 
 /**
  * The scopes and roles a token carries, from its claims (decoded for display only: the
@@ -50,6 +61,16 @@ export function summarize(purpose: string, result: AuthenticationResult): TokenS
   };
 }
 
+/** The delegated permissions (scp) an access token carries, decoded for display. */
+export function scopesOf(accessToken: string): string[] {
+  try {
+    const scp = decodeJwt(accessToken).scp;
+    return typeof scp === 'string' ? scp.split(' ').filter(Boolean) : [];
+  } catch {
+    return [];
+  }
+}
+
 /** `api://id/data.read` → `data.read`, as the token's `scp` claim names it. */
 const shortScope = (scope: string) => scope.slice(scope.lastIndexOf('/') + 1);
 
@@ -61,14 +82,9 @@ export function consentUrl(returnTo: string): string {
   return `${ALLOW_WRITING_PATH}?returnTo=${encodeURIComponent(returnTo)}`;
 }
 
-/** Whether MSAL needs the user because a permission was never consented (AADSTS65001). */
+/** Whether the token needs the user's consent to a permission first (AADSTS65001). */
 export function isConsentMissing(error: unknown): boolean {
-  return (
-    error instanceof InteractionRequiredError &&
-    /consent_required|AADSTS65001|65001/.test(
-      `${error.reason} ${String((error.cause as Error | undefined)?.message ?? '')}`,
-    )
-  );
+  return error instanceof InteractionRequiredError && error.need === 'consent';
 }
 
 /**

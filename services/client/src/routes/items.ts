@@ -2,9 +2,10 @@
 // the delete confirmation. Writes check the session and the one-time form token first, keep
 // what was typed when it cannot be saved (inline errors, "changed elsewhere"), and end with a
 // redirect and a one-time note ("Saved", "Deleted").
-import { createHash } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import Router from '@koa/router';
-import type { Context } from 'koa';
+import type { Context, Middleware } from 'koa';
+import type { FormFields } from '../http/pending-write.ts';
 import { PageError } from '../errors.ts';
 import { consumeFormToken, issueFormToken } from '../http/forms.ts';
 import { StaleCursorError, type Item } from '../upstream.ts';
@@ -19,7 +20,14 @@ import {
   type FormError,
 } from '../views/items.ts';
 import { safeReturnPath } from '../auth/return-to.ts';
-import { ALLOW_WRITING_PATH, readToken, writeAccess, writeToken } from './access.ts';
+import {
+  ALLOW_WRITING_PATH,
+  scopesOf,
+  withReadToken,
+  withWriteToken,
+  writeAccess,
+  writeToken,
+} from './access.ts';
 import { page, requireUser, session, type RouteDeps } from './common.ts';
 
 export const PAGE_SIZE = 20;
@@ -76,11 +84,13 @@ function validate(typed: string): { text: string } | { error: FormError } {
 
 /**
  * A write needs a signed-in session; without one (signed out in another tab, session expired)
- * the form token cannot be checked, and nothing was saved: say so plainly.
+ * the form token cannot be checked, and nothing was saved: say so plainly. Runs before the
+ * pending-write middleware (deps.writes), which checks the form token.
  */
-function requireWriter(ctx: Context, deps: RouteDeps) {
-  const user = session(ctx)?.user;
-  if (!user) {
+const signedIn =
+  (deps: RouteDeps): Middleware =>
+  async (ctx, next) => {
+    if (session(ctx)?.user) return next();
     // A form from another site (or without a token) is refused as such, 403, whoever sent it.
     const origin = ctx.get('Origin');
     if (
@@ -95,16 +105,22 @@ function requireWriter(ctx: Context, deps: RouteDeps) {
       'You were signed out (perhaps in another tab, or after a long pause) before this form was sent, so nothing was saved.',
       'Sign in again and send it once more.',
     );
-  }
-  consumeFormToken(ctx, deps.ownOrigin);
-  return user;
-}
+  };
 
-/** The same form submitted again (a retry, the pending write after consent) writes once. */
-const idempotencyKey = (ctx: Context) =>
-  createHash('sha256')
-    .update(String(formBody(ctx)._csrf ?? ''))
-    .digest('base64url');
+/** The user of a write: signed in, the form token proved it (deps.writes checked it). */
+const writer = (ctx: Context) => session(ctx)!.user!;
+
+/**
+ * The new-item form's idempotency key (a random hidden field, kept with the other fields across
+ * a consent round trip): the same form submitted again writes once.
+ */
+const idempotencyKey = (fields: FormFields) =>
+  typeof fields.key === 'string' && /^[A-Za-z0-9_-]{16,64}$/.test(fields.key)
+    ? fields.key
+    : undefined;
+
+/** A fresh key for a new-item form. */
+const newIdempotencyKey = () => randomBytes(18).toString('base64url');
 
 const notFound = () =>
   new PageError(
@@ -114,35 +130,48 @@ const notFound = () =>
     'Open your list to see what is there.',
   );
 
-/** Creates an item from the form; `done` is where the browser goes after "Saved". */
-export const createItem = (deps: RouteDeps, done: string) => async (ctx: Context) => {
-  const user = requireWriter(ctx, deps);
-  const typed = typedText(formBody(ctx));
-  const checked = validate(typed);
-  if ('error' in checked) {
-    const { access } = await writeAccess(deps, user, '/items/new');
-    ctx.status = 400;
-    page(
-      ctx,
-      'New item',
-      newItemPage({ formToken: issueFormToken(ctx), text: typed, error: checked.error, access }),
+/**
+ * Creates an item from the form, then "Saved" on the list. `name` tells the kept writes of the
+ * two addresses apart (POST /items, and /write of earlier versions).
+ */
+export const createItem = (deps: RouteDeps, name: string): Middleware[] => [
+  signedIn(deps),
+  deps.writes.form(`items.create.${name}`, async (ctx, fields) => {
+    const user = writer(ctx);
+    const typed = typedText(fields);
+    const checked = validate(typed);
+    if ('error' in checked) {
+      const { access } = await writeAccess(deps, user, '/items/new');
+      ctx.status = 400;
+      page(
+        ctx,
+        'New item',
+        newItemPage({
+          formToken: issueFormToken(ctx),
+          idempotencyKey: idempotencyKey(fields) ?? newIdempotencyKey(),
+          text: typed,
+          error: checked.error,
+          access,
+        }),
+      );
+      return;
+    }
+    await withWriteToken(deps, user, (token) =>
+      deps.upstreams.createItem(token, checked.text, idempotencyKey(fields)),
     );
-    return;
-  }
-  const token = await writeToken(deps, user);
-  await deps.upstreams.createItem(token.accessToken, checked.text, idempotencyKey(ctx));
-  setFlash(ctx, { kind: 'saved' });
-  ctx.status = 303;
-  ctx.redirect(done);
-};
+    setFlash(ctx, { kind: 'saved' });
+    ctx.status = 303;
+    ctx.redirect('/items');
+  }),
+];
 
 export function itemRoutes(deps: RouteDeps): Router {
   const { upstreams } = deps;
   const router = new Router();
 
-  async function loadItem(ctx: Context, id: string, token?: string): Promise<Item> {
+  async function loadItem(ctx: Context, id: string): Promise<Item> {
     const user = session(ctx)!.user!;
-    const item = await upstreams.getItem(token ?? (await readToken(deps, user)).accessToken, id);
+    const item = await withReadToken(deps, user, (token) => upstreams.getItem(token, id));
     if (!item) throw notFound();
     return item;
   }
@@ -153,10 +182,13 @@ export function itemRoutes(deps: RouteDeps): Router {
     const cursor =
       typeof ctx.query.cursor === 'string' && ctx.query.cursor ? ctx.query.cursor : undefined;
     const back = cursor ? queryList(ctx.query.back) : [];
-    const token = await readToken(deps, user);
     let list;
+    let readScopes: string[] = [];
     try {
-      list = await upstreams.listItems(token.accessToken, { limit: PAGE_SIZE, cursor });
+      list = await withReadToken(deps, user, (token) => {
+        readScopes = scopesOf(token);
+        return upstreams.listItems(token, { limit: PAGE_SIZE, cursor });
+      });
     } catch (error) {
       if (!(error instanceof StaleCursorError)) throw error;
       throw new PageError(
@@ -178,6 +210,7 @@ export function itemRoutes(deps: RouteDeps): Router {
         items: list.items,
         flash: takeFlash(ctx),
         access,
+        readScopes,
         pageNumber: cursor ? back.length + 1 : 1,
         newerHref,
         olderHref,
@@ -189,10 +222,14 @@ export function itemRoutes(deps: RouteDeps): Router {
     const user = requireUser(ctx);
     if (!user) return;
     const { access } = await writeAccess(deps, user, ctx.originalUrl);
-    page(ctx, 'New item', newItemPage({ formToken: issueFormToken(ctx), access }));
+    page(
+      ctx,
+      'New item',
+      newItemPage({ formToken: issueFormToken(ctx), idempotencyKey: newIdempotencyKey(), access }),
+    );
   });
 
-  router.post('/items', createItem(deps, '/items'));
+  router.post('/items', ...createItem(deps, 'items'));
 
   // "Allow writing": asks for a write token; when that needs the user (consent to the write
   // permission), the interaction middleware sends the browser to the issuer for it and back here.
@@ -223,68 +260,75 @@ export function itemRoutes(deps: RouteDeps): Router {
     );
   });
 
-  router.post('/items/:id/edit', async (ctx) => {
-    const user = requireWriter(ctx, deps);
-    const id = ctx.params.id!;
-    const body = formBody(ctx);
-    const typed = typedText(body);
-    const etag = typeof body.etag === 'string' ? body.etag : '';
-    const checked = validate(typed);
-    const editPath = `/items/${encodeURIComponent(id)}/edit`;
-    if ('error' in checked) {
-      // The version the user saw stays the one the next save is checked against.
-      const item = { ...(await loadItem(ctx, id)), ...(etag ? { etag } : {}) };
-      const { access } = await writeAccess(deps, user, editPath);
-      ctx.status = 400;
+  router.post(
+    '/items/:id/edit',
+    signedIn(deps),
+    deps.writes.form('items.update', async (ctx, fields) => {
+      const user = writer(ctx);
+      const id = ctx.params.id!;
+      const typed = typedText(fields);
+      const etag = fields.etag ?? '';
+      const checked = validate(typed);
+      const editPath = `/items/${encodeURIComponent(id)}/edit`;
+      if ('error' in checked) {
+        // The version the user saw stays the one the next save is checked against.
+        const item = { ...(await loadItem(ctx, id)), ...(etag ? { etag } : {}) };
+        const { access } = await writeAccess(deps, user, editPath);
+        ctx.status = 400;
+        page(
+          ctx,
+          'Edit item',
+          editItemPage({
+            item,
+            formToken: issueFormToken(ctx),
+            text: typed,
+            error: checked.error,
+            access,
+          }),
+        );
+        return;
+      }
+      const result = await withWriteToken(deps, user, (token) =>
+        upstreams.updateItem(token, id, checked.text, etag),
+      );
+      if (result.outcome === 'done') {
+        setFlash(ctx, { kind: 'saved' });
+        ctx.status = 303;
+        ctx.redirect(`/items/${encodeURIComponent(id)}`);
+        return;
+      }
+      const current =
+        result.outcome === 'stale'
+          ? await withReadToken(deps, user, (token) => upstreams.getItem(token, id))
+          : undefined;
+      ctx.status = 409;
+      if (!current) {
+        page(
+          ctx,
+          'New item',
+          newItemPage({
+            formToken: issueFormToken(ctx),
+            idempotencyKey: newIdempotencyKey(),
+            text: typed,
+            access: { state: 'granted' },
+            deletedElsewhere: true,
+          }),
+        );
+        return;
+      }
       page(
         ctx,
         'Edit item',
         editItemPage({
-          item,
-          formToken: issueFormToken(ctx),
-          text: typed,
-          error: checked.error,
-          access,
-        }),
-      );
-      return;
-    }
-    const token = await writeToken(deps, user);
-    const result = await upstreams.updateItem(token.accessToken, id, checked.text, etag);
-    if (result.outcome === 'done') {
-      setFlash(ctx, { kind: 'saved' });
-      ctx.status = 303;
-      ctx.redirect(`/items/${encodeURIComponent(id)}`);
-      return;
-    }
-    const current =
-      result.outcome === 'stale' ? await upstreams.getItem(token.accessToken, id) : undefined;
-    ctx.status = 409;
-    if (!current) {
-      page(
-        ctx,
-        'New item',
-        newItemPage({
+          item: current,
           formToken: issueFormToken(ctx),
           text: typed,
           access: { state: 'granted' },
-          deletedElsewhere: true,
+          conflict: true,
         }),
       );
-      return;
-    }
-    page(
-      ctx,
-      'Edit item',
-      editItemPage({
-        item: current,
-        formToken: issueFormToken(ctx),
-        text: typed,
-        access: { state: 'granted' },
-        conflict: true,
-      }),
-    );
-  });
+    }),
+  );
 
   router.get('/items/:id/delete', async (ctx) => {
     const user = requireUser(ctx);
@@ -294,34 +338,44 @@ export function itemRoutes(deps: RouteDeps): Router {
     page(ctx, 'Delete item', deleteItemPage({ item, formToken: issueFormToken(ctx), access }));
   });
 
-  router.post('/items/:id/delete', async (ctx) => {
-    const user = requireWriter(ctx, deps);
-    const id = ctx.params.id!;
-    const body = formBody(ctx);
-    const etag = typeof body.etag === 'string' ? body.etag : '';
-    const token = await writeToken(deps, user);
-    const result = await upstreams.deleteItem(token.accessToken, id, etag);
-    const current =
-      result.outcome === 'stale' ? await upstreams.getItem(token.accessToken, id) : undefined;
-    if (!current) {
-      // Deleted now, or already gone: either way it is not in the list any more.
-      setFlash(ctx, { kind: 'deleted' });
-      ctx.status = 303;
-      ctx.redirect('/items');
-      return;
-    }
-    ctx.status = 409;
-    page(
-      ctx,
-      'Delete item',
-      deleteItemPage({
-        item: current,
-        formToken: issueFormToken(ctx),
-        access: { state: 'granted' },
-        conflict: true,
-      }),
-    );
-  });
+  router.post(
+    '/items/:id/delete',
+    signedIn(deps),
+    deps.writes.form(
+      'items.delete',
+      async (ctx, fields) => {
+        const user = writer(ctx);
+        const id = ctx.params.id!;
+        const etag = fields.etag ?? '';
+        const result = await withWriteToken(deps, user, (token) =>
+          upstreams.deleteItem(token, id, etag),
+        );
+        const current =
+          result.outcome === 'stale'
+            ? await withReadToken(deps, user, (token) => upstreams.getItem(token, id))
+            : undefined;
+        if (!current) {
+          // Deleted now, or already gone: either way it is not in the list any more.
+          setFlash(ctx, { kind: 'deleted' });
+          ctx.status = 303;
+          ctx.redirect('/items');
+          return;
+        }
+        ctx.status = 409;
+        page(
+          ctx,
+          'Delete item',
+          deleteItemPage({
+            item: current,
+            formToken: issueFormToken(ctx),
+            access: { state: 'granted' },
+            conflict: true,
+          }),
+        );
+      },
+      { typed: [] },
+    ),
+  );
 
   return router;
 }

@@ -11,8 +11,11 @@ export function meRoutes(deps: RouteDeps): Router {
   router.get('/me', async (ctx) => {
     const user = requireUser(ctx);
     if (!user) return;
-    const graph = await deps.auth.accessToken(user, 'graph');
-    const profile = await deps.upstreams.profile(graph.accessToken);
+    const profile = await deps.auth.withAccessToken(user, 'graph', deps.auth.scopes.graph, (t) =>
+      deps.upstreams.profile(t),
+    );
+    // The token the profile was read with (from the cache now): its claims, never itself.
+    const graph = await deps.auth.accessToken(user, 'graph', deps.auth.scopes.graph);
     const read = await readToken(deps, user);
     const { access, token: write } = await writeAccess(deps, user, ctx.originalUrl);
     const apiTokens =

@@ -19,8 +19,9 @@ export function pageRoutes(deps: RouteDeps): Router {
       page(ctx, 'Welcome', homeSignedOut());
       return;
     }
-    const token = await auth.accessToken(user, 'graph');
-    const profile = await upstreams.profile(token.accessToken);
+    const profile = await auth.withAccessToken(user, 'graph', auth.scopes.graph, (token) =>
+      upstreams.profile(token),
+    );
     page(ctx, 'Home', homeSignedIn(profile));
   });
 
@@ -38,7 +39,7 @@ export function pageRoutes(deps: RouteDeps): Router {
     if (!requireUser(ctx)) return;
     ctx.redirect('/items/new');
   });
-  router.post('/write', createItem(deps, '/items'));
+  router.post('/write', ...createItem(deps, 'write'));
 
   for (const routes of [itemRoutes(deps), meRoutes(deps)]) router.use(routes.routes());
   return router;

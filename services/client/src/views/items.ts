@@ -55,6 +55,8 @@ export interface ListView {
   items: Item[];
   flash?: Flash | undefined;
   access: WriteAccess;
+  /** The permissions (scp) of the token this page was read with. */
+  readScopes: string[];
   /** 1 for the newest page. */
   pageNumber: number;
   newerHref?: string | undefined;
@@ -105,7 +107,13 @@ export function itemsPage(v: ListView): SafeHtml {
         </nav>`
       : '';
   return html`${header}${flashNote(v.flash)}${consentNotice(v.access, 'list')}
-    <section class="card" aria-label="Items">${list}${paging}</section>`;
+    <section class="card" aria-label="Items">${list}${paging}</section>
+    <p class="source">
+      Read with the permission
+      <span class="scopes" data-testid="scopes"
+        >${v.readScopes.map((s) => html`<code>${s}</code> `)}</span
+      >· <a href="/me">what this app may do</a>
+    </p>`;
 }
 
 export interface FormError {
@@ -131,6 +139,8 @@ ${text}</textarea>`;
 
 export interface NewItemView {
   formToken: string;
+  /** Sent with the form: the API writes once per key however often the form is sent. */
+  idempotencyKey: string;
   text?: string | undefined;
   error?: FormError | undefined;
   access: WriteAccess;
@@ -152,6 +162,7 @@ export function newItemPage(v: NewItemView): SafeHtml {
       v.access.state === 'granted'
         ? html`<form class="card" method="post" action="/items" novalidate>
             <input type="hidden" name="_csrf" value="${v.formToken}" />
+            <input type="hidden" name="key" value="${v.idempotencyKey}" />
             ${textField(v.text ?? '', v.error)}
             <div class="form-actions">
               <button type="submit">Save</button>
