@@ -52,6 +52,7 @@ export interface ApiConfig {
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const https = () => envUrl({ protocols: ['https:'] });
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 const variables = {
   PORT: envPort().default(8000),
@@ -82,7 +83,13 @@ const variables = {
   ITEMS_QUOTA_BYTES: envInt({ min: 1024, max: 1024 ** 4 }).default(5 * 1024 * 1024),
   WRITE_RATE_LIMIT: envInt({ min: 0, max: 1_000_000 }).default(60),
   WRITE_RATE_WINDOW_SECONDS: envInt({ min: 1, max: 86_400 }).default(60),
-  DOCS_AUTHORITY: envUrl({ protocols: ['https:'], trimTrailingSlash: true }).optional(),
+  // http only on loopback: the fake issuer's browser-facing pages on http://localhost:5050.
+  DOCS_AUTHORITY: envUrl({ protocols: ['https:', 'http:'], trimTrailingSlash: true })
+    .refine(
+      (v) => v.startsWith('https:') || LOOPBACK.has(new URL(v).hostname),
+      'must be https (http only on localhost)',
+    )
+    .optional(),
   DOCS_CLIENT_ID: envGuid().optional(),
 };
 

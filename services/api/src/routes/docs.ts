@@ -12,18 +12,23 @@ export function openApiDocument(config: ApiConfig): Record<string, unknown> {
   const scope = (s: string) => `api://${id}/${s}`;
   const entra =
     config.oidcIssuer === undefined
-      ? entraEndpoints({ authority: config.docsAuthority, tenantId: config.tenantId as string })
+      ? entraEndpoints({ authority: config.authority, tenantId: config.tenantId as string })
       : undefined;
+  // The same endpoints as the browser reaches them (DOCS_AUTHORITY; http allowed on localhost).
+  const inBrowser = (url: string) =>
+    url.startsWith(config.authority)
+      ? config.docsAuthority + url.slice(config.authority.length)
+      : url;
   const securityScheme =
     entra !== undefined
       ? {
           type: 'oauth2',
           description:
-            'Microsoft Entra ID, authorization code flow with PKCE. App-only tokens (client credentials) carry the app roles Data.Read.All / Data.Write.All instead.',
+            'Microsoft Entra ID, authorization code flow with PKCE, as a public single-page client: no client secret. App-only tokens (client credentials) carry the app roles Data.Read.All / Data.Write.All instead.',
           flows: {
             authorizationCode: {
-              authorizationUrl: entra.authorizationEndpoint,
-              tokenUrl: entra.tokenEndpoint,
+              authorizationUrl: inBrowser(entra.authorizationEndpoint),
+              tokenUrl: inBrowser(entra.tokenEndpoint),
               scopes: {
                 [scope('data.read')]: 'Read your data',
                 [scope('data.write')]: 'Write your data',
@@ -420,12 +425,18 @@ const ASSETS: Record<string, string> = {
   'favicon-32x32.png': 'image/png',
 };
 
+// A public client has no secret: Swagger UI's dialog asks for one anyway (and sends none when
+// it is empty), so the field is hidden rather than left to puzzle people.
+const DOCS_CSS = `.auth-container .wrapper:has(> label[for^="client_secret_"]) { display: none; }
+`;
+
 const INDEX = `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <title>koa-entra API</title>
 <link rel="stylesheet" href="/docs/swagger-ui.css">
+<link rel="stylesheet" href="/docs/docs.css">
 <link rel="icon" type="image/png" href="/docs/favicon-32x32.png">
 </head>
 <body>
@@ -456,10 +467,18 @@ export function docsRoutes(router: Router, config: ApiConfig): Router {
     layout: 'StandaloneLayout',
     oauth2RedirectUrl: window.location.origin + '/docs/oauth2-redirect.html'
   });
-  window.ui.initOAuth({ usePkceWithAuthorizationCodeGrant: true, scopes: ${JSON.stringify([`api://${config.apiClientId}/data.read`, `api://${config.apiClientId}/data.write`].join(' '))} });
+  window.ui.initOAuth(${JSON.stringify({
+    ...(config.docsClientId ? { clientId: config.docsClientId } : {}),
+    usePkceWithAuthorizationCodeGrant: true,
+    scopes: [
+      `api://${config.apiClientId}/data.read`,
+      `api://${config.apiClientId}/data.write`,
+    ].join(' '),
+  })});
 });
 `;
-  const issuerOrigin = new URL(config.oidcIssuer ?? config.authority).origin;
+  // The browser redeems the code itself: the token endpoint at the browser-facing authority.
+  const issuerOrigin = new URL(config.oidcIssuer ?? config.docsAuthority).origin;
   const csp = [
     "default-src 'none'",
     "script-src 'self'",
@@ -481,6 +500,10 @@ export function docsRoutes(router: Router, config: ApiConfig): Router {
     ctx.set('content-security-policy', csp);
     ctx.type = 'text/html; charset=utf-8';
     ctx.body = INDEX;
+  });
+  router.get('/docs/docs.css', (ctx) => {
+    ctx.type = 'text/css; charset=utf-8';
+    ctx.body = DOCS_CSS;
   });
   router.get('/docs/swagger-initializer.js', (ctx) => {
     ctx.type = 'text/javascript; charset=utf-8';
