@@ -3,6 +3,8 @@
 import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from '@jest/globals';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
+import { DEFAULTS } from '@koa-entra/fake-entra';
+import { decodeJwt } from 'jose';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { chromium, describeWith, redis, redisUrl } from '../support/prerequisites.ts';
 import { launchBrowser, signInThroughPage } from './support/browser.ts';
@@ -27,11 +29,22 @@ afterAll(async () => {
   await system?.close();
 });
 
+/** Types `text` into the write form and saves it (the label is "Text", or "Text to store"). */
 async function write(page: Page, web: string, text: string): Promise<void> {
   await page.goto(`${web}/write`);
-  await page.getByLabel('Text to store').fill(text);
+  await page.getByLabel(/^Text/).fill(text);
   await page.getByRole('button', { name: 'Save' }).click();
 }
+
+/** The scopes the authorize requests since `after` asked for, one list per request. */
+function authorizeScopes(after: number): string[][] {
+  return system.fake
+    .requests({ endpoint: 'authorize' })
+    .filter((r) => r.seq > after && r.method === 'GET' && r.query.scope)
+    .map((r) => (r.query.scope ?? '').split(' ').sort());
+}
+
+const lastSeq = () => system.fake.requests().at(-1)?.seq ?? 0;
 
 describeWith([chromium], 'web app in a browser', () => {
   let web: WebAppProcess;
@@ -104,12 +117,16 @@ describeWith([chromium], 'web app in a browser', () => {
     }
   }, 60_000);
 
-  test('reads, writes and reads back; scopes are shown', async () => {
+  test('reads, writes and reads back; each asks only its own scope', async () => {
+    const before = lastSeq();
     await signInThroughPage(page, web.url, 'Alice Example', '/read');
     expect(new URL(page.url()).pathname).toBe('/read');
-    await expect(page.getByTestId('scopes').textContent()).resolves.toMatch(
-      /data\.read[\s\S]*data\.write/,
-    );
+    // Incremental consent: sign-in asked for Graph's User.Read (and OpenID's scopes) only; the
+    // read token was asked for data.read only, silently.
+    expect(authorizeScopes(before)).toEqual([['User.Read', 'offline_access', 'openid', 'profile']]);
+    const scopes = await page.getByTestId('scopes').textContent();
+    expect(scopes).toContain('data.read');
+    expect(scopes).not.toContain('data.write');
     const text = `note ${Date.now()} <b>not bold</b>`;
     await write(page, web.url, text);
     await page.waitForURL(`${web.url}/read`);
@@ -117,17 +134,42 @@ describeWith([chromium], 'web app in a browser', () => {
     expect(await page.locator('b', { hasText: 'not bold' }).count()).toBe(0);
   }, 60_000);
 
-  test('a user who consented only data.read sees the insufficient-scope page on write', async () => {
+  // Before the next test: Accept records bob's consent for the life of the issuer.
+  test('bob declines consent for data.write: a clear page that keeps what was typed; still signed in', async () => {
     await signInThroughPage(page, web.url, 'Bob Example', '/read');
-    await expect(page.getByTestId('scopes').textContent()).resolves.not.toContain('data.write');
-    await write(page, web.url, 'bob tries');
+    const text = `bob declines ${Date.now()}`;
+    await write(page, web.url, text);
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await page.waitForURL((u) => u.toString().startsWith(web.url));
     await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe(
-      'Permission missing',
+      'Permission not granted',
     );
-    await expect(page.getByTestId('error-detail').textContent()).resolves.toContain('data.write');
-    // Still signed in: reading works.
+    const detail = await page.getByTestId('error-detail').textContent();
+    expect(detail).toContain('data.write');
+    expect(detail).toContain(text);
     const read = await page.goto(`${web.url}/read`);
     expect(read?.status()).toBe(200);
+    expect(await page.content()).not.toContain(text); // nothing was written
+  }, 60_000);
+
+  test('bob (data.read only) writes: consent for data.write at the issuer, Accept, the text is saved once', async () => {
+    await signInThroughPage(page, web.url, 'Bob Example', '/read');
+    await expect(page.getByTestId('scopes').textContent()).resolves.not.toContain('data.write');
+    const before = lastSeq();
+    const text = `bob writes ${Date.now()}`;
+    await write(page, web.url, text);
+    // The issuer's consent page, for exactly the missing permission.
+    await page.getByRole('button', { name: 'Accept' }).waitFor();
+    expect(authorizeScopes(before)).toEqual([
+      [`${DEFAULTS.apiIdentifier}/data.write`, 'offline_access', 'openid', 'profile'],
+    ]);
+    expect(await page.content()).toContain('data.write');
+    await page.getByRole('button', { name: 'Accept' }).click();
+    await page.waitForURL(`${web.url}/read`);
+    await expect(page.getByText(text, { exact: true }).count()).resolves.toBe(1);
+    // Saved once: going back to the resume step does not save it again.
+    await page.reload();
+    await expect(page.getByText(text, { exact: true }).count()).resolves.toBe(1);
   }, 60_000);
 
   test('tokens with a lifetime of seconds are refreshed silently', async () => {
@@ -169,10 +211,24 @@ describeWith([chromium], 'web app in a browser', () => {
     await write(page, web.url, secret);
     await page.waitForURL(`${web.url}/read`);
     await expect(page.getByText(secret).isVisible()).resolves.toBe(true);
-    const logouts = system.fake.requestCounts().logout;
+    const before = lastSeq();
     await page.getByRole('button', { name: 'Sign out' }).click();
+    // Back on the app's registered `/` (no account picker: logout_hint named the account).
     await page.waitForURL(`${web.url}/`);
-    expect(system.fake.requestCounts().logout).toBe(logouts + 1); // through the issuer's end-session endpoint
+    const logouts = system.fake
+      .requests({ endpoint: 'logout' })
+      .filter((r) => r.seq > before && r.method === 'GET');
+    expect(logouts[0]?.query).toMatchObject({
+      post_logout_redirect_uri: `${web.url}/`,
+    });
+    // logout_hint is the ID token's login_hint claim (opaque; never the UPN).
+    const hints = system.fake
+      .requests({ endpoint: 'token' })
+      .map((r) => r.response.body?.id_token)
+      .filter((t): t is string => typeof t === 'string')
+      .map((t) => decodeJwt(t).login_hint);
+    expect(hints).toContain(logouts[0]?.query.logout_hint);
+    expect(logouts[0]?.query.logout_hint).not.toContain('alice@');
     await expect(
       page.getByRole('link', { name: 'Sign in with Microsoft' }).isVisible(),
     ).resolves.toBe(true);

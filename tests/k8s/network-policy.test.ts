@@ -10,7 +10,7 @@ import type { K8sObject, Overlay } from './support/render.ts';
 import { workloads } from './support/workloads.ts';
 
 const PORTS = [
-  ...[22, 53, 80, 443, 2379, 5001, 5050, 5432, 6379, 8000, 9090, 10250].map((port) => ({
+  ...[22, 53, 80, 443, 2379, 5001, 5050, 5432, 6379, 8000, 9090, 9464, 9465, 10250].map((port) => ({
     port,
     protocol: 'TCP' as const,
   })),
@@ -46,6 +46,18 @@ const OUTSIDE: Endpoint[] = [
     namespaceLabels: { 'kubernetes.io/metadata.name': 'other' },
     labels: { 'app.kubernetes.io/name': 'client' },
   },
+  {
+    name: 'prometheus',
+    namespace: 'monitoring',
+    namespaceLabels: { 'kubernetes.io/metadata.name': 'monitoring' },
+    labels: { 'app.kubernetes.io/name': 'prometheus' },
+  },
+  {
+    name: 'other-pod-in-monitoring',
+    namespace: 'monitoring',
+    namespaceLabels: { 'kubernetes.io/metadata.name': 'monitoring' },
+    labels: { 'app.kubernetes.io/name': 'grafana' },
+  },
   { name: 'internet', ip: '20.190.151.68' },
   { name: 'private-network', ip: '10.20.30.40' },
   { name: 'cloud-metadata', ip: '169.254.169.254' },
@@ -55,6 +67,9 @@ const COMMON = [
   'ingress-controller -> client:5001/TCP',
   'client -> api:8000/TCP',
   'client -> redis:6379/TCP',
+  // Metrics: only Prometheus, only on the metrics ports (the Ingress cannot reach them).
+  'prometheus -> api:9464/TCP',
+  'prometheus -> client:9465/TCP',
   'api -> kube-dns:53/TCP',
   'api -> kube-dns:53/UDP',
   'client -> kube-dns:53/TCP',

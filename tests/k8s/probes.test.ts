@@ -36,12 +36,18 @@ const SERVICES = {
     // The probe routes themselves are the service kit's (healthRoutes).
     routes: ['services/api/src/routes', 'packages/service-kit/src'],
     port: (env: Record<string, string>) => loadApiConfig(env).port,
+    metricsPort: (env: Record<string, string>) => loadApiConfig(env).metricsPort,
   },
   client: {
     routes: ['services/client/src/routes', 'packages/service-kit/src'],
     port: (env: Record<string, string>) => loadClientConfig(env).port,
+    metricsPort: (env: Record<string, string>) => loadClientConfig(env).metricsPort,
   },
-  'fake-entra': { routes: ['packages/fake-entra/src/routes'], port: undefined },
+  'fake-entra': {
+    routes: ['packages/fake-entra/src/routes'],
+    port: undefined,
+    metricsPort: undefined,
+  },
 } as const;
 
 function probePort(container: IContainer, probe: IProbe): number {
@@ -100,7 +106,25 @@ describeWith([kubectl], 'k8s manifests: probes, ports and rollouts', () => {
       expect(container.livenessProbe!.httpGet!.path).toBe('/healthz');
       expect(container.startupProbe!.httpGet!.path).toBe('/healthz');
       if (service !== 'fake-entra') expect(container.readinessProbe!.httpGet!.path).toBe('/readyz');
-      expect((container.ports ?? []).map((p) => p.containerPort)).toEqual([listens]);
+      const env = () =>
+        fillPlaceholders(containerEnv(objects, `Deployment/${service}`, overlay).env);
+      const metricsPort = SERVICES[service].metricsPort?.(env());
+      const ports = (container.ports ?? []).map((p) => [p.name, p.containerPort]);
+      if (metricsPort === undefined) expect(ports.map(([, port]) => port)).toEqual([listens]);
+      else {
+        // Metrics on the port the service serves them on, which is the one the scraper is told.
+        expect(ports).toEqual([
+          ['http', listens],
+          ['metrics', metricsPort],
+        ]);
+        expect(
+          workload(objects, `Deployment/${service}`).template.metadata!.annotations,
+        ).toMatchObject({
+          'prometheus.io/scrape': 'true',
+          'prometheus.io/port': String(metricsPort),
+          'prometheus.io/path': '/metrics',
+        });
+      }
       // A cold API instance fetches the issuer's keys inside /readyz: the probe must outwait that fetch.
       if (service === 'api') {
         const api = loadApiConfig(

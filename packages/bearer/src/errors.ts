@@ -72,9 +72,10 @@ export abstract class BearerError extends Error {
   /** Whether `message` may be shown to the caller (http-errors / Koa convention). */
   readonly expose: boolean;
   /**
-   * RFC 6750 `error` code (`invalid_request`, `invalid_token`, `insufficient_scope`), RFC 6749's
-   * `temporarily_unavailable` for an issuer outage, or `undefined` when the request carried no
-   * credentials (RFC 6750 §3.1: then no error code is sent).
+   * RFC 6750 `error` code (`invalid_request`, `invalid_token`, `insufficient_scope`), Microsoft's
+   * `insufficient_claims` (claims challenge), `insufficient_role` (a user lacks an app role),
+   * RFC 6749's `temporarily_unavailable` for an issuer outage, or `undefined` when the request
+   * carried no credentials (RFC 6750 §3.1: then no error code is sent).
    */
   readonly error: string | undefined;
   /** Response headers: `WWW-Authenticate` for credential problems, `Retry-After` for outages. */
@@ -225,14 +226,28 @@ export class InsufficientScopeError extends BearerError {
   }
 }
 
+/** Why no key could be had; stable values. */
+export type KeysUnavailableReason =
+  /** No usable key set is cached and the issuer cannot be reached (cold start, or past the stale bound). */
+  | 'issuer_unreachable'
+  /** The token names a key this verifier has not seen, and the issuer cannot be reached to fetch it. */
+  | 'unknown_kid_issuer_unreachable';
+
+const KEYS_UNAVAILABLE_MESSAGES: Record<KeysUnavailableReason, string> = {
+  issuer_unreachable: 'The token issuer cannot be reached; try again later',
+  unknown_kid_issuer_unreachable:
+    'The token is signed with a key this API has not seen yet, and the token issuer cannot be reached to fetch it; try again later',
+};
+
 /**
- * 503: no usable signing keys (the issuer is unreachable and nothing usable is cached). Not
- * the caller's fault, so no WWW-Authenticate; `Retry-After` says when a retry may succeed.
- * `cause` holds the last fetch failure (for logs; `expose` is false).
+ * 503: no usable signing keys (the issuer is unreachable and nothing usable is cached), or the
+ * token's key is new and the issuer cannot be reached to fetch it. Not the caller's fault, so no
+ * WWW-Authenticate; `Retry-After` says when a retry may succeed. `cause` holds the last fetch
+ * failure (for logs; `expose` is false).
  *
  * @example
  * ```ts
- * hooks: { keysUnavailable: (error) => log.warn({ cause: String(error.cause) }, 'no keys') }
+ * hooks: { keysUnavailable: (error) => log.warn({ reason: error.reason, cause: String(error.cause) }, 'no keys') }
  * ```
  */
 export class KeysUnavailableError extends BearerError {
@@ -240,16 +255,114 @@ export class KeysUnavailableError extends BearerError {
   readonly code = KeysUnavailableError.code;
   /** Whole seconds, at least 1 (also in the `Retry-After` header). */
   readonly retryAfterSeconds: number;
-  constructor(retryAfterSeconds: number, options?: BearerErrorOptions) {
+  readonly reason: KeysUnavailableReason;
+  constructor(
+    retryAfterSeconds: number,
+    options?: BearerErrorOptions & { reason?: KeysUnavailableReason },
+  ) {
     const seconds = Math.max(1, Math.ceil(retryAfterSeconds));
+    const reason = options?.reason ?? 'issuer_unreachable';
     super(
-      'The token issuer cannot be reached; try again later',
+      KEYS_UNAVAILABLE_MESSAGES[reason],
       503,
       'temporarily_unavailable',
       { 'Retry-After': String(seconds) },
       options,
     );
     this.retryAfterSeconds = seconds;
+    this.reason = reason;
+  }
+}
+
+/**
+ * 403: a delegated token of a user who is not assigned an app role the resource requires
+ * (`userRoles` of a requirement). Asking the user for more scopes cannot fix it (an
+ * administrator assigns app roles), so the error code is not `insufficient_scope`.
+ *
+ * @example
+ * ```ts
+ * // WWW-Authenticate: Bearer realm="api", error="insufficient_role",
+ * //   error_description="The signed-in user is not assigned the app role Data.Writer of this API"
+ * throw new InsufficientRoleError(['Data.Writer']);
+ * ```
+ */
+export class InsufficientRoleError extends BearerError {
+  static readonly code = 'ERR_BEARER_INSUFFICIENT_ROLE';
+  readonly code = InsufficientRoleError.code;
+  /** The app roles the resource requires of the user. */
+  readonly roles: readonly string[];
+  constructor(
+    required: readonly string[],
+    missing: readonly string[] = required,
+    options?: BearerErrorOptions,
+  ) {
+    const message = `The signed-in user is not assigned the app role${missing.length > 1 ? 's' : ''} ${missing.join(' ')} of this API`;
+    super(
+      message,
+      403,
+      'insufficient_role',
+      {
+        'WWW-Authenticate': challenge(options?.realm ?? DEFAULT_REALM, [
+          ['error', 'insufficient_role'],
+          ['error_description', message],
+        ]),
+      },
+      options,
+    );
+    this.roles = Object.freeze([...required]);
+  }
+}
+
+/** The claims request of a step-up to an authentication context (Microsoft's claims challenge). */
+export function authContextClaimsRequest(authContext: string): string {
+  return JSON.stringify({ access_token: { acrs: { essential: true, value: authContext } } });
+}
+
+/**
+ * 401 `insufficient_claims`: a valid user token that lacks the Conditional Access authentication
+ * context (`acrs`) the resource requires. The challenge carries Microsoft's claims challenge: the
+ * base64 claims request the client passes on to Entra (MSAL's `claims`), which runs the context's
+ * policy (a second factor, say) and issues a token with `acrs` containing it.
+ * Sources: learn.microsoft.com/entra/identity-platform/claims-challenge (header format) and
+ * developer-guide-conditional-access-authentication-context.
+ *
+ * @example
+ * ```ts
+ * // WWW-Authenticate: Bearer realm="api", error="insufficient_claims",
+ * //   claims="eyJhY2Nlc3NfdG9rZW4iOnsiYWNycyI6eyJlc3NlbnRpYWwiOnRydWUsInZhbHVlIjoiYzEifX19"
+ * throw new InsufficientClaimsError('c1');
+ * ```
+ */
+export class InsufficientClaimsError extends BearerError {
+  static readonly code = 'ERR_BEARER_INSUFFICIENT_CLAIMS';
+  readonly code = InsufficientClaimsError.code;
+  /** The authentication context required, e.g. `c1`. */
+  readonly authContext: string;
+  /** The claims request as JSON (`claims` of the challenge is its base64). */
+  readonly claims: string;
+  constructor(
+    authContext: string,
+    options?: BearerErrorOptions & {
+      /** Entra's authorize endpoint, sent as `authorization_uri` (Microsoft lists it; MSAL does not need it). */
+      authorizationUri?: string;
+    },
+  ) {
+    const claims = authContextClaimsRequest(authContext);
+    super(
+      `This operation requires the authentication context ${authContext}; ask Entra for a token with the claims of this challenge`,
+      401,
+      'insufficient_claims',
+      {
+        'WWW-Authenticate': challenge(options?.realm ?? DEFAULT_REALM, [
+          ['authorization_uri', options?.authorizationUri],
+          ['error', 'insufficient_claims'],
+          ['claims', btoa(claims)],
+        ]),
+      },
+      options,
+    );
+    this.authContext = authContext;
+    this.claims = claims;
   }
 }
 

@@ -4,7 +4,9 @@ export {
   createEntraVerifier,
   entraEndpoints,
   DEFAULT_AUTHORITY,
+  TENANT_ID_TEMPLATE,
   type EntraEndpoints,
+  type MultiTenantSegment,
   type EntraTokenVersion,
   type EntraVerifierOptions,
 } from './entra.ts';
@@ -24,10 +26,14 @@ export {
   InvalidTokenError,
   InsufficientScopeError,
   KeysUnavailableError,
+  InsufficientRoleError,
+  InsufficientClaimsError,
   InvalidOptionError,
   DEFAULT_REALM,
+  authContextClaimsRequest,
   type BearerErrorOptions,
   type InvalidRequestReason,
+  type KeysUnavailableReason,
   type TokenRejectionReason,
 } from './errors.ts';
 export {
@@ -39,7 +45,12 @@ export {
   type BearerRequest,
   type RealmOption,
 } from './rfc6750.ts';
-export { checkPermission, hasPermission, type PermissionRequirement } from './permissions.ts';
+export {
+  checkPermission,
+  hasPermission,
+  type PermissionCheckOptions,
+  type PermissionRequirement,
+} from './permissions.ts';
 export {
   entraBearer,
   requireScopes,

@@ -5,7 +5,12 @@
 import type { Middleware, Next, ParameterizedContext } from 'koa';
 import { createEntraVerifier, type EntraVerifierOptions } from './entra.ts';
 import { MissingTokenError } from './errors.ts';
-import { checkPermission, validRequirement, type PermissionRequirement } from './permissions.ts';
+import {
+  checkPermission,
+  validRequirement,
+  type PermissionCheckOptions,
+  type PermissionRequirement,
+} from './permissions.ts';
 import type { Principal } from './principal.ts';
 import {
   assertNoBodyToken,
@@ -100,21 +105,29 @@ export function requireAppRoles(...roles: string[]): Middleware {
 }
 
 /**
- * Koa middleware after entraBearer(): user tokens need `scopes`, app-only tokens `appRoles`.
+ * Koa middleware after entraBearer(): user tokens need `scopes` (and the `userRoles` and
+ * `authContext` when the requirement names them), app-only tokens `appRoles`.
  *
  * @example
  * ```ts
  * const READ = { scopes: ['data.read'], appRoles: ['Data.Read.All'] };
  * router.get('/data', entraBearer(verifier), requirePermission(READ), readData);
+ * // Writes need a step-up: 401 insufficient_claims with the claims challenge for c1.
+ * const WRITE = { scopes: ['data.write'], appRoles: ['Data.Write.All'], authContext: 'c1' };
+ * router.post('/data', entraBearer(verifier), requirePermission(WRITE), writeData);
  * ```
  */
-export function requirePermission(requirement: PermissionRequirement): Middleware {
+export function requirePermission(
+  requirement: PermissionRequirement,
+  options?: PermissionCheckOptions,
+): Middleware {
   const checked = validRequirement(requirement);
+  const checkOptions = options?.authorizationUri ? { ...options } : undefined;
   return async function requirePermissionMiddleware(ctx: Ctx, next: Next): Promise<void> {
     const principal = ctx.state.principal;
     // Placed without entraBearer() before it: refuse rather than serve unauthenticated.
     if (principal === undefined) throw new MissingTokenError();
-    checkPermission(principal, checked);
+    checkPermission(principal, checked, checkOptions);
     await next();
   };
 }

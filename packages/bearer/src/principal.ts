@@ -14,7 +14,10 @@ import { DEFAULT_REALM, InvalidTokenError } from './errors.ts';
  * ```
  */
 export interface Principal {
-  /** `user`: delegated token (a user signed in to a client); `app`: app-only token (client credentials). */
+  /**
+   * `app`: app-only token (client credentials): `idtyp` is `app`, or, without `idtyp`, the token
+   * has no `scp` and its `oid` equals its `sub`. `user`: every other token (delegated).
+   */
   readonly kind: 'user' | 'app';
   /** Tenant (`tid`, lower case); for a non-Entra OIDC issuer without `tid`, the issuer. */
   readonly tenantId: string;
@@ -68,9 +71,14 @@ export function buildPrincipal(
   if (idtyp !== undefined && idtyp !== 'app' && idtyp !== 'user') {
     throw reject('invalid_claims', 'The token type (idtyp) is neither user nor app');
   }
-  // Entra: `idtyp` (optional claim) when present; otherwise a token with `scp` is delegated.
+  // Entra (access-tokens, "idtyp"): the optional claim when present; without it a token is
+  // app-only only when it carries no scp and its oid is its sub (the client's service principal
+  // is both). Anything else is a user: a user's token with `roles` but no `scp` stays a user's.
   const kind: Principal['kind'] =
-    idtyp === 'user' || (idtyp === undefined && scp !== undefined) ? 'user' : 'app';
+    idtyp === 'app' ||
+    (idtyp === undefined && scp === undefined && typeof p.oid === 'string' && p.oid === p.sub)
+      ? 'app'
+      : 'user';
   if (kind === 'app' && scp !== undefined) {
     throw reject(
       'invalid_claims',

@@ -1,7 +1,9 @@
 // Discovery document + JWKS of the issuer, cached. Concurrent callers share one fetch; an
-// unknown kid triggers at most one refetch per cooldown; after a failed fetch the issuer is
-// not asked again before the cooldown; cached keys outlive a refresh failure for a bounded
-// time (stale-if-error), after which the keys count as unavailable (503, never 401).
+// unknown kid triggers at most one successful refetch per cooldown; after a failed fetch the
+// issuer is asked again after a short backoff (1 s, doubling per consecutive failure, at most
+// the cooldown), so that keys published during an outage are picked up within seconds of the
+// issuer's return; cached keys outlive a refresh failure for a bounded time (stale-if-error),
+// after which the keys count as unavailable (503, never 401).
 import { importJWK, type JWK } from 'jose';
 import { KeysUnavailableError } from './errors.ts';
 
@@ -9,8 +11,10 @@ import { KeysUnavailableError } from './errors.ts';
 export interface JwksTimings {
   /** Age after which the key set is refreshed in the background (default 600). */
   refreshSeconds?: number;
-  /** At most one fetch per this period for unknown kids and after a failure (default 30). */
+  /** At most one successful key-set fetch per this period for unknown kids (default 30); also the longest failure backoff. */
   cooldownSeconds?: number;
+  /** Wait after a failed fetch before the next one, doubling per consecutive failure up to `cooldownSeconds` (default 1). */
+  failureBackoffSeconds?: number;
   /** How long past `refreshSeconds` cached keys keep working while the issuer fails (default 21600). */
   staleMaxSeconds?: number;
   /** Timeout of one discovery or JWKS request (default 5000). */
@@ -20,6 +24,7 @@ export interface JwksTimings {
 export const DEFAULT_JWKS_TIMINGS: Readonly<Required<JwksTimings>> = Object.freeze({
   refreshSeconds: 600,
   cooldownSeconds: 30,
+  failureBackoffSeconds: 1,
   staleMaxSeconds: 21_600,
   fetchTimeoutMs: 5000,
 });
@@ -74,11 +79,14 @@ export class SigningKeys {
   readonly #o: SigningKeysOptions;
   readonly #refreshMs: number;
   readonly #cooldownMs: number;
+  readonly #backoffMs: number;
   readonly #staleMaxMs: number;
   #keys = new Map<string, Key>();
   #fetchedAt: number | undefined;
   #usableUntil = -Infinity;
   #lastFailureAt: number | undefined;
+  /** Consecutive failed fetches (0 after a success): the backoff doubles with each. */
+  #failures = 0;
   #lastKidRefetchAt: number | undefined;
   #lastError: Error | undefined;
   #jwksUri: string | undefined;
@@ -89,6 +97,7 @@ export class SigningKeys {
     this.#o = options;
     this.#refreshMs = options.timings.refreshSeconds * 1000;
     this.#cooldownMs = options.timings.cooldownSeconds * 1000;
+    this.#backoffMs = options.timings.failureBackoffSeconds * 1000;
     this.#staleMaxMs = options.timings.staleMaxSeconds * 1000;
   }
 
@@ -99,7 +108,10 @@ export class SigningKeys {
 
   /**
    * The key for `kid`, or `undefined` when the issuer does not publish it (after at most one
-   * refetch per cooldown). Throws KeysUnavailableError when no usable keys can be had.
+   * successful refetch per cooldown). Throws KeysUnavailableError when no usable keys can be
+   * had, or when `kid` is unknown and the issuer could not be asked (it failed just now or is
+   * within the failure backoff): the token may well be valid, signed with a key published
+   * during the outage, so the answer is "try again", not "invalid token".
    */
   async getKey(kid: string): Promise<Key | undefined> {
     const now = this.#o.now();
@@ -118,17 +130,28 @@ export class SigningKeys {
     }
     const key = this.#keys.get(kid);
     if (key) return key;
-    // Unknown kid: maybe the issuer rotated. Refetch at most once per cooldown, shared by all callers.
+    // Unknown kid: maybe the issuer rotated. Refetch at most once per cooldown, shared by all
+    // callers; only a fetch that succeeded counts against the cooldown.
     if (this.#inflight) {
       await this.#inflight.catch(() => undefined);
     } else if (
       this.#mayFetch(now) &&
       (this.#lastKidRefetchAt === undefined || now - this.#lastKidRefetchAt >= this.#cooldownMs)
     ) {
+      const previous = this.#lastKidRefetchAt;
       this.#lastKidRefetchAt = now;
-      await this.refresh().catch(() => undefined);
+      await this.refresh().catch(() => {
+        this.#lastKidRefetchAt = previous;
+      });
     }
-    return this.#keys.get(kid);
+    const fetched = this.#keys.get(kid);
+    if (fetched === undefined && this.#lastError !== undefined) {
+      throw new KeysUnavailableError(this.#retryAfterMs() / 1000, {
+        cause: this.#lastError,
+        reason: 'unknown_kid_issuer_unreachable',
+      });
+    }
+    return fetched;
   }
 
   /** Fetches discovery (first time) and the JWKS; concurrent calls share one fetch. */
@@ -139,7 +162,7 @@ export class SigningKeys {
     return this.#inflight;
   }
 
-  /** Fetches when no usable keys are cached (and the failure cooldown allows); true when keys are usable. */
+  /** Fetches when no usable keys are cached (and the failure backoff allows); true when keys are usable. */
   async ensureKeys(): Promise<boolean> {
     const now = this.#o.now();
     if (now > this.#usableUntil && (this.#inflight || this.#mayFetch(now))) {
@@ -162,14 +185,21 @@ export class SigningKeys {
     };
   }
 
-  /** Whether a fetch may be attempted now (not within the cooldown after a failure). */
+  /** Whether a fetch may be attempted now (not within the backoff after a failure). */
   #mayFetch(now: number): boolean {
-    return this.#lastFailureAt === undefined || now - this.#lastFailureAt >= this.#cooldownMs;
+    return (
+      this.#lastFailureAt === undefined || now - this.#lastFailureAt >= this.#currentBackoffMs()
+    );
+  }
+
+  /** 1 s, 2 s, 4 s, ... after consecutive failures, at most the cooldown. */
+  #currentBackoffMs(): number {
+    return Math.min(this.#backoffMs * 2 ** Math.max(0, this.#failures - 1), this.#cooldownMs);
   }
 
   #retryAfterMs(): number {
     if (this.#lastFailureAt === undefined) return 1000;
-    return Math.max(1000, this.#lastFailureAt + this.#cooldownMs - this.#o.now());
+    return Math.max(1000, this.#lastFailureAt + this.#currentBackoffMs() - this.#o.now());
   }
 
   async #fetch(): Promise<void> {
@@ -182,12 +212,14 @@ export class SigningKeys {
       this.#fetchedAt = this.#o.now();
       this.#usableUntil = this.#fetchedAt + this.#refreshMs + this.#staleMaxMs;
       this.#lastFailureAt = undefined;
+      this.#failures = 0;
       this.#lastError = undefined;
       if (retired.length > 0) this.#o.onKeysRetired?.(retired);
     } catch (error) {
       // Re-discover next time: the JWKS location may have moved.
       this.#jwksUri = undefined;
       this.#lastFailureAt = this.#o.now();
+      this.#failures++;
       const e = error instanceof Error ? error : new Error(String(error));
       this.#lastError = e;
       this.#o.onRefreshFailed?.(e);

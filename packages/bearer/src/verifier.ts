@@ -18,8 +18,16 @@ import {
 } from './signing-keys.ts';
 import { VerifiedTokenCache } from './token-cache.ts';
 
-/** Tokens longer than this are rejected before decoding (Entra access tokens are ~1.5-4 KB; group overage keeps them well below). */
-export const MAX_TOKEN_LENGTH = 12 * 1024;
+/**
+ * Default longest accepted token (characters; base64url, so bytes too), refused before decoding.
+ * Sized for what Entra issues: a user in 200 groups (the most a JWT carries before the overage
+ * claim replaces them) with 5 app roles and 5 directory roles gets a 12,138-character v2.0 token
+ * (12,234 v1.0) before Entra's optional and extra claims (names, email, acrs, xms_*), which add
+ * up to about 1-2 KB; 16 KiB leaves that headroom. The HTTP layer must accept the header:
+ * Node's default maxHeaderSize is 16 KiB for all headers together, so a server taking tokens of
+ * this size needs a larger one (the API uses the token limit + 16 KiB).
+ */
+export const MAX_TOKEN_LENGTH = 16 * 1024;
 
 /**
  * Callbacks for metrics and logs. They run synchronously inside verification: keep them cheap
@@ -48,6 +56,8 @@ export interface VerifierOptions {
   clockToleranceSeconds?: number;
   /** Size of the verified-token cache; 0 turns it off (default 10000). */
   cacheMaxEntries?: number;
+  /** Longest accepted token in characters (default {@link MAX_TOKEN_LENGTH}, 16384); longer ones are refused (`too_large`) before decoding. */
+  maxTokenLength?: number;
   /** Key cache timings. */
   jwks?: JwksTimings;
   /** `realm` of the WWW-Authenticate challenges (default `"api"`). */
@@ -105,6 +115,7 @@ class Verifier implements TokenVerifier {
   readonly #rules: IssuerRules;
   readonly #audiences: ReadonlySet<string>;
   readonly #toleranceSeconds: number;
+  readonly #maxTokenLength: number;
   readonly #cache: VerifiedTokenCache<Principal>;
   readonly #hooks: VerifierHooks;
   readonly #now: () => number;
@@ -116,6 +127,7 @@ class Verifier implements TokenVerifier {
     this.#rules = rules;
     this.#audiences = new Set(typeof o.audience === 'string' ? [o.audience] : o.audience);
     this.#toleranceSeconds = o.clockToleranceSeconds ?? 30;
+    this.#maxTokenLength = o.maxTokenLength ?? MAX_TOKEN_LENGTH;
     this.#cache = new VerifiedTokenCache(o.cacheMaxEntries ?? 10_000, this.#toleranceSeconds);
     this.#hooks = o.hooks ?? {};
     this.#now = o.now ?? Date.now;
@@ -147,8 +159,11 @@ class Verifier implements TokenVerifier {
   async verify(token: string): Promise<Principal> {
     try {
       if (typeof token !== 'string') throw this.#reject('malformed', 'The token is not a string');
-      if (token.length > MAX_TOKEN_LENGTH) {
-        throw this.#reject('too_large', `The token is longer than ${MAX_TOKEN_LENGTH} characters`);
+      if (token.length > this.#maxTokenLength) {
+        throw this.#reject(
+          'too_large',
+          `The token is longer than ${this.#maxTokenLength} characters`,
+        );
       }
       // A cached token passed every check below already; it counts only while its keys would
       // (past the stale bound of an issuer outage the full path answers 503).
@@ -266,6 +281,9 @@ export function createVerifier(rules: IssuerRules, options: VerifierOptions): To
   }
   nonNegative('clockToleranceSeconds', options.clockToleranceSeconds);
   nonNegative('cacheMaxEntries', options.cacheMaxEntries, true);
+  nonNegative('maxTokenLength', options.maxTokenLength, true);
+  if (options.maxTokenLength !== undefined && options.maxTokenLength < 1024)
+    throw new InvalidOptionError('maxTokenLength', 'must be at least 1024 characters');
   const jwks = options.jwks ?? {};
   for (const [name, value] of Object.entries(jwks))
     nonNegative(`jwks.${name}`, value as number | undefined);

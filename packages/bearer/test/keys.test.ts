@@ -184,8 +184,11 @@ describe('issuer outage', () => {
         status: 503,
         expose: false,
         error: 'temporarily_unavailable',
-        retryAfterSeconds: 5,
-        headers: { 'Retry-After': '5' },
+        reason: 'issuer_unreachable',
+        message: 'The token issuer cannot be reached; try again later',
+        // The first failure backs off for 1 s before the issuer is asked again.
+        retryAfterSeconds: 1,
+        headers: { 'Retry-After': '1' },
       });
       expect((error as KeysUnavailableError).cause).toBeInstanceOf(Error);
       expect((error as KeysUnavailableError).headers).not.toHaveProperty('WWW-Authenticate');
@@ -194,7 +197,7 @@ describe('issuer outage', () => {
     expect(verifier.keys.status().ready).toBe(false);
   });
 
-  test('cold start without the issuer: 503 within the cooldown without asking again; recovers after it', async () => {
+  test('cold start without the issuer: 503 within the failure backoff without asking again; recovers after it', async () => {
     const { fake, verifier, token, clock } = await setup({ jwks: timings });
     const t = await token();
     fake.setOutage(true);
@@ -207,9 +210,57 @@ describe('issuer outage', () => {
     expect(fake.requestCounts().discovery + fake.requestCounts().jwks).toBe(0);
     expect(verifier.keys.status().lastError).toMatch(/discovery request to .* answered 503/);
     fake.setOutage(false);
-    clock.advance(5_000);
+    clock.advance(1_000);
     await expect(verifier.verify(t)).resolves.toBeDefined();
     expect(verifier.keys.status()).toMatchObject({ ready: true, lastError: undefined });
+  });
+
+  test('the failure backoff grows 1 s, 2 s, 4 s per consecutive failure, up to the cooldown', async () => {
+    const { fake, verifier, clock, events } = await setup({ jwks: timings });
+    fake.setOutage(true);
+    const asked = () => events.fetches.filter((f) => f.target === 'discovery').length;
+    const probe = async (advanceMs: number) => {
+      clock.advance(advanceMs);
+      await verifier.keys.ensureKeys();
+      return asked();
+    };
+    expect(await probe(0)).toBe(1); // failure 1: wait 1 s
+    expect(await probe(999)).toBe(1);
+    expect(await probe(1)).toBe(2); // failure 2: wait 2 s
+    expect(await probe(1_999)).toBe(2);
+    expect(await probe(1)).toBe(3); // failure 3: wait 4 s
+    expect(await probe(3_999)).toBe(3);
+    expect(await probe(1)).toBe(4); // failure 4: 8 s, capped at the 5 s cooldown
+    expect(await probe(4_999)).toBe(4);
+    expect(await probe(1)).toBe(5);
+    fake.setOutage(false);
+    expect(await probe(5_000)).toBe(6);
+    expect(verifier.keys.status().ready).toBe(true);
+  });
+
+  test('an unknown kid during an outage: 503 naming the cause, and the new key is accepted 1 s after the issuer is back (W7)', async () => {
+    // Default timings: a 30 s cooldown for unknown kids must not delay the new key once the issuer answers again.
+    const { fake, verifier, token, clock, events } = await setup();
+    await verifier.verify(await token());
+    fake.setOutage(true);
+    await fake.rotateSigningKey({ emergency: true });
+    const fresh = await token();
+    const during = await verifier.verify(fresh).catch((e: unknown) => e);
+    expect(during).toBeInstanceOf(KeysUnavailableError);
+    expect(during).toMatchObject({
+      status: 503,
+      reason: 'unknown_kid_issuer_unreachable',
+      message:
+        'The token is signed with a key this API has not seen yet, and the token issuer cannot be reached to fetch it; try again later',
+      retryAfterSeconds: 1,
+    });
+    expect(events.rejected).not.toContain('unknown_kid');
+    fake.setOutage(false);
+    clock.advance(1_000);
+    await expect(verifier.verify(fresh)).resolves.toMatchObject({ kind: 'user' });
+    // A key the issuer really does not publish is still an invalid token.
+    const forged = await verifier.verify(await token({ header: { kid: 'nope' } })).catch((e) => e);
+    expect(forged).toMatchObject({ reason: 'unknown_kid' });
   });
 
   test('an unreachable issuer: KeysUnavailableError with a retry hint, not an invalid token', async () => {

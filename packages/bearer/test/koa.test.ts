@@ -57,6 +57,41 @@ beforeAll(async () => {
       hello,
     ),
   );
+  app.use(
+    route(
+      '/write',
+      bearer,
+      requirePermission({
+        scopes: ['data.write'],
+        appRoles: ['Data.Write.All'],
+        userRoles: ['Data.Writer'],
+      }),
+      hello,
+    ),
+  );
+  app.use(
+    route(
+      '/step-up',
+      bearer,
+      requirePermission({
+        scopes: ['data.write'],
+        appRoles: ['Data.Write.All'],
+        authContext: 'c1',
+      }),
+      hello,
+    ),
+  );
+  app.use(
+    route(
+      '/step-up-uri',
+      bearer,
+      requirePermission(
+        { scopes: ['data.write'], authContext: 'c7' },
+        { authorizationUri: 'https://login.microsoftonline.com/common/oauth2/v2.0/authorize' },
+      ),
+      hello,
+    ),
+  );
   app.use(route('/form', bodyParser({ enableTypes: ['form', 'json'] }), bearer, hello));
   // A handler that forgot entraBearer: it must not serve the request.
   app.use(route('/forgotten', requireScopes('data.read'), hello));
@@ -217,6 +252,67 @@ describe('permissions', () => {
     expect((await get('/either', shouting)).status).toBe(403);
   });
 
+  test('userRoles: a user must also be assigned the app role; a clear 403 that is not insufficient_scope', async () => {
+    const writer = await fake.mintAccessToken({
+      user: ALICE,
+      scopes: ['data.write'],
+      roles: ['Data.Writer'],
+    });
+    expect((await get('/write', writer)).status).toBe(200);
+    const notAssigned = await get(
+      '/write',
+      await fake.mintAccessToken({ user: ALICE, scopes: ['data.write'], roles: [] }),
+    );
+    expect(notAssigned.status).toBe(403);
+    expect(notAssigned.headers.get('www-authenticate')).toBe(
+      'Bearer realm="api", error="insufficient_role", error_description="The signed-in user is not assigned the app role Data.Writer of this API"',
+    );
+    expect(notAssigned.text).toBe(
+      'The signed-in user is not assigned the app role Data.Writer of this API',
+    );
+    // Apps need their application permission only; the user's role is not asked of them.
+    const daemon = await fake.mintAccessToken({ app: true, roles: ['Data.Write.All'] });
+    expect((await get('/write', daemon)).status).toBe(200);
+  });
+
+  test('authContext: 401 insufficient_claims with the claims challenge until acrs holds it', async () => {
+    const plain = await get('/step-up', await alice());
+    expect(plain.status).toBe(401);
+    const claims = btoa('{"access_token":{"acrs":{"essential":true,"value":"c1"}}}');
+    expect(claims).toBe(
+      'eyJhY2Nlc3NfdG9rZW4iOnsiYWNycyI6eyJlc3NlbnRpYWwiOnRydWUsInZhbHVlIjoiYzEifX19',
+    );
+    expect(plain.headers.get('www-authenticate')).toBe(
+      `Bearer realm="api", error="insufficient_claims", claims="${claims}"`,
+    );
+    expect(plain.text).toBe(
+      'This operation requires the authentication context c1; ask Entra for a token with the claims of this challenge',
+    );
+    const otherContext = await fake.mintAccessToken({
+      user: ALICE,
+      scopes: ['data.write'],
+      claims: { acrs: ['c2'] },
+    });
+    expect((await get('/step-up', otherContext)).status).toBe(401);
+    const steppedUp = await fake.mintAccessToken({
+      user: ALICE,
+      scopes: ['data.write'],
+      claims: { acrs: ['c2', 'c1'] },
+    });
+    expect((await get('/step-up', steppedUp)).status).toBe(200);
+    // The scope comes first: without data.write the answer is 403, not a step-up.
+    const reader = await fake.mintAccessToken({ user: ALICE, scopes: ['data.read'] });
+    expect((await get('/step-up', reader)).status).toBe(403);
+    // App-only tokens are not asked for an authentication context.
+    const daemon = await fake.mintAccessToken({ app: true, roles: ['Data.Write.All'] });
+    expect((await get('/step-up', daemon)).status).toBe(200);
+    // With an authorization_uri, as Microsoft's claims challenge format lists it.
+    const withUri = await get('/step-up-uri', await alice());
+    expect(withUri.headers.get('www-authenticate')).toBe(
+      `Bearer realm="api", authorization_uri="https://login.microsoftonline.com/common/oauth2/v2.0/authorize", error="insufficient_claims", claims="${btoa('{"access_token":{"acrs":{"essential":true,"value":"c7"}}}')}"`,
+    );
+  });
+
   test('a route without entraBearer refuses rather than serving unauthenticated', async () => {
     for (const path of ['/forgotten', '/forgotten-handler']) {
       const r = await get(path, await alice());
@@ -252,6 +348,16 @@ describe('permissions', () => {
       'scopes must hold names without spaces, got data read',
     );
     expect(() => requirePermission({})).toThrow('requirement needs scopes or appRoles');
+    expect(() => requirePermission({ userRoles: ['Data.Writer'] })).toThrow(
+      'requirement needs scopes or appRoles',
+    );
+    expect(() => requirePermission({ scopes: ['data.write'], userRoles: [] })).toThrow(
+      'userRoles must be a non-empty list of names',
+    );
+    for (const authContext of ['c0', 'C1', 'c100', 'mfa'])
+      expect(() => requirePermission({ scopes: ['data.write'], authContext })).toThrow(
+        `authContext must be an authentication context id c1 to c99, got ${authContext}`,
+      );
   });
 });
 

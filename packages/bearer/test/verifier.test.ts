@@ -1,6 +1,7 @@
 // createEntraVerifier / createOidcVerifier against the real fake issuer: principals, every
 // broken token kind, the claim rules, tenants, versions, realms, options.
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import {
   BearerError,
@@ -76,6 +77,53 @@ describe('principals', () => {
     });
   });
 
+  test('app-only without idtyp: no scp and oid equal to sub (Entra access-tokens)', async () => {
+    const token = await fake.mintAccessToken({ app: true, claims: { idtyp: undefined } });
+    const claims = decodeJwt(token);
+    expect(claims.oid).toBe(claims.sub);
+    expect((await verifier.verify(token)).kind).toBe('app');
+  });
+
+  test('a user token with roles but neither scp nor idtyp is a user, never app-only (U1)', async () => {
+    const token = await aliceToken({
+      roles: ['Data.Read.All'],
+      claims: { scp: undefined, idtyp: undefined },
+    });
+    const claims = decodeJwt(token);
+    expect(claims.oid).not.toBe(claims.sub);
+    expect(await verifier.verify(token)).toMatchObject({
+      kind: 'user',
+      scopes: [],
+      roles: ['Data.Read.All'],
+    });
+    // idtyp user without scp, and oid == sub with scp: users too.
+    expect(
+      (await verifier.verify(await aliceToken({ claims: { scp: undefined, idtyp: 'user' } }))).kind,
+    ).toBe('user');
+    const sub = decodeJwt(await aliceToken()).sub;
+    expect(
+      (await verifier.verify(await aliceToken({ claims: { idtyp: undefined, oid: sub } }))).kind,
+    ).toBe('user');
+  });
+
+  test('a user in 200 groups with app roles, directory roles and optional claims: accepted (over 12 KiB)', async () => {
+    const groups = Array.from({ length: 200 }, () => randomUUID());
+    const wids = Array.from({ length: 5 }, () => randomUUID());
+    const roles = ['Data.Reader', 'Data.Writer', 'Auditor', 'Approver', 'Administrator'];
+    // Optional claims an API may ask for, on top of the 12,122 characters of the rest.
+    const optional = {
+      email: ALICE,
+      given_name: 'Alice',
+      family_name: 'Example',
+      ipaddr: '203.0.113.17',
+      acrs: ['c1'],
+      xms_cc: ['cp1'],
+    };
+    const token = await aliceToken({ roles, claims: { groups, wids, ...optional } });
+    expect(token.length).toBeGreaterThan(12_288);
+    expect((await verifier.verify(token)).roles).toEqual(roles);
+  });
+
   test('the principal and its claims are frozen, all the way down', async () => {
     const principal = await verifier.verify(await aliceToken({ roles: ['Admin'] }));
     expect(Object.isFrozen(principal)).toBe(true);
@@ -119,7 +167,11 @@ describe('broken tokens from the issuer are rejected with a specific reason', ()
     ['tampered-payload', 'bad_signature', 'The token signature is invalid'],
     ['missing-exp', 'missing_exp', 'The token has no valid expiry (exp)'],
     ['id-token', 'id_token', 'ID tokens are not accepted; send an access token for this API'],
-    ['v1-token', 'unsupported_version', 'Version 1.0 tokens are not accepted'],
+    [
+      'v1-token',
+      'unsupported_version',
+      'The token is a version 1.0 access token; this API accepts version 2.0 only',
+    ],
   ];
   test.each(cases)('%s', async (kind, reason, description) => {
     const token = await fake.mintBrokenToken(kind, { user: ALICE, scopes: ['data.read'] });
@@ -151,9 +203,14 @@ describe('broken tokens from the issuer are rejected with a specific reason', ()
 
 describe('claim rules', () => {
   test('oversized and malformed tokens are rejected before decoding', async () => {
-    expect(await rejection(verifier, 'a'.repeat(13_000))).toMatchObject({
+    expect(await rejection(verifier, 'a'.repeat(16_385))).toMatchObject({
       reason: 'too_large',
-      message: 'The token is longer than 12288 characters',
+      message: 'The token is longer than 16384 characters',
+    });
+    const small = createEntraVerifier(entraOptions(fake, { maxTokenLength: 1024 }));
+    expect(await rejection(small, await aliceToken())).toMatchObject({
+      reason: 'too_large',
+      message: 'The token is longer than 1024 characters',
     });
     for (const token of ['abc', 'a.b', 'a.b.c.d', 'a..c', 'not a token']) {
       expect((await rejection(verifier, token)).reason).toBe('malformed');
@@ -285,6 +342,54 @@ describe('tenants and versions', () => {
     await expect(v.verify(await aliceToken())).resolves.toBeDefined();
   });
 
+  test('organizations with any tenant: the {tenantid} issuer template, filled with the token tid', async () => {
+    const any = createEntraVerifier(
+      entraOptions(fake, { tenantId: 'organizations', allowedTenants: '*' }),
+    );
+    expect(any.discoveryUrl).toBe(
+      `${fake.baseUrl}/organizations/v2.0/.well-known/openid-configuration`,
+    );
+    expect(any.issuer).toBe(`${fake.baseUrl}/{tenantid}/v2.0`);
+    const second = DEFAULTS.secondTenantId;
+    const carol = await fake.mintAccessToken({
+      user: DEFAULTS.users.carol.upn,
+      scopes: ['data.read'],
+      tenant: DEFAULTS.secondTenantId,
+    });
+    expect(decodeJwt(carol).tid).toBe(second);
+    expect((await any.verify(carol)).tenantId).toBe(second);
+    expect((await any.verify(await aliceToken())).tenantId).toBe(TENANT);
+    // The issuer must name the token's own tenant (AadIssuerValidator): tid X with iss of Y is refused.
+    const mixed = await aliceToken({ claims: { iss: fake.issuer(second) } });
+    expect((await rejection(any, mixed)).reason).toBe('wrong_issuer');
+    const v1 = createEntraVerifier(
+      entraOptions(fake, { tenantId: 'common', allowedTenants: '*', acceptedVersions: ['1.0'] }),
+    );
+    const v1Token = await aliceToken({ version: 1 });
+    expect(decodeJwt(v1Token).iss).toBe(`https://sts.windows.net/${TENANT}/`);
+    expect((await v1.verify(v1Token)).tenantId).toBe(TENANT);
+    const v1Mixed = await aliceToken({
+      version: 1,
+      claims: { iss: `https://sts.windows.net/${second}/` },
+    });
+    expect((await rejection(v1, v1Mixed)).reason).toBe('wrong_issuer');
+  });
+
+  test('organizations with a list: only the listed tenants', async () => {
+    const listed = createEntraVerifier(
+      entraOptions(fake, { tenantId: 'organizations', allowedTenants: [DEFAULTS.secondTenantId] }),
+    );
+    const carol = await fake.mintAccessToken({
+      user: DEFAULTS.users.carol.upn,
+      scopes: ['data.read'],
+      tenant: DEFAULTS.secondTenantId,
+    });
+    await expect(listed.verify(carol)).resolves.toBeDefined();
+    expect((await rejection(listed, await aliceToken())).reason).toBe('wrong_tenant');
+    const home = createEntraVerifier(entraOptions(fake, { allowedTenants: '*' }));
+    await expect(home.verify(carol)).resolves.toBeDefined();
+  });
+
   test('v1 tokens (iss https://sts.windows.net/{tid}/) only when 1.0 is accepted', async () => {
     const token = await fake.mintBrokenToken('v1-token', { user: ALICE, scopes: ['data.read'] });
     expect(decodeJwt(token).iss).toBe(`https://sts.windows.net/${TENANT}/`);
@@ -293,7 +398,7 @@ describe('tenants and versions', () => {
     await expect(both.verify(await aliceToken())).resolves.toBeDefined();
     const v1Only = createEntraVerifier(entraOptions(fake, { acceptedVersions: ['1.0'] }));
     expect((await rejection(v1Only, await aliceToken())).message).toBe(
-      'Version 2.0 tokens are not accepted',
+      'The token is a version 2.0 access token; this API accepts version 1.0 only',
     );
     // A v1 token must carry the v1 issuer, a v2 token the v2 one.
     const v1WithV2Issuer = await fake.mintAccessToken({
@@ -362,6 +467,33 @@ describe('Entra endpoints', () => {
     );
   });
 
+  test('national clouds: the v2.0 issuer on the cloud host, the v1.0 issuer of that cloud', () => {
+    const cases: [string, string][] = [
+      ['https://login.microsoftonline.us', 'https://sts.windows.net'],
+      ['https://login.partner.microsoftonline.cn', 'https://sts.chinacloudapi.cn'],
+      ['https://login.chinacloudapi.cn', 'https://sts.chinacloudapi.cn'],
+      ['https://login.microsoftonline.com', 'https://sts.windows.net'],
+    ];
+    for (const [authority, v1] of cases) {
+      // login.chinacloudapi.cn is an alias whose tokens name login.partner.microsoftonline.cn (MSAL's metadata).
+      const issuerHost = authority.replace(
+        'login.chinacloudapi.cn',
+        'login.partner.microsoftonline.cn',
+      );
+      expect(entraEndpoints({ authority, tenantId: TENANT })).toMatchObject({
+        issuer: `${issuerHost}/${TENANT}/v2.0`,
+        v1Issuer: `${v1}/${TENANT}/`,
+        discoveryUrl: `${authority}/${TENANT}/v2.0/.well-known/openid-configuration`,
+      });
+    }
+    expect(entraEndpoints({ tenantId: 'organizations' })).toMatchObject({
+      issuer: 'https://login.microsoftonline.com/{tenantid}/v2.0',
+      v1Issuer: 'https://sts.windows.net/{tenantid}/',
+      authorizationEndpoint:
+        'https://login.microsoftonline.com/organizations/oauth2/v2.0/authorize',
+    });
+  });
+
   test('the discovery document the fake issuer serves agrees with them', async () => {
     const urls = entraEndpoints({ authority: fake.baseUrl, tenantId: TENANT });
     const doc = (await (await fetch(urls.discoveryUrl)).json()) as Record<string, unknown>;
@@ -375,9 +507,23 @@ describe('Entra endpoints', () => {
 
 describe('options are checked when the verifier is created', () => {
   const cases: [string, Record<string, unknown>, string][] = [
-    ['tenantId', { tenantId: 'contoso' }, 'tenantId must be a tenant GUID, got "contoso"'],
+    [
+      'tenantId',
+      { tenantId: 'contoso' },
+      'tenantId must be a tenant GUID, organizations or common, got "contoso"',
+    ],
     ['tenantId', { tenantId: undefined }, 'tenantId is required (or give allowedTenants)'],
-    ['allowedTenants', { allowedTenants: ['x'] }, 'allowedTenants must be a tenant GUID, got "x"'],
+    [
+      'allowedTenants',
+      { allowedTenants: ['x'] },
+      'allowedTenants must be tenant GUIDs (or "*"), got "x"',
+    ],
+    [
+      'allowedTenants',
+      { tenantId: 'organizations' },
+      'allowedTenants is required with tenantId organizations: list the tenant GUIDs whose tokens are accepted, or "*" for any tenant',
+    ],
+    ['maxTokenLength', { maxTokenLength: 100 }, 'maxTokenLength must be at least 1024 characters'],
     ['audience', { audience: [] }, 'audience is required (a string or a non-empty list)'],
     ['audience', { audience: [''] }, 'audience must contain non-empty strings only'],
     [

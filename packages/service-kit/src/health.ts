@@ -1,7 +1,10 @@
 // Probe routes: /healthz (liveness: the process answers, nothing external is asked, so an outage
-// of a dependency never restarts pods), /readyz (named checks, each bounded by a timeout; not
-// ready while stopping) and /metrics.
+// of a dependency never restarts pods) and /readyz (named checks, each bounded by a timeout; not
+// ready while stopping). Readiness bodies are terse: which check failed, never why (an error
+// message can name internal hosts and resolver errors); the reasons go to the log.
+// Metrics belong on an internal port (serve's `metrics` option), not on the app's routes.
 import Router from '@koa/router';
+import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 
 /** Resolves (optionally with a detail such as `ok (sqlite)`) when ready; throws why not. */
@@ -18,28 +21,34 @@ export interface ReadinessReport {
 export interface HealthRoutesOptions {
   /** Add the routes to this router (one route match per request); default: a new router. */
   router?: Router;
-  /** Served on /metrics. */
-  registry: Registry;
+  /**
+   * Served on /metrics of this router. Prefer serve's `metrics` option (an internal port that an
+   * ingress does not route); this is for apps that have no other port.
+   */
+  registry?: Registry;
   readiness?: {
     checks: Record<string, ReadinessCheck>;
     /** Per check; a check that has not answered by then fails with `no answer within N s`. Default 2000. */
     timeoutMs?: number;
     /** While true /readyz answers 503, so that traffic moves away before the server closes. */
     isStopping?: () => boolean;
-    /** The response body; default `{ status, checks: { <name>: 'ok' | 'unavailable: <reason>' } }`. */
+    /** The response body; default `{ status, checks: { <name>: 'ok' | 'unavailable' } }`. */
     body?: (report: ReadinessReport) => unknown;
+    /** Failing checks' reasons are logged here at warn, each time the set of reasons changes. */
+    logger?: Logger;
   };
 }
 
 export const LIVENESS_BODY = { status: 'ok' } as const;
 
-/** The default /readyz body: `{ status: 'ready' | 'not ready', checks: {...}, shutdown while stopping }`. */
+/**
+ * The default /readyz body: `{ status: 'ready' | 'not ready', checks: {...}, shutdown while
+ * stopping }`; a failing check says `unavailable`, without its reason.
+ */
 export function readinessBody(report: ReadinessReport): unknown {
   const checks: Record<string, string> = {};
   for (const [name, result] of Object.entries(report.checks))
-    checks[name] = result.ok
-      ? (result.detail ?? 'ok')
-      : `unavailable${result.reason ? `: ${result.reason}` : ''}`;
+    checks[name] = result.ok ? (result.detail ?? 'ok') : 'unavailable';
   if (report.stopping) checks.shutdown = 'in progress';
   return { status: report.ready ? 'ready' : 'not ready', checks };
 }
@@ -90,21 +99,33 @@ export function healthRoutes(options: HealthRoutesOptions): Router {
     ctx.body = LIVENESS_BODY;
   });
 
+  // Probes run every few seconds: log a failure when it starts or changes, not on every probe.
+  let loggedReasons = '{}';
   router.get('/readyz', async (ctx) => {
     const report = await checkReadiness(readiness?.checks ?? {}, {
       timeoutMs: readiness?.timeoutMs,
       stopping: readiness?.isStopping?.() ?? false,
     });
+    const reasons: Record<string, string> = {};
+    for (const [name, result] of Object.entries(report.checks))
+      if (!result.ok) reasons[name] = result.reason;
+    const key = JSON.stringify(reasons);
+    if (key !== loggedReasons) {
+      loggedReasons = key;
+      if (key !== '{}') readiness?.logger?.warn({ checks: reasons }, 'not ready');
+      else readiness?.logger?.info('ready again');
+    }
     ctx.status = report.ready ? 200 : 503;
     ctx.set('cache-control', 'no-store');
     ctx.body = (readiness?.body ?? readinessBody)(report);
   });
 
-  router.get('/metrics', async (ctx) => {
-    ctx.set('cache-control', 'no-store');
-    ctx.type = registry.contentType;
-    ctx.body = await registry.metrics();
-  });
+  if (registry !== undefined)
+    router.get('/metrics', async (ctx) => {
+      ctx.set('cache-control', 'no-store');
+      ctx.type = registry.contentType;
+      ctx.body = await registry.metrics();
+    });
 
   return router;
 }

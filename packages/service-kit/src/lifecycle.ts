@@ -6,6 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
 import { pino, type Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { ConfigError } from './env.ts';
 import { serializeError } from './logger.ts';
 
@@ -23,6 +24,8 @@ export interface ServeOptions {
   requestTimeoutMs?: number;
   /** Its headers within this (default 10 000 ms). */
   headersTimeoutMs?: number;
+  /** Largest request head (all headers) accepted, else 431; default Node's (16 KiB). */
+  maxHeaderSizeBytes?: number;
   /** Idle keep-alive connections close after this; default Node's (5 s). */
   keepAliveTimeoutMs?: number;
   /** Called first thing in close(): the service starts answering as stopping. */
@@ -31,6 +34,11 @@ export interface ServeOptions {
   onClosed?: () => Promise<void>;
   /** Fields for the `listening` line. */
   listeningFields?: Record<string, unknown>;
+  /**
+   * Serve the registry's /metrics on a port of its own (0: any free port), so that an ingress
+   * routing the app's port never exposes it; the scraper reaches the pod's port directly.
+   */
+  metrics?: { port: number; host?: string | undefined; registry: Registry };
 }
 
 export interface RunningServer {
@@ -38,12 +46,53 @@ export interface RunningServer {
   /** `http://<host>:<port>` (localhost when listening on all interfaces). */
   url: string;
   port: number;
+  /** `http://<host>:<port>/metrics` when the metrics option was given. */
+  metricsUrl: string | undefined;
   /**
    * Stops accepting, lets requests in flight finish (their responses say Connection: close, so
    * each connection closes once its response is sent), cuts what is left after
    * shutdownTimeoutMs, then calls onClosed. Idempotent.
    */
   close(): Promise<void>;
+}
+
+async function listen(server: Server, port: number, host: string | undefined): Promise<string> {
+  server.listen(port, host);
+  try {
+    await once(server, 'listening');
+  } catch (error) {
+    throw new Error(`cannot listen on ${host ?? '*'}:${port} (${(error as Error).message})`, {
+      cause: error,
+    });
+  }
+  const bound = (server.address() as AddressInfo).port;
+  const name = host && host !== '0.0.0.0' && host !== '::' ? host : 'localhost';
+  return `http://${name.includes(':') ? `[${name}]` : name}:${bound}`;
+}
+
+/** GET /metrics and nothing else: a plain HTTP server, no framework, no session, no logging. */
+function metricsServer(registry: Registry): Server {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    registry.metrics().then(
+      (text) => {
+        res.writeHead(200, { 'content-type': registry.contentType, 'cache-control': 'no-store' });
+        res.end(req.method === 'HEAD' ? undefined : text);
+      },
+      () => res.writeHead(500).end(),
+    );
+  });
+  server.requestTimeout = 10_000;
+  server.headersTimeout = 5_000;
+  return server;
 }
 
 /** Listens with app's callback; rejects when the port cannot be used (onClosed is not called then). */
@@ -60,26 +109,27 @@ export async function serve(app: Koa, options: ServeOptions): Promise<RunningSer
       logger.warn({ err: error }, 'response failed after it started');
     });
   }
-  const server = createServer(app.callback());
+  const server = createServer(
+    options.maxHeaderSizeBytes === undefined ? {} : { maxHeaderSize: options.maxHeaderSizeBytes },
+    app.callback(),
+  );
   server.requestTimeout = options.requestTimeoutMs ?? 30_000;
   server.headersTimeout = options.headersTimeoutMs ?? 10_000;
   if (options.keepAliveTimeoutMs !== undefined)
     server.keepAliveTimeout = options.keepAliveTimeoutMs;
-  server.listen(options.port, options.host);
-  try {
-    await once(server, 'listening');
-  } catch (error) {
-    throw new Error(
-      `cannot listen on ${options.host ?? '*'}:${options.port} (${(error as Error).message})`,
-      { cause: error },
-    );
-  }
+  const url = await listen(server, options.port, options.host);
   const { port } = server.address() as AddressInfo;
-  const host =
-    options.host && options.host !== '0.0.0.0' && options.host !== '::'
-      ? options.host
-      : 'localhost';
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  let metrics: Server | undefined;
+  let metricsUrl: string | undefined;
+  if (options.metrics !== undefined) {
+    metrics = metricsServer(options.metrics.registry);
+    try {
+      metricsUrl = `${await listen(metrics, options.metrics.port, options.metrics.host ?? options.host)}/metrics`;
+    } catch (error) {
+      server.close();
+      throw error;
+    }
+  }
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -108,13 +158,19 @@ export async function serve(app: Koa, options: ServeOptions): Promise<RunningSer
         clearTimeout(timer);
         clearInterval(sweeper);
       }
+      if (metrics !== undefined) {
+        // Scrapes are short; a scrape in flight gets no second chance after the app has drained.
+        const closed = new Promise<void>((resolve) => metrics.close(() => resolve()));
+        metrics.closeAllConnections();
+        await closed;
+      }
       await options.onClosed?.();
       logger.info(`${name} stopped`);
       logger.flush();
     })());
 
-  logger.info({ url, ...options.listeningFields }, `${name} listening`);
-  return { server, url, port, close };
+  logger.info({ url, metricsUrl, ...options.listeningFields }, `${name} listening`);
+  return { server, url, port, metricsUrl, close };
 }
 
 export interface MainOptions<Config, Running> {

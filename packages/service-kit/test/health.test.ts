@@ -8,11 +8,12 @@ let stopping = false;
 let app: TestApp;
 let custom: TestApp;
 beforeAll(async () => {
-  app = await startApp((router, metrics) => {
+  app = await startApp((router, metrics, logger) => {
     healthRoutes({
       router,
       registry: metrics.registry,
       readiness: {
+        logger,
         timeoutMs: 200,
         isStopping: () => stopping,
         checks: {
@@ -73,24 +74,30 @@ describe('/readyz', () => {
     });
   });
 
-  test('not ready: a failing check says why; a check that hangs fails at the timeout', async () => {
+  test('not ready: the body names the failing checks, the log says why (once per change); a check that hangs fails at the timeout', async () => {
     storeUp = false;
     try {
       const started = Date.now();
       const answer = await get(app, '/readyz');
       expect(Date.now() - started).toBeLessThan(900);
       expect(answer.status).toBe(503);
+      // Reasons can name internal hosts and resolver errors: never in a body anyone may fetch.
       expect(JSON.parse(answer.text)).toEqual({
         status: 'not ready',
-        checks: {
-          store: 'unavailable: connection refused',
-          keys: 'ok',
-          slow: 'unavailable: no answer within 0.2 s',
-        },
+        checks: { store: 'unavailable', keys: 'ok', slow: 'unavailable' },
       });
+      await get(app, '/readyz');
+      expect(app.logs.find({ msg: 'not ready' })).toMatchObject([
+        {
+          level: 'warn',
+          checks: { store: 'connection refused', slow: 'no answer within 0.2 s' },
+        },
+      ]);
     } finally {
       storeUp = true;
     }
+    await get(app, '/readyz');
+    expect(app.logs.find({ msg: 'ready again' })).toHaveLength(1);
   });
 
   test('503 while stopping, whatever the checks say', async () => {

@@ -87,6 +87,45 @@ describe('serve', () => {
     expect(logs.find({ msg: 'test app stopped' })).toHaveLength(1);
   });
 
+  test('metrics on a port of their own: GET /metrics only; the app port does not serve them', async () => {
+    const metrics = new ServiceMetrics({ service: 'test', defaultMetrics: false });
+    const app = new Koa();
+    app.use(
+      requestContext({ logger: createLogger({ service: 'test', level: 'silent' }), metrics }),
+    );
+    app.use((ctx) => {
+      if (ctx.path === '/hello') ctx.body = 'hello';
+    });
+    const logs = new LogCapture();
+    const running = await serve(app, {
+      port: 0,
+      host: '127.0.0.1',
+      logger: createLogger({ service: 'test', level: 'info', destination: logs }),
+      name: 'test app',
+      shutdownTimeoutMs: 1000,
+      metrics: { port: 0, registry: metrics.registry },
+    });
+    const metricsUrl = running.metricsUrl as string;
+    try {
+      expect(metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+      expect(new URL(metricsUrl).port).not.toBe(String(running.port));
+      expect(logs.find({ msg: 'test app listening' })).toMatchObject([{ metricsUrl }]);
+      await get(`${running.url}/hello`);
+      expect((await get(`${running.url}/metrics`)).status).toBe(404);
+      const scrape = await fetch(metricsUrl);
+      expect(scrape.status).toBe(200);
+      expect(scrape.headers.get('content-type')).toBe(metrics.registry.contentType);
+      expect(await scrape.text()).toMatch(
+        /^http_request_duration_seconds_count\{method="GET",route="unmatched",status="404",service="test"\} 1$/m,
+      );
+      expect((await fetch(metricsUrl.replace('/metrics', '/'))).status).toBe(404);
+      expect((await fetch(metricsUrl, { method: 'POST' })).status).toBe(405);
+    } finally {
+      await running.close();
+    }
+    await expect(fetch(metricsUrl)).rejects.toThrow(); // closed with the app
+  });
+
   test('an error after the response started (a failing body stream) is logged', async () => {
     const logs = new LogCapture();
     const logger = createLogger({ service: 'test', level: 'info', destination: logs });

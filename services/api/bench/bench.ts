@@ -64,7 +64,14 @@ async function startServer(script: string, env: Record<string, string>): Promise
     process.execPath,
     ['--no-warnings', '--conditions=@koa-entra/source', script],
     {
-      env: { ...parentEnv, ...issuerEnv, ...env, PORT: String(port), HOST: '127.0.0.1' },
+      env: {
+        ...parentEnv,
+        ...issuerEnv,
+        ...env,
+        PORT: String(port),
+        METRICS_PORT: '0',
+        HOST: '127.0.0.1',
+      },
       stdio: ['ignore', 'ignore', 'inherit'],
     },
   );

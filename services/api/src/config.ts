@@ -21,16 +21,27 @@ export type TokenVersion = '1.0' | '2.0';
 export interface ApiConfig {
   port: number;
   host: string | undefined;
+  /** /metrics is served here only, never on the app port (an ingress routes that one). */
+  metricsPort: number;
+  /** Tenant GUID (lower case), or `organizations` / `common` for a multi-tenant API. */
   tenantId: string | undefined;
   apiClientId: string;
   authority: string;
   oidcIssuer: string | undefined;
-  allowedTenants: string[];
+  /** More accepted tenants (GUIDs), or `'*'`: any tenant. */
+  allowedTenants: string[] | '*';
   acceptedTokenVersions: TokenVersion[];
+  /** App role a signed-in user must be assigned to write (delegated tokens only). */
+  writeAppRole: string | undefined;
+  /** Conditional Access authentication context (c1-c99) a user's write token must carry in `acrs`. */
+  writeAuthContext: string | undefined;
+  /** Longest accepted access token, in bytes (characters). */
+  maxTokenBytes: number;
   clockToleranceSeconds: number;
   tokenCacheMaxEntries: number;
   jwksRefreshSeconds: number;
   jwksCooldownSeconds: number;
+  jwksFailureBackoffSeconds: number;
   jwksStaleMaxSeconds: number;
   jwksFetchTimeoutMs: number;
   maxBodyBytes: number;
@@ -51,24 +62,56 @@ export interface ApiConfig {
 }
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const GUID_SOURCE = GUID.source.slice(1, -1);
+const TENANT = new RegExp(`^(${GUID_SOURCE}|organizations|common)$`, 'i');
 const https = () => envUrl({ protocols: ['https:'] });
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 const variables = {
   PORT: envPort().default(8000),
   HOST: envString().optional(),
-  TENANT_ID: envGuid().optional(),
+  // 9464: the port OpenTelemetry's Prometheus exporter uses; the web app takes 9465.
+  METRICS_PORT: envPort().default(9464),
+  TENANT_ID: envString({
+    pattern: TENANT,
+    message: 'must be a tenant GUID, organizations or common',
+  })
+    .transform((v) => v.toLowerCase())
+    .optional(),
   API_CLIENT_ID: envString().describe('the API application (client) id'),
   AUTHORITY: envUrl({ protocols: ['https:'], trimTrailingSlash: true }).default(
     'https://login.microsoftonline.com',
   ),
   OIDC_ISSUER: https().optional(),
-  ALLOWED_TENANTS: envList({ item: envGuid() }).default([]),
+  // Tenant GUIDs (comma-separated), or * for any tenant.
+  ALLOWED_TENANTS: envString()
+    .transform((v, ctx): string[] | '*' => {
+      if (v === '*') return '*';
+      const tenants = v
+        .split(',')
+        .map((t) => t.trim().toLowerCase())
+        .filter(Boolean);
+      if (tenants.length === 0 || !tenants.every((t) => GUID.test(t)))
+        ctx.addIssue({ code: 'custom', message: 'must be tenant GUIDs separated by commas, or *' });
+      return tenants;
+    })
+    .default([]),
   ACCEPTED_TOKEN_VERSIONS: envList({ item: envEnum(['1.0', '2.0']) }).default(['2.0']),
+  WRITE_APP_ROLE: envString({
+    pattern: /^[^\s]+$/,
+    message: 'must be one app role name (no spaces)',
+  }).optional(),
+  WRITE_AUTH_CONTEXT: envString({
+    pattern: /^c([1-9]|[1-9][0-9])$/,
+    message: 'must be an authentication context id c1 to c99',
+  }).optional(),
+  // Entra's largest tokens (200 groups + roles) are about 12.2 KB; the HTTP header limit follows.
+  MAX_TOKEN_BYTES: envInt({ min: 1024, max: 65_536 }).default(16_384),
   CLOCK_TOLERANCE_SECONDS: envInt({ min: 0, max: 300 }).default(30),
   TOKEN_CACHE_MAX_ENTRIES: envInt({ min: 0, max: 1_000_000 }).default(10_000),
   JWKS_REFRESH_SECONDS: envInt({ min: 1, max: 7 * 86400 }).default(600),
   JWKS_COOLDOWN_SECONDS: envInt({ min: 0, max: 3600 }).default(30),
+  JWKS_FAILURE_BACKOFF_SECONDS: envInt({ min: 0, max: 60 }).default(1),
   JWKS_STALE_MAX_SECONDS: envInt({ min: 0, max: 7 * 86400 }).default(21_600),
   JWKS_FETCH_TIMEOUT_MS: envInt({ min: 100, max: 60_000 }).default(5000),
   MAX_BODY_BYTES: envInt({ min: 64, max: 10 * 1024 * 1024 }).default(16_384),
@@ -97,9 +140,17 @@ const variables = {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
   const e = readEnv(variables, env, {
     check: (v, report) => {
+      if (v.METRICS_PORT !== undefined && v.METRICS_PORT !== 0 && v.METRICS_PORT === v.PORT)
+        report('METRICS_PORT', 'must differ from PORT (metrics are kept off the app port)');
       if (v.OIDC_ISSUER !== undefined) return;
       if (v.TENANT_ID === undefined)
         report('TENANT_ID', 'is required (a tenant GUID) unless OIDC_ISSUER is set');
+      const multiTenant = v.TENANT_ID === 'organizations' || v.TENANT_ID === 'common';
+      if (multiTenant && v.ALLOWED_TENANTS !== '*' && (v.ALLOWED_TENANTS ?? []).length === 0)
+        report(
+          'ALLOWED_TENANTS',
+          `is required with TENANT_ID=${v.TENANT_ID}: the tenant GUIDs whose tokens are accepted, or *`,
+        );
       if (v.API_CLIENT_ID !== undefined && !GUID.test(v.API_CLIENT_ID))
         report(
           'API_CLIENT_ID',
@@ -110,16 +161,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
   return {
     port: e.PORT,
     host: e.HOST,
+    metricsPort: e.METRICS_PORT,
     tenantId: e.TENANT_ID,
     apiClientId: e.API_CLIENT_ID,
     authority: e.AUTHORITY,
     oidcIssuer: e.OIDC_ISSUER,
     allowedTenants: e.ALLOWED_TENANTS,
     acceptedTokenVersions: e.ACCEPTED_TOKEN_VERSIONS,
+    writeAppRole: e.WRITE_APP_ROLE,
+    writeAuthContext: e.WRITE_AUTH_CONTEXT,
+    maxTokenBytes: e.MAX_TOKEN_BYTES,
     clockToleranceSeconds: e.CLOCK_TOLERANCE_SECONDS,
     tokenCacheMaxEntries: e.TOKEN_CACHE_MAX_ENTRIES,
     jwksRefreshSeconds: e.JWKS_REFRESH_SECONDS,
     jwksCooldownSeconds: e.JWKS_COOLDOWN_SECONDS,
+    jwksFailureBackoffSeconds: e.JWKS_FAILURE_BACKOFF_SECONDS,
     jwksStaleMaxSeconds: e.JWKS_STALE_MAX_SECONDS,
     jwksFetchTimeoutMs: e.JWKS_FETCH_TIMEOUT_MS,
     maxBodyBytes: e.MAX_BODY_BYTES,

@@ -13,6 +13,7 @@ import { dataRoutes } from './routes/data.ts';
 import { docsRoutes } from './routes/docs.ts';
 import { healthRoutes } from './routes/health.ts';
 import { itemRoutes } from './routes/items.ts';
+import { authenticateWithWritePolicy } from './policy.ts';
 import { openStore, type Store } from './store/index.ts';
 import { createTokenVerifier } from './token-verifier.ts';
 
@@ -39,6 +40,8 @@ export interface RunningApi {
   server: Server;
   url: string;
   port: number;
+  /** Where /metrics is served (METRICS_PORT). */
+  metricsUrl: string | undefined;
   /** Stop accepting, let in-flight requests finish (up to SHUTDOWN_TIMEOUT_MS), close the store. */
   close(): Promise<void>;
 }
@@ -73,7 +76,8 @@ export async function createApi(config: ApiConfig, options: ApiOptions = {}): Pr
     }),
   );
   app.use(apiResponses());
-  const auth = entraBearer(verifier);
+  // Writes (any method but GET/HEAD/OPTIONS) also get the write policy (policy.ts requireWrite).
+  const auth = authenticateWithWritePolicy(entraBearer(verifier), config);
   // One router: one route match per request, the hot data routes first.
   const router = new Router();
   const writes = {
@@ -88,7 +92,7 @@ export async function createApi(config: ApiConfig, options: ApiOptions = {}): Pr
   healthRoutes(router, {
     keys,
     store,
-    metrics,
+    logger,
     isStopping,
     timeoutMs: config.jwksFetchTimeoutMs + 500,
   });
@@ -123,9 +127,12 @@ export async function startApi(config: ApiConfig, options: ApiOptions = {}): Pro
       logger: api.logger,
       name: 'api',
       shutdownTimeoutMs: config.shutdownTimeoutMs,
+      // Room for the longest accepted token (Authorization: Bearer …) and 16 KiB of other headers.
+      maxHeaderSizeBytes: config.maxTokenBytes + 16 * 1024,
       beginShutdown: api.beginShutdown,
       onClosed: api.close,
       listeningFields: { store: api.store.kind },
+      metrics: { port: config.metricsPort, registry: api.metrics.registry },
     });
   } catch (error) {
     await api.close();

@@ -61,7 +61,7 @@ describe('unknown kid flood', () => {
     expect(fake.requestCounts().jwks).toBeLessThanOrEqual(1);
     // Valid tokens keep working meanwhile.
     expect((await read(api, await token())).status).toBe(200);
-    const metrics = await call(`${api.url}/metrics`);
+    const metrics = await call(String(api.metricsUrl));
     expect(metrics.text).toMatch(/api_token_rejections_total\{reason="unknown_kid"[^}]*\} 1000/);
   });
 });
@@ -83,7 +83,7 @@ describe('issuer outage', () => {
     const unseen = await token();
     fake.setOutage(true);
     expect((await read(api, unseen)).status).toBe(200);
-    const metrics = await call(`${api.url}/metrics`);
+    const metrics = await call(String(api.metricsUrl));
     expect(metrics.text).toMatch(
       /api_issuer_fetches_total\{target="(jwks|discovery)",result="failed"[^}]*\} [1-9]/,
     );
@@ -111,8 +111,11 @@ describe('issuer outage', () => {
   });
 
   test('cold start without the issuer: 503 + Retry-After, /readyz not ready; recovers when the issuer returns', async () => {
-    const { fake, api, token } = await setup({ JWKS_COOLDOWN_SECONDS: '3' }, { outage: true });
-    // startTestApi waited for the failed warm-up fetch; the failure cooldown starts now.
+    const { fake, api, token } = await setup(
+      { JWKS_COOLDOWN_SECONDS: '3', JWKS_FAILURE_BACKOFF_SECONDS: '3' },
+      { outage: true },
+    );
+    // startTestApi waited for the failed warm-up fetch; the failure backoff starts now.
     fake.setOutage(false);
     const t = await token();
     fake.setOutage(true);
@@ -126,13 +129,52 @@ describe('issuer outage', () => {
     }
     const ready = await call(`${api.url}/readyz`);
     expect(ready.status).toBe(503);
-    expect(ready.body.status).toBe('not ready');
+    // Which check fails, not why: the reason names the issuer's URL; it goes to the log.
+    expect(ready.body).toEqual({
+      status: 'not ready',
+      checks: { signingKeys: 'unavailable', store: 'ok (sqlite)' },
+    });
+    expect(ready.text).not.toContain(new URL(fake.baseUrl).host);
+    expect(api.logs.entries().find((e) => e.msg === 'not ready')).toMatchObject({
+      level: 'warn',
+      checks: { signingKeys: expect.stringContaining(new URL(fake.baseUrl).host) },
+    });
     expect((await call(`${api.url}/healthz`)).status).toBe(200);
-    // Within the failure cooldown nobody asks the issuer again.
+    // Within the failure backoff nobody asks the issuer again.
     expect(fake.requestCounts().discovery + fake.requestCounts().jwks).toBe(0);
     fake.setOutage(false);
     await sleep(3100);
     expect((await read(api, t)).status).toBe(200);
     expect((await call(`${api.url}/readyz`)).status).toBe(200);
+  });
+
+  test('W7: a key published during an outage: 503 naming the cause, accepted about 1 s after the issuer is back (not 30 s)', async () => {
+    // Default timings: JWKS_COOLDOWN_SECONDS 30, JWKS_FAILURE_BACKOFF_SECONDS 1.
+    const { fake, api, token } = await setup();
+    expect((await read(api, await token())).status).toBe(200);
+    fake.setOutage(true);
+    await fake.rotateSigningKey({ emergency: true });
+    const fresh = await token();
+    const during = await read(api, fresh);
+    expect(during.status).toBe(503);
+    expect(during.headers.get('retry-after')).toBe('1');
+    expect(during.headers.get('www-authenticate')).toBeNull();
+    expect(during.body).toEqual({
+      error: 'temporarily_unavailable',
+      error_description:
+        'The token is signed with a key this API has not seen yet, and the token issuer cannot be reached to fetch it; try again later',
+    });
+    const logged = api.logs
+      .entries()
+      .find((l) => l.msg === 'token issuer unreachable: no signing key to verify the token');
+    expect(logged).toMatchObject({
+      level: 'warn',
+      reason: 'unknown_kid_issuer_unreachable',
+      retryAfterSeconds: 1,
+    });
+    expect(String(logged?.cause)).toMatch(/answered 503/);
+    fake.setOutage(false);
+    await sleep(1100);
+    expect((await read(api, fresh)).status).toBe(200);
   });
 });

@@ -66,7 +66,7 @@ describe('metrics', () => {
     await read(api, token);
     await write(api, token, { n: 1 });
     await read(api);
-    const text = (await call(`${api.url}/metrics`)).text;
+    const text = (await call(String(api.metricsUrl))).text;
     // One naming scheme in both services: service="api" on every series.
     const duration = 'http_request_duration_seconds_count';
     expect(sample(text, duration, { method: 'GET', route: '/data/read', status: '200' })).toBe(2);
@@ -78,6 +78,11 @@ describe('metrics', () => {
     expect(sample(text, 'process_resident_memory_bytes', {})).toBeGreaterThan(0);
     for (const line of text.split('\n').filter((l) => l && !l.startsWith('#')))
       expect(line).toContain('service="api"');
+  });
+
+  test('only on METRICS_PORT: the app port, which an ingress routes, answers 404', async () => {
+    expect(new URL(String(api.metricsUrl)).port).not.toBe(String(api.port));
+    expect((await call(`${api.url}/metrics`)).status).toBe(404);
   });
 });
 

@@ -162,7 +162,11 @@ describe('graceful shutdown', () => {
 describe('startup configuration errors', () => {
   test.each([
     ['TENANT_ID unset', { TENANT_ID: undefined }, 'TENANT_ID: is required'],
-    ['TENANT_ID=contoso', { TENANT_ID: 'contoso' }, 'TENANT_ID: must be a GUID'],
+    [
+      'TENANT_ID=contoso',
+      { TENANT_ID: 'contoso' },
+      'TENANT_ID: must be a tenant GUID, organizations or common',
+    ],
     ['PORT=eighty', { PORT: 'eighty' }, 'PORT: must be a whole number'],
     [
       'AUTHORITY=http://login.example',

@@ -8,6 +8,7 @@ import {
   ALICE,
   API_ID,
   BOB,
+  DEFAULTS,
   FakeEntra,
   TENANT,
   call,
@@ -16,6 +17,12 @@ import {
   write,
   type TestApi,
 } from './support/api.ts';
+import {
+  largestTokenConfig,
+  signInForToken,
+  USER_APP_ROLES,
+  v1ApiConfig,
+} from './support/entra.ts';
 
 let fake: FakeEntra;
 let api: TestApi;
@@ -144,7 +151,7 @@ describe('broken tokens from the issuer are rejected with a specific reason', ()
     ['tampered-payload', 'The token signature is invalid'],
     ['missing-exp', 'The token has no valid expiry (exp)'],
     ['id-token', 'ID tokens are not accepted; send an access token for this API'],
-    ['v1-token', 'Version 1.0 tokens are not accepted'],
+    ['v1-token', 'The token is a version 1.0 access token; this API accepts version 2.0 only'],
   ];
   test.each(cases)('%s', async (kind, description) => {
     const token = await fake.mintBrokenToken(kind, { user: ALICE, scopes: ['data.read'] });
@@ -156,7 +163,7 @@ describe('broken tokens from the issuer are rejected with a specific reason', ()
   });
 
   test('rejections are counted by reason and no token reaches the logs', async () => {
-    const metrics = await call(`${api.url}/metrics`);
+    const metrics = await call(String(api.metricsUrl));
     expect(metrics.text).toMatch(/api_token_rejections_total\{reason="expired"[^}]*\} [1-9]/);
     expect(metrics.text).toMatch(/api_token_rejections_total\{reason="bad_signature"[^}]*\} [1-9]/);
     const token = await aliceToken();
@@ -171,12 +178,18 @@ describe('broken tokens from the issuer are rejected with a specific reason', ()
 // The rules themselves (algorithms, clock tolerance, iss, ver, tid, ID tokens) are tested on
 // the verifier in packages/bearer/test; here what this API's configuration and server add.
 describe('rules', () => {
-  test("an oversized token: 401 below Node's header limit, 431 above it", async () => {
-    const huge = await read(api, 'a'.repeat(13_000));
+  test('an oversized token: 401 too_large above MAX_TOKEN_BYTES (16384), 431 above the header limit', async () => {
+    // Above Node's default 16 KiB header limit: the API's limit is the token's + 16 KiB.
+    const longest = await read(api, 'a'.repeat(16_384));
+    expect(longest.status).toBe(401);
+    expect(longest.body.error_description).toBe(
+      'The token is not a JWS compact serialization (header.payload.signature)',
+    );
+    const huge = await read(api, 'a'.repeat(16_385));
     expect(huge.status).toBe(401);
-    expect(huge.body.error_description).toBe('The token is longer than 12288 characters');
-    // Beyond Node's header limit the server refuses the request before any code runs.
-    expect((await read(api, 'a'.repeat(20_000))).status).toBe(431);
+    expect(huge.body.error_description).toBe('The token is longer than 16384 characters');
+    // Beyond the header limit the server refuses the request before any code runs.
+    expect((await read(api, 'a'.repeat(33_000))).status).toBe(431);
     const garbage = await read(api, 'e30x.e30.c2ln');
     expect(garbage.headers.get('www-authenticate')).toBe(
       challenge('invalid_token', 'The token header is not valid base64url-encoded JSON'),
@@ -217,6 +230,47 @@ describe('permissions', () => {
     expect((await read(api, token)).status).toBe(403);
   });
 
+  test("U1: a user token with roles but neither scp nor idtyp is a user's, and reads no one else's items", async () => {
+    const secret = `alice-only-${Date.now()}`;
+    expect((await write(api, await aliceToken(), { secret })).status).toBe(201);
+    // Bob assigned the app role Data.Read.All as a user: his token carries roles, no scp, and
+    // (the optional claim not configured) no idtyp; oid != sub as in every user token.
+    const token = await fake.mintAccessToken({
+      user: BOB,
+      roles: ['Data.Read.All'],
+      claims: { scp: undefined, idtyp: undefined },
+    });
+    const claims = decodeJwt(token);
+    expect(claims.scp).toBeUndefined();
+    expect(claims.idtyp).toBeUndefined();
+    expect(claims.oid).not.toBe(claims.sub);
+    const r = await read(api, token);
+    expect(r.status).toBe(403);
+    expect(r.headers.get('www-authenticate')).toBe(
+      challenge('insufficient_scope', 'The token does not grant data.read', 'data.read'),
+    );
+    expect(r.text).not.toContain(secret);
+    // With scp, bob reads his own items only, never alice's.
+    const withScope = await fake.mintAccessToken({
+      user: BOB,
+      scopes: ['data.read'],
+      roles: ['Data.Read.All'],
+      claims: { idtyp: undefined },
+    });
+    const own = await read(api, withScope);
+    expect(own.status).toBe(200);
+    expect(own.text).not.toContain(secret);
+    // An app token without idtyp (oid == sub, no scp) is still app-only.
+    const daemon = await fake.mintAccessToken({
+      app: true,
+      roles: ['Data.Read.All'],
+      claims: { idtyp: undefined },
+    });
+    const tenantWide = await read(api, daemon);
+    expect(tenantWide.status).toBe(200);
+    expect(tenantWide.text).toContain(secret);
+  });
+
   test('app tokens use roles: Data.Read.All reads, Data.Write.All writes, nothing else', async () => {
     const reader = await fake.mintAccessToken({ app: true, roles: ['Data.Read.All'] });
     const r = await read(api, reader);
@@ -245,7 +299,7 @@ describe('verified-token cache', () => {
     const hits = async () =>
       Number(
         /api_token_cache_hits_total(?:\{[^}]*\})? (\d+)/.exec(
-          (await call(`${api.url}/metrics`)).text,
+          (await call(String(api.metricsUrl))).text,
         )?.[1] ?? 0,
       );
     const token = await aliceToken();
@@ -261,7 +315,7 @@ describe('verified-token cache', () => {
     try {
       const token = await aliceToken();
       for (let i = 0; i < 3; i++) expect((await read(uncached, token)).status).toBe(200);
-      expect((await call(`${uncached.url}/metrics`)).text).toMatch(
+      expect((await call(String(uncached.metricsUrl))).text).toMatch(
         /api_token_cache_hits_total(?:\{[^}]*\})? 0/,
       );
     } finally {
@@ -295,6 +349,160 @@ describe('configurable issuers', () => {
       expect((await read(v1, await aliceToken())).status).toBe(200);
     } finally {
       await v1.close();
+    }
+  });
+});
+
+describe('token versions: an API registration left at v1.0 tokens', () => {
+  for (const version of [null, 1] as const) {
+    test(`accessTokenAcceptedVersion ${version}: 401 named as a version mismatch and logged; accepted with ACCEPTED_TOKEN_VERSIONS=1.0, both aud forms`, async () => {
+      const v1Fake = await FakeEntra.start({ config: v1ApiConfig(version) });
+      const strict = await startTestApi(v1Fake);
+      const v1 = await startTestApi(v1Fake, { ACCEPTED_TOKEN_VERSIONS: '1.0' });
+      try {
+        // As Entra issues them: aud as the client asked (App ID URI or client id), v1 issuer.
+        for (const resource of [`api://${API_ID}`, API_ID]) {
+          const token = await signInForToken(v1Fake, {
+            upn: ALICE,
+            scope: `${resource}/data.read`,
+          });
+          const claims = decodeJwt(token);
+          expect(claims).toMatchObject({
+            ver: '1.0',
+            aud: resource,
+            iss: `https://sts.windows.net/${TENANT}/`,
+          });
+          const refused = await read(strict, token);
+          expect(refused.status).toBe(401);
+          expect(refused.headers.get('www-authenticate')).toBe(
+            challenge(
+              'invalid_token',
+              'The token is a version 1.0 access token; this API accepts version 2.0 only',
+            ),
+          );
+          expect((await read(v1, token)).status).toBe(200);
+        }
+        const logged = strict.logs.entries().find((l) => l.msg === 'access token version mismatch');
+        expect(logged).toMatchObject({
+          level: 'warn',
+          reason: 'unsupported_version',
+          acceptedVersions: ['2.0'],
+        });
+        expect(String(logged?.hint)).toContain('accessTokenAcceptedVersion');
+        // A v1-only API refuses v2.0 tokens the same way.
+        const v2 = await v1Fake.mintAccessToken({ version: 2, scopes: ['data.read'] });
+        expect((await read(v1, v2)).body.error_description).toBe(
+          'The token is a version 2.0 access token; this API accepts version 1.0 only',
+        );
+      } finally {
+        await strict.close();
+        await v1.close();
+        await v1Fake.close();
+      }
+    });
+  }
+});
+
+describe('multi-tenant: TENANT_ID=organizations with ALLOWED_TENANTS', () => {
+  const FABRIKAM = DEFAULTS.secondTenantId;
+  const carolToken = () =>
+    fake.mintAccessToken({
+      user: DEFAULTS.users.carol.upn,
+      scopes: ['data.read', 'data.write'],
+      tenant: FABRIKAM,
+    });
+
+  test("Fabrikam's user is accepted when listed; the issuer must be the {tenantid} template filled with the token's tid", async () => {
+    const multi = await startTestApi(fake, {
+      TENANT_ID: 'organizations',
+      ALLOWED_TENANTS: `${TENANT},${FABRIKAM}`,
+    });
+    try {
+      expect(multi.api.verifier.issuer).toBe(`${fake.baseUrl}/{tenantid}/v2.0`);
+      const carol = await carolToken();
+      expect(decodeJwt(carol)).toMatchObject({
+        tid: FABRIKAM,
+        iss: `${fake.baseUrl}/${FABRIKAM}/v2.0`,
+      });
+      const note = `carol-${Date.now()}`;
+      expect((await write(multi, carol, { note })).status).toBe(201);
+      const carolReads = await read(multi, carol);
+      expect(carolReads.status).toBe(200);
+      expect(carolReads.text).toContain(note);
+      // Each tenant's users see their own items only.
+      const alice = await read(multi, await aliceToken());
+      expect(alice.status).toBe(200);
+      expect(alice.text).not.toContain(note);
+      // tid of Fabrikam with the issuer of Contoso: Microsoft.Identity.Web refuses it too.
+      const mixed = await fake.mintAccessToken({
+        user: DEFAULTS.users.carol.upn,
+        scopes: ['data.read'],
+        tenant: FABRIKAM,
+        claims: { iss: fake.issuer(TENANT) },
+      });
+      expect((await read(multi, mixed)).body.error_description).toBe(
+        'The token was not issued by the expected issuer (iss)',
+      );
+      const other = await fake.mintAccessToken({
+        user: ALICE,
+        scopes: ['data.read'],
+        tenant: '11111111-2222-4333-8444-555555555555',
+      });
+      expect((await read(multi, other)).body.error_description).toBe(
+        'The token was issued for a tenant this API does not accept (tid)',
+      );
+    } finally {
+      await multi.close();
+    }
+  });
+
+  test('a tenant not listed is refused; ALLOWED_TENANTS=* accepts any tenant', async () => {
+    const onlyContoso = await startTestApi(fake, {
+      TENANT_ID: 'common',
+      ALLOWED_TENANTS: TENANT,
+    });
+    const any = await startTestApi(fake, { TENANT_ID: 'organizations', ALLOWED_TENANTS: '*' });
+    try {
+      const carol = await carolToken();
+      expect((await read(onlyContoso, carol)).body.error_description).toBe(
+        'The token was issued for a tenant this API does not accept (tid)',
+      );
+      expect((await read(onlyContoso, await aliceToken())).status).toBe(200);
+      expect((await read(any, carol)).status).toBe(200);
+      // The single-tenant default refuses Fabrikam.
+      expect((await read(api, carol)).status).toBe(401);
+    } finally {
+      await onlyContoso.close();
+      await any.close();
+    }
+  });
+});
+
+describe('token size', () => {
+  test("Entra's largest token without overage (200 groups, 5 app roles, 5 directory roles) is accepted", async () => {
+    const bigFake = await FakeEntra.start({ config: largestTokenConfig() });
+    const big = await startTestApi(bigFake);
+    try {
+      const token = await signInForToken(bigFake, {
+        upn: ALICE,
+        scope: `api://${API_ID}/data.read api://${API_ID}/data.write`,
+      });
+      const claims = decodeJwt(token);
+      expect(claims.groups).toHaveLength(200);
+      expect(claims.wids).toHaveLength(5);
+      expect(claims.roles).toEqual(USER_APP_ROLES);
+      // Printed for the size limits of the web app and the ingress.
+      console.log(
+        `largest v2.0 access token: ${token.length} bytes; Authorization header value ${`Bearer ${token}`.length}`,
+      );
+      expect(token.length).toBeGreaterThan(12_000);
+      expect(token.length).toBeLessThan(16_384);
+      const r = await read(big, token);
+      expect(r.status).toBe(200);
+      expect((await write(big, token, { note: 'big token' })).status).toBe(201);
+    } finally {
+      await big.close();
+      await bigFake.close();
     }
   });
 });

@@ -2,15 +2,20 @@
 // stop it. main.ts wires process signals.
 import type { Server } from 'node:http';
 import Koa from 'koa';
-import { bodyParser } from '@koa/bodyparser';
 import { createLogger, requestContext, serve } from '@koa-entra/service-kit';
 import type { DestinationStream, Logger } from 'pino';
 import { Authenticator } from './auth/authenticator.ts';
+import { PendingSignIns } from './auth/pending-sign-ins.ts';
+import { SessionIndex } from './auth/session-index.ts';
+import { SignInFlow } from './auth/sign-in-flow.ts';
 import type { WebAppConfig } from './config.ts';
+import { formBodies } from './http/body.ts';
 import { errorPages, interactionRedirect } from './http/errors.ts';
 import { Metrics } from './http/metrics.ts';
+import { PendingWrites } from './http/pending-write.ts';
+import { SignInLimiter } from './http/rate-limit.ts';
 import { securityHeaders } from './http/security-headers.ts';
-import { absoluteExpiry, sessions } from './http/session.ts';
+import { absoluteExpiry, secureCookies, sessionKey, sessions } from './http/session.ts';
 import { authRoutes } from './routes/auth.ts';
 import { operationalRoutes } from './routes/operational.ts';
 import { pageRoutes } from './routes/pages.ts';
@@ -45,7 +50,8 @@ export async function createWebApp(
     level: config.logLevel,
     destination: options.logDestination,
   });
-  const store = options.store ?? (await openStore(config.redisUrl));
+  const store =
+    options.store ?? (await openStore(config.redisUrl, { maxBytes: config.memoryStoreMaxBytes }));
   const metrics = new Metrics();
   const auth = new Authenticator(config, store, log, (resource, outcome) =>
     metrics.tokenRequests.inc({ resource, outcome }),
@@ -53,7 +59,19 @@ export async function createWebApp(
   const upstreams = new Upstreams(config, (upstream, outcome) =>
     metrics.upstreamCalls.inc({ upstream, outcome }),
   );
-  const ownOrigin = new URL(config.redirectUri).origin;
+  const ownOrigin = config.publicOrigin;
+  const pendingSignIns = new PendingSignIns({
+    sessionCookieName: config.sessionCookieName,
+    secureCookies: config.secureCookies,
+    sessionKeys: config.sessionKeys,
+  });
+  const signIns = new SignInFlow(
+    auth,
+    pendingSignIns,
+    new SignInLimiter(config.signInLimitPerMinute),
+  );
+  const sessionIndex = new SessionIndex(store, config.sessionAbsoluteTimeoutSeconds, sessionKey);
+  const writes = new PendingWrites(ownOrigin);
 
   // Fetched early so that the first page already lists the issuer in its CSP form-action.
   auth
@@ -67,15 +85,33 @@ export async function createWebApp(
   const app = new Koa({ proxy: config.trustProxy, keys: config.sessionKeys });
   app.silent = true; // errors are answered by errorPages and logged by requestContext
   app.use(requestContext({ logger: log, metrics, isStopping }));
-  app.use(securityHeaders(() => auth.issuerPageOrigins()));
+  // Secure cookies and HSTS follow the configured public origin (REDIRECT_URI), not the hop in
+  // front: behind a TLS-terminating proxy without TRUST_PROXY the request itself looks like http.
+  app.use(secureCookies(config));
+  app.use(
+    securityHeaders({
+      formActionOrigins: () => auth.issuerPageOrigins(),
+      hsts: config.secureCookies,
+    }),
+  );
   app.use(errorPages());
-  const operational = operationalRoutes({ store, metrics, isStopping });
+  const operational = operationalRoutes({ store, logger: log, isStopping });
   app.use(operational.routes());
   app.use(sessions(app, config, store));
   app.use(absoluteExpiry(config));
-  app.use(interactionRedirect());
-  app.use(bodyParser({ enableTypes: ['form'], formLimit: '16kb' }));
-  const deps = { auth, upstreams, store, metrics, ownOrigin };
+  app.use(interactionRedirect(signIns));
+  app.use(formBodies());
+  const deps = {
+    auth,
+    upstreams,
+    store,
+    metrics,
+    ownOrigin,
+    signIns,
+    pendingSignIns,
+    sessionIndex,
+    writes,
+  };
   for (const router of [authRoutes(deps), pageRoutes(deps)]) {
     app.use(router.routes());
     app.use(router.allowedMethods());
@@ -99,6 +135,8 @@ export async function createWebApp(
 export interface RunningWebApp {
   url: string;
   server: Server;
+  /** Where /metrics is served (METRICS_PORT). */
+  metricsUrl: string | undefined;
   webApp: WebApp;
   close(): Promise<void>;
 }
@@ -119,8 +157,10 @@ export async function startWebApp(
       beginShutdown: webApp.beginShutdown,
       onClosed: webApp.close,
       listeningFields: { store: webApp.store.kind },
+      metrics: { port: config.metricsPort, registry: webApp.metrics.registry },
     });
-    return { url: running.url, server: running.server, webApp, close: running.close };
+    const { url, server, metricsUrl, close } = running;
+    return { url, server, metricsUrl, webApp, close };
   } catch (error) {
     await webApp.close();
     throw new Error(`PORT: ${(error as Error).message}`, { cause: error });

@@ -1,6 +1,13 @@
-// Calls to Microsoft Graph and to the API, with their failures turned into typed errors.
+// Calls to Microsoft Graph and to the API, with their failures turned into typed errors (a 401
+// as a claims challenge or a named token rejection, which Authenticator.withAccessToken follows).
 import type { WebAppConfig } from './config.ts';
-import { InsufficientScopeError, InteractionRequiredError, UpstreamError } from './errors.ts';
+import type { PageError } from './errors.ts';
+import {
+  ClaimsChallengeError,
+  InsufficientScopeError,
+  TokenRejectedError,
+  UpstreamError,
+} from './errors.ts';
 import type { Profile, DataItem } from './views/pages.ts';
 
 export interface UpstreamObserver {
@@ -15,6 +22,40 @@ export function parseBearerChallenge(header: string | null): Record<string, stri
   for (let m = re.exec(header); m; m = re.exec(header))
     params[(m[1] as string).toLowerCase()] = (m[2] as string).replace(/\\(.)/g, '$1');
   return params;
+}
+
+/**
+ * The claims of a `error="insufficient_claims"` challenge as JSON: Microsoft sends them base64
+ * encoded (learn.microsoft.com/entra/identity-platform/claims-challenge); raw JSON is taken too.
+ */
+export function challengeClaims(challenge: Record<string, string>): string | undefined {
+  if (challenge.error !== 'insufficient_claims' || !challenge.claims) return undefined;
+  const raw = challenge.claims.trim();
+  const json = raw.startsWith('{') ? raw : Buffer.from(raw, 'base64').toString('utf8');
+  try {
+    const parsed = JSON.parse(json) as unknown;
+    return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? json : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A 401 from Graph or the API as what it is: a claims challenge to follow, or a token the
+ * resource refuses, named by its stated reason (a version mismatch or a size limit is a
+ * configuration problem, never worth signing in again).
+ */
+export function unauthorized(service: string, response: Response): PageError {
+  const challenge = parseBearerChallenge(response.headers.get('WWW-Authenticate'));
+  const claims = challengeClaims(challenge);
+  if (claims) return new ClaimsChallengeError(service, claims);
+  const description = (challenge.error_description ?? '').slice(0, 300);
+  const kind = /version/i.test(description)
+    ? 'version'
+    : /too large|too_large|longer than/i.test(description)
+      ? 'too_large'
+      : 'other';
+  return new TokenRejectedError(service, description || challenge.error || 'HTTP 401', kind);
 }
 
 async function call(
@@ -65,7 +106,7 @@ export class Upstreams {
       throw e;
     });
     this.#observe('graph', String(response.status));
-    if (response.status === 401) throw new InteractionRequiredError('graph_rejected_token');
+    if (response.status === 401) throw unauthorized('Microsoft Graph', response);
     if (!response.ok) {
       throw new UpstreamError(
         'Microsoft Graph',
@@ -134,11 +175,7 @@ export class Upstreams {
       const missing = (challenge.scope ?? '').split(/\s+/).filter(Boolean);
       throw new InsufficientScopeError(missing, challenge.error_description);
     }
-    if (response.status === 401) {
-      // The API rejected a token MSAL considered valid (revoked, clock skew, wrong audience):
-      // signing in again gets a fresh one; the loop guard stops a misconfiguration from cycling.
-      throw new InteractionRequiredError(`api_${challenge.error ?? 'unauthorized'}`);
-    }
+    if (response.status === 401) throw unauthorized('The API', response);
     if (response.status >= 500) {
       throw new UpstreamError('The API', `The API answered HTTP ${response.status}.`);
     }

@@ -7,7 +7,8 @@ const minimal = {
   CLIENT_ID: '0d7f3a52-9c1b-4e8a-b6f4-2c5e8a1d9b37',
   CLIENT_SECRET: 's',
   SESSION_KEYS: 'k'.repeat(32),
-  API_SCOPES: 'api://c750c37c-6c67-4211-a9e2-6f035a897cfa/data.read',
+  API_READ_SCOPES: 'api://c750c37c-6c67-4211-a9e2-6f035a897cfa/data.read',
+  API_WRITE_SCOPES: 'api://c750c37c-6c67-4211-a9e2-6f035a897cfa/data.write',
 };
 
 describe('configuration', () => {
@@ -21,14 +22,27 @@ describe('configuration', () => {
     expect(c.redirectUri).toBe('http://localhost:5001/auth/redirect');
     expect(c.postLogoutRedirectUri).toBe('http://localhost:5001/');
     expect(c.graphBaseUrl).toBe('https://graph.microsoft.com');
-    expect(c.apiScopes).toEqual(['api://c750c37c-6c67-4211-a9e2-6f035a897cfa/data.read']);
+    expect(c.apiReadScopes).toEqual(['api://c750c37c-6c67-4211-a9e2-6f035a897cfa/data.read']);
+    expect(c.apiWriteScopes).toEqual(['api://c750c37c-6c67-4211-a9e2-6f035a897cfa/data.write']);
+    expect(c.sessionCookieName).toBe('webapp.sid'); // http: no __Host- prefix (browsers refuse it)
+    expect(c.secureCookies).toBe(false);
     expect(c.redisUrl).toBeUndefined();
     expect(c.trustProxy).toBe(false);
   });
 
-  test('API_SCOPES has no default: the API of a real tenant is never guessed', () => {
-    const { API_SCOPES: _scopes, ...withoutScopes } = minimal;
-    expect(() => loadConfig(withoutScopes)).toThrow(/API_SCOPES/);
+  test('API scopes have no default: the API of a real tenant is never guessed', () => {
+    const { API_READ_SCOPES: _r, API_WRITE_SCOPES: _w, ...withoutScopes } = minimal;
+    expect(() => loadConfig(withoutScopes)).toThrow(/API_READ_SCOPES: is required/);
+  });
+
+  test('API_SCOPES (one list) still works: .read scopes read, .write scopes write', () => {
+    const { API_READ_SCOPES: _r, API_WRITE_SCOPES: _w, ...rest } = minimal;
+    const c = loadConfig({ ...rest, API_SCOPES: 'api://a/data.read api://a/data.write' });
+    expect(c.apiReadScopes).toEqual(['api://a/data.read']);
+    expect(c.apiWriteScopes).toEqual(['api://a/data.write']);
+    expect(() => loadConfig({ ...rest, API_SCOPES: 'api://a/data.read' })).toThrow(
+      /API_SCOPES: must name a scope ending in \.read and one ending in \.write/,
+    );
   });
 
   test('another issuer host becomes the only known authority; keys rotate', () => {
@@ -72,14 +86,14 @@ describe('configuration', () => {
         { variable: 'CLIENT_ID', problem: "is required (the web app's application (client) id)" },
         { variable: 'CLIENT_SECRET', problem: "is required (the web app's client secret)" },
         {
-          variable: 'API_SCOPES',
-          problem:
-            "is required (the API's scopes the web app asks for, e.g. api://<API client id>/data.read)",
-        },
-        {
           variable: 'SESSION_KEYS',
           problem:
             'is required (comma-separated secrets of at least 32 characters; the first signs, all verify)',
+        },
+        {
+          variable: 'API_READ_SCOPES',
+          problem:
+            'is required: the full scope URI a page that reads (API_READ_SCOPES) or a form that writes (API_WRITE_SCOPES) asks for, e.g. api://<API client id>/data.read (or API_SCOPES with both)',
         },
       ]).message,
     );

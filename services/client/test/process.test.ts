@@ -16,6 +16,7 @@ const BASE_ENV = {
   SESSION_KEYS: 'p'.repeat(32),
   AUTHORITY: 'https://127.0.0.1:9', // nothing listens: the app still starts, sign-in pages would say so
   PORT: '0',
+  METRICS_PORT: '0',
 };
 
 function run(env: Record<string, string>) {
@@ -43,10 +44,10 @@ test('a missing variable stops the process with exit 1 naming it', async () => {
   expect(line).toMatchObject({
     level: 'fatal',
     service: 'client',
-    variables: ['CLIENT_SECRET', 'API_SCOPES', 'SESSION_KEYS'],
+    variables: ['CLIENT_SECRET', 'SESSION_KEYS', 'API_READ_SCOPES'],
   });
   expect(line.msg).toContain('CLIENT_SECRET: is required');
-  expect(line.msg).toContain("API_SCOPES: is required (the API's scopes");
+  expect(line.msg).toContain('API_READ_SCOPES: is required');
   expect(line.msg).toContain('SESSION_KEYS: every key must be at least 32 characters');
   expect(output()).not.toContain('short'); // never echo secrets back
 }, 15_000);

@@ -74,7 +74,7 @@ function refreshTokenOwners(): Map<string, string> {
 }
 
 describe('sign-in', () => {
-  test('sends the browser to the issuer with PKCE S256, state, nonce, User.Read and API consent', async () => {
+  test('sends the browser to the issuer with PKCE S256, state, nonce and User.Read only (incremental consent)', async () => {
     const agent = new Agent(app.base);
     const answer = await agent.get('/auth/signin?returnTo=%2Fread');
     expect(answer.status).toBe(302);
@@ -90,21 +90,33 @@ describe('sign-in', () => {
     expect(p.get('state')).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(p.get('nonce')).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(p.get('redirect_uri')).toBe(`${app.base}/auth/redirect`);
-    expect(p.get('scope')?.split(' ')).toEqual(
-      expect.arrayContaining(['User.Read', 'openid', 'offline_access', ...DEFAULTS.apiScopes]),
-    );
-    // The session cookie carries an id only; httpOnly, SameSite=Lax, not Secure over http.
-    const cookie = answer.setCookies.find((c) => c.startsWith('webapp.sid='));
-    expect(cookie).toMatch(/httponly/i);
-    expect(cookie).toMatch(/samesite=lax/i);
-    expect(cookie).not.toMatch(/secure/i);
-    expect(cookie).not.toContain(p.get('state'));
+    expect(p.get('scope')?.split(' ').sort()).toEqual([
+      'User.Read',
+      'offline_access',
+      'openid',
+      'profile',
+    ]);
+    // Client capability CP1 (the app handles claims challenges), as MSAL sends it.
+    expect(JSON.parse(p.get('claims')!)).toMatchObject({
+      access_token: { xms_cc: { values: ['CP1'] } },
+    });
+    // Nothing server-side before sign-in (issue 13 W1): no session cookie, no store entry; the
+    // pending sign-in is a cookie of its own, encrypted (no state, nonce or verifier readable).
+    expect(answer.setCookies.find((c) => c.startsWith('webapp.sid='))).toBeUndefined();
+    expect(store.size).toBe(0);
+    const pending = answer.setCookies.find((c) => c.startsWith('webapp.sid.signin.'));
+    expect(pending).toMatch(/httponly/i);
+    expect(pending).toMatch(/samesite=lax/i);
+    expect(pending).toMatch(/path=\/auth\//i);
+    expect(pending).not.toMatch(/secure/i);
+    expect(pending).not.toContain(p.get('state'));
+    expect(pending).not.toContain(p.get('nonce'));
   });
 
   test('redeems the code with the PKCE verifier, regenerates the session id and returns to the page asked for', async () => {
     const agent = new Agent(app.base);
     const start = await startSignIn(agent, '/read?x=1');
-    const before = agent.cookies.get('webapp.sid');
+    const before = agent.cookies.get('webapp.sid'); // none yet: nothing to fixate
     // A name with markup, in the ID token (the account) and in Graph's profile.
     fake.enqueueTokenCallback({
       grantType: 'authorization_code',
@@ -131,8 +143,8 @@ describe('sign-in', () => {
     const after = agent.cookies.get('webapp.sid');
     expect(after).toBeDefined();
     expect(after).not.toBe(before);
-    // The old session id is gone from the store (no fixation).
-    expect(await store.get(`sess:${before}`)).toBeUndefined();
+    // The pending sign-in's cookie is used up.
+    expect([...agent.cookies.keys()].filter((k) => k.includes('.signin.'))).toEqual([]);
     const home = await agent.get('/');
     expect(home.status).toBe(200);
     // The display name, escaped wherever it is shown.
@@ -142,7 +154,7 @@ describe('sign-in', () => {
     expect(home.text).toContain(alice.upn);
   });
 
-  test('refuses an answer whose state does not match, without redeeming the code', async () => {
+  test('refuses an answer whose state does not match, without redeeming the code (W10 keeps others)', async () => {
     const agent = new Agent(app.base);
     const start = await startSignIn(agent);
     const back = new URL((await fake.completeSignIn(start.location, alice.upn)).url);
@@ -196,17 +208,31 @@ describe('sign-in', () => {
     fake.enqueueError({
       endpoint: 'authorize',
       clientId: DEFAULTS.webClientId,
-      error: 'access_denied',
-      code: 65004,
-      description: '<script>x</script> declined to consent.',
+      error: 'temporarily_unavailable',
+      code: 90033,
+      description: '<script>x</script> is busy.',
     });
     const agent = new Agent(app.base);
     const answer = await signIn(agent, fake, alice.upn);
     expect(answer.status).toBe(400);
-    expect(answer.text).toContain('access_denied');
-    expect(answer.text).toContain('AADSTS65004: &lt;script&gt;x&lt;/script&gt; declined');
+    expect(answer.text).toContain('temporarily_unavailable');
+    expect(answer.text).toContain('AADSTS90033: &lt;script&gt;x&lt;/script&gt; is busy');
     expect(answer.text).not.toContain('<script>');
     expect(tokenResponses()).toHaveLength(0);
+  });
+
+  test('consent declined at sign-in (AADSTS65004) is a page saying so, not a raw error', async () => {
+    fake.enqueueError({
+      endpoint: 'authorize',
+      clientId: DEFAULTS.webClientId,
+      error: 'access_denied',
+      code: 65004,
+      description: 'User declined to consent to access the app.',
+    });
+    const answer = await signIn(new Agent(app.base), fake, alice.upn);
+    expect(answer.status).toBe(403);
+    expect(answer.text).toContain('Permission not granted');
+    expect(answer.text).toContain('User.Read');
   });
 
   test.each([
@@ -317,7 +343,9 @@ describe('tokens per user and per resource', () => {
     for (const r of refreshes) {
       expect(r.clientId).toBe(DEFAULTS.webClientId);
       expect(owners.get(r.form.refresh_token!)).toBe(alice.oid);
-      expect(r.form.scope!.split(' ')).toEqual(expect.arrayContaining([...DEFAULTS.apiScopes]));
+      // Reading asks data.read only.
+      expect(r.form.scope!.split(' ')).toContain(`${DEFAULTS.apiIdentifier}/data.read`);
+      expect(r.form.scope).not.toContain('data.write');
     }
     const [first, second] = api.calls;
     expect(first!.token).not.toBe(second!.token);
@@ -336,20 +364,28 @@ describe('tokens per user and per resource', () => {
       suberror: 'bad_token',
     });
     const answer = await agent.get('/read?page=1');
+    // Straight to the issuer, for exactly what the page needed (data.read), as the same user.
     expect(answer.status).toBe(303);
-    expect(answer.location).toBe('/auth/signin?returnTo=%2Fread%3Fpage%3D1');
+    const url = new URL(answer.location);
+    expect(url.pathname).toBe(`/${TENANT}/oauth2/v2.0/authorize`);
+    expect(url.searchParams.get('scope')).toBe(
+      `${DEFAULTS.apiIdentifier}/data.read openid profile offline_access`,
+    );
     expect(fake.requests({ grantType: 'refresh_token' })).toMatchObject([
       { response: { status: 400, error: 'invalid_grant' } },
     ]);
-    const start = await agent.get(answer.location);
-    // Signed in again as the same user: MSAL sends a login hint.
-    expect(new URL(start.location).searchParams.get('login_hint')).toBe(alice.upn);
-    const back = await finishSignIn(agent, fake, start, alice.upn);
+    // The ID token's login_hint claim (opaque) names the account.
+    const hint = url.searchParams.get('login_hint');
+    expect(hint).toBeTruthy();
+    expect(hint).not.toBe(alice.upn);
+    const back = await finishSignIn(agent, fake, answer, alice.upn);
     expect(back.location).toBe('/read?page=1');
     expect((await agent.get('/read?page=1')).status).toBe(200);
   });
 
   test('when signing in again does not help, the page says why instead of looping', async () => {
+    // Inside MSAL's renewal margin: the token the interactive request brought is refreshed again.
+    fake.setLifetimes({ accessToken: 60 });
     const agent = new Agent(app.base);
     await signIn(agent, fake, alice.upn);
     for (let i = 0; i < 2; i++) {
@@ -363,12 +399,12 @@ describe('tokens per user and per resource', () => {
       });
     }
     const first = await agent.get('/read');
-    expect(first.status).toBe(303); // one trip through sign-in...
-    const again = await signIn(agent, fake, alice.upn, '/read');
+    expect(first.status).toBe(303); // one interactive request...
+    const again = await finishSignIn(agent, fake, first, alice.upn);
     expect(again.location).toBe('/read');
     const second = await agent.get('/read');
     expect(second.status).toBe(403); // ...then an explanation, not a loop
-    expect(second.text).toContain('Access could not be granted');
+    expect(second.text).toContain('Permission not granted');
     expect(second.text).toContain('consent_required');
   });
 });
@@ -398,7 +434,9 @@ describe('pages and errors', () => {
     });
     const read = await agent.get('/read');
     expect(read.text).toContain('hello &lt;i&gt;world&lt;/i&gt;');
-    expect(read.text).toContain('data.write');
+    // The write asked data.write only, the read data.read only.
+    expect(api.calls.at(-2)?.claims?.scp).toBe('data.write');
+    expect(api.calls.at(-1)?.claims?.scp).toBe('data.read');
   });
 
   test('a POST without a token, with a wrong one, replayed, or from another site is refused with 403', async () => {
@@ -547,7 +585,9 @@ describe('operations', () => {
     expect(JSON.parse(ready.text)).toMatchObject({ status: 'ready', store: 'memory' });
     await signIn(agent, fake, alice.upn);
     await agent.get('/read');
-    const metrics = await agent.get('/metrics');
+    // Metrics are served on METRICS_PORT (the kit's metrics server), never on the app port.
+    expect((await agent.get('/metrics')).status).toBe(404);
+    const metrics = { text: await app.webApp.metrics.registry.metrics() };
     expect(metrics.text).toMatch(
       /client_token_requests_total\{resource="api",outcome="network",service="client"\} 1/,
     );
@@ -561,7 +601,19 @@ describe('operations', () => {
     };
     const answer = await new Agent(app.base).get('/readyz');
     expect(answer.status).toBe(503);
-    expect(answer.text).toContain('connection refused');
+    expect(JSON.parse(answer.text)).toEqual({
+      status: 'not ready',
+      reason: 'memory store unreachable',
+    });
+    // Why goes to the log only.
+    expect(answer.text).not.toContain('connection refused');
+    expect(
+      app.logs.lines
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .find((e) => e.msg === 'not ready'),
+    ).toMatchObject({
+      checks: { store: 'connection refused' },
+    });
   });
 
   test('unknown pages are a readable 404', async () => {
@@ -649,20 +701,24 @@ describe('absolute expiry while signing in again', () => {
   });
 });
 
-describe('behind a proxy', () => {
-  let proxied: TestApp;
+describe('public origin https (issue 13 W3, W4)', () => {
+  let secure: TestApp;
   beforeAll(async () => {
-    proxied = await startTestApp({ fake }, { TRUST_PROXY: 'true' });
+    // Behind a TLS-terminating proxy, TRUST_PROXY unset: the request itself looks like http.
+    secure = await startTestApp({ fake }, { REDIRECT_URI: 'https://app.example/auth/redirect' });
   });
   afterAll(async () => {
-    await proxied.close();
+    await secure.close();
   });
 
-  test('the cookie is Secure when the proxy says https', async () => {
-    const answer = await new Agent(proxied.base).get('/auth/signin', {
-      'x-forwarded-proto': 'https',
-    });
-    expect(answer.setCookies.find((c) => c.startsWith('webapp.sid='))).toMatch(/secure/i);
+  test('cookies are Secure and __Host- prefixed, and HSTS is sent, from REDIRECT_URI alone', async () => {
+    expect(secure.config.sessionCookieName).toBe('__Host-webapp.sid');
+    const answer = await new Agent(secure.base).get('/auth/signin');
+    expect(answer.status).toBe(302);
+    const pending = answer.setCookies.find((c) => c.startsWith('__Host-webapp.sid.signin.'));
+    expect(pending).toMatch(/; secure/i);
+    expect(pending).toMatch(/; path=\/(;|$)/i);
+    expect(pending).not.toMatch(/domain=/i);
     expect(answer.headers.get('strict-transport-security')).toContain('max-age=');
   });
 });

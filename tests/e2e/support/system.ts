@@ -32,7 +32,9 @@ export interface WebAppProcess {
 }
 
 export async function startWebAppProcess(env: Record<string, string>): Promise<WebAppProcess> {
-  const port = await freePort();
+  // A port chosen beforehand (e.g. registered in the issuer's config as the front-channel
+  // logout URL), or any free one.
+  const port = env.PORT ? Number(env.PORT) : await freePort();
   const url = `http://localhost:${port}`;
   // The source condition: the web app imports workspace packages (@koa-entra/service-kit).
   const main = join(REPO, 'services/client/src/main.ts');
@@ -42,11 +44,14 @@ export async function startWebAppProcess(env: Record<string, string>): Promise<W
       PATH: process.env.PATH ?? '',
       NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS ?? join(REPO, '.certs/ca.pem'),
       PORT: String(port),
+      METRICS_PORT: '0',
       REDIRECT_URI: `${url}/auth/redirect`,
       TENANT_ID: DEFAULTS.tenantId,
       CLIENT_ID: DEFAULTS.webClientId,
       CLIENT_SECRET: DEFAULTS.webClientSecret,
-      API_SCOPES: DEFAULTS.apiScopes.join(' '),
+      // Incremental consent: reading asks data.read only, writing data.write only.
+      API_READ_SCOPES: `${DEFAULTS.apiIdentifier}/data.read`,
+      API_WRITE_SCOPES: `${DEFAULTS.apiIdentifier}/data.write`,
       SESSION_KEYS,
       LOG_LEVEL: 'info',
       ...env,
@@ -87,17 +92,23 @@ export interface System {
   close(): Promise<void>;
 }
 
-export async function startSystem(fakeOptions: FakeEntraOptions = {}): Promise<System> {
+/** `apiEnv`: more of the API's variables (e.g. WRITE_AUTH_CONTEXT). */
+export async function startSystem(
+  fakeOptions: FakeEntraOptions = {},
+  apiEnv: Record<string, string> = {},
+): Promise<System> {
   const fake = await FakeEntra.start(fakeOptions);
   const dataDir = mkdtempSync(join(tmpdir(), 'e2e-api-'));
   const api = await startApi(
     loadApiConfig({
       PORT: '0',
+      METRICS_PORT: '0',
       TENANT_ID: DEFAULTS.tenantId,
       API_CLIENT_ID: DEFAULTS.apiClientId,
       AUTHORITY: fake.baseUrl,
       DATA_DIR: dataDir,
       LOG_LEVEL: 'silent',
+      ...apiEnv,
     }),
   );
   return {

@@ -29,7 +29,7 @@ export interface TestApp {
  * port 0; `routes` adds the routes (given the app's metrics, for /metrics).
  */
 export async function startApp(
-  routes: (router: Router, metrics: ServiceMetrics) => void,
+  routes: (router: Router, metrics: ServiceMetrics, logger: Logger) => void,
   options: {
     level?: 'debug' | 'info';
     between?: Koa.Middleware[];
@@ -48,7 +48,7 @@ export async function startApp(
   app.use(requestContext({ logger, metrics, ...options.context }));
   for (const m of options.between ?? []) app.use(m);
   const router = new Router();
-  routes(router, metrics);
+  routes(router, metrics, logger);
   app.use(router.routes());
   app.use(router.allowedMethods());
   const server = createServer(app.callback());

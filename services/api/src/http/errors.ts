@@ -33,7 +33,60 @@ export interface ErrorResponse {
   body: { error: string; error_description: string };
 }
 
-export function toResponse(error: unknown): ErrorResponse {
+/** What of the request the mapping may name (never credentials). */
+export interface RequestFacts {
+  /** The request's Content-Encoding header ('' when absent). */
+  contentEncoding?: string;
+}
+
+/**
+ * Whether `error` is a request body that failed to decompress: node:zlib's gzip/deflate errors
+ * (`Z_DATA_ERROR`, `Z_BUF_ERROR`, ...) and brotli's (`ERR__ERROR_FORMAT_...`, `ERR_BROTLI_...`),
+ * raised by the body parser's inflation of `Content-Encoding` (W2: the caller's fault, not a 500).
+ */
+export function isBodyDecodingError(error: unknown): error is Error & { code: string } {
+  const code = (error as { code?: unknown })?.code;
+  // Duck-typed: node:zlib's errors may come from another realm (jest's vm), so no instanceof.
+  return (
+    typeof (error as { message?: unknown })?.message === 'string' &&
+    (error as { status?: unknown }).status === undefined &&
+    typeof code === 'string' &&
+    /^(Z_[A-Z_]+|ERR__ERROR_FORMAT_\w+|ERR_BROTLI_\w+|ERR__ERROR_\w+)$/.test(code)
+  );
+}
+
+/** An unknown Content-Encoding, as the body parser (inflation) raises it: 415. */
+const isUnsupportedEncoding = (error: unknown) =>
+  (error as { status?: unknown })?.status === 415 &&
+  /^Unsupported Content-Encoding/.test((error as { message?: unknown }).message as string);
+
+/** The Content-Encoding for a message, when it is a plain list of coding names. */
+function encodingName(value: string | undefined): string {
+  const v = (value ?? '').trim().toLowerCase();
+  return /^[a-z0-9._+-]{1,32}(\s*,\s*[a-z0-9._+-]{1,32}){0,3}$/.test(v) ? v : 'unknown';
+}
+
+export function toResponse(error: unknown, request: RequestFacts = {}): ErrorResponse {
+  if (isBodyDecodingError(error)) {
+    return {
+      status: 400,
+      headers: { connection: 'close' },
+      body: {
+        error: 'invalid_request',
+        error_description: `The request body is not valid ${encodingName(request.contentEncoding)} data (Content-Encoding)`,
+      },
+    };
+  }
+  if (isUnsupportedEncoding(error)) {
+    return {
+      status: 415,
+      headers: {},
+      body: {
+        error: 'unsupported_media_type',
+        error_description: `The request body has a Content-Encoding this API does not accept (${encodingName(request.contentEncoding)}); use gzip, deflate, br or none`,
+      },
+    };
+  }
   if (error instanceof BearerError) {
     return {
       status: error.status,

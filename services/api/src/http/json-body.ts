@@ -4,7 +4,7 @@ import { bodyParser } from '@koa/bodyparser';
 import { assertNoBodyToken } from '@koa-entra/bearer';
 import type { Context } from 'koa';
 import { REALM } from '../token-verifier.ts';
-import { HttpError, invalidRequest } from './errors.ts';
+import { HttpError, invalidRequest, isBodyDecodingError } from './errors.ts';
 
 /** JSON.parse accepts any depth, JSON.stringify (store, response) only a few thousand levels. */
 export const MAX_DEPTH = 64;
@@ -43,17 +43,10 @@ export function jsonBodyReader(maxBodyBytes: number) {
     try {
       await parse(ctx, async () => undefined);
     } catch (error) {
-      const e = error as { status?: number; code?: unknown };
+      const e = error as { status?: number };
       if (e.status === 413) throw tooLarge(maxBodyBytes);
-      if (e.status === 415)
-        throw new HttpError(
-          415,
-          'unsupported_media_type',
-          'The Content-Encoding is not supported (gzip, deflate, br or identity)',
-        );
-      // A corrupt compressed body is the caller's error, not the server's.
-      if (typeof e.code === 'string' && /^(Z_|ERR__|ERR_BROTLI)/.test(e.code))
-        throw invalidRequest('The request body could not be decompressed');
+      // A corrupt or unknown Content-Encoding goes to the error mapper as raised (400 / 415, W2).
+      if (isBodyDecodingError(error) || e.status === 415) throw error;
       if (e.status === 400)
         throw invalidRequest('The request body is not valid JSON (an object is expected)');
       throw error;

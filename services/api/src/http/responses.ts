@@ -3,7 +3,7 @@
 // is recorded on ctx.state.error, so that the kit's access log line carries it (a 500 with its
 // stack, a 503 with its reason): each request is logged once, with its final status.
 import type { Middleware } from 'koa';
-import { toResponse } from './errors.ts';
+import { isBodyDecodingError, toResponse } from './errors.ts';
 
 export function apiResponses(): Middleware {
   return async function answer(ctx, next) {
@@ -16,7 +16,14 @@ export function apiResponses(): Middleware {
       response = toResponse({ status: ctx.status, expose: true });
     } catch (error) {
       ctx.state.error = error;
-      response = toResponse(error);
+      const contentEncoding = ctx.get('content-encoding');
+      response = toResponse(error, { contentEncoding });
+      // A body that does not decompress is the caller's fault: a warn line, no stack (W2).
+      if (isBodyDecodingError(error))
+        ctx.state.log.warn(
+          { contentEncoding, code: error.code, reason: error.message },
+          'request body could not be decoded',
+        );
     }
     ctx.status = response.status;
     ctx.set(response.headers);

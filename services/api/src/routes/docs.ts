@@ -334,13 +334,6 @@ export function openApiDocument(config: ApiConfig): Record<string, unknown> {
           responses: { '200': { description: 'Ready' }, '503': { description: 'Not ready' } },
         },
       },
-      '/metrics': {
-        get: {
-          summary: 'Prometheus metrics',
-          security: [],
-          responses: { '200': { description: 'Metrics', content: { 'text/plain': {} } } },
-        },
-      },
     },
   };
 }

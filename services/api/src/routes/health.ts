@@ -1,9 +1,10 @@
-// Probes of the API (the kit's routes): liveness, readiness (signing keys usable, store
-// answering, not stopping) and /metrics.
+// Probes of the API (the kit's routes): liveness and readiness (signing keys usable, store
+// answering, not stopping). The body names a failing check only; why it fails (issuer URLs,
+// resolver errors) goes to the log. /metrics is on METRICS_PORT (server.ts).
 import type Router from '@koa/router';
 import { healthRoutes as kitHealthRoutes } from '@koa-entra/service-kit';
 import type { SigningKeys } from '@koa-entra/bearer';
-import type { Metrics } from '../http/metrics.ts';
+import type { Logger } from 'pino';
 import type { Store } from '../store/index.ts';
 
 export function healthRoutes(
@@ -11,16 +12,16 @@ export function healthRoutes(
   options: {
     keys: SigningKeys;
     store: Store;
-    metrics: Metrics;
+    logger: Logger;
     isStopping: () => boolean;
     timeoutMs: number;
   },
 ): Router {
-  const { keys, store, metrics, isStopping, timeoutMs } = options;
+  const { keys, store, logger, isStopping, timeoutMs } = options;
   return kitHealthRoutes({
     router,
-    registry: metrics.registry,
     readiness: {
+      logger,
       isStopping,
       timeoutMs,
       checks: {

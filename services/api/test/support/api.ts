@@ -37,6 +37,7 @@ export function apiEnv(
 ): Record<string, string | undefined> {
   return {
     PORT: '0',
+    METRICS_PORT: '0',
     HOST: '127.0.0.1',
     TENANT_ID: TENANT,
     API_CLIENT_ID: API_ID,

@@ -21,7 +21,8 @@ export function runApi(env: Record<string, string | undefined>): {
   // Without jest's NODE_OPTIONS, so the workspace packages' source condition is passed here.
   const child = spawn(process.execPath, ['--no-warnings', SOURCE_CONDITION, apiMain], {
     cwd: repoRoot,
-    env: { ...inherited, ...env },
+    // Any free metrics port: several API processes may run at once.
+    env: { METRICS_PORT: '0', ...inherited, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

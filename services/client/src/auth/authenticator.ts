@@ -1,6 +1,12 @@
 // Sign-in (authorization code + PKCE S256, state and nonce checked) and per-resource tokens
 // (acquireTokenSilent from the user's cache partition) with @azure/msal-node.
 //
+// Incremental consent: sign-in asks only Graph's User.Read (MSAL adds openid, profile,
+// offline_access); a page asks exactly the scopes of its action (reading data.read, writing
+// data.write). When that needs the user (consent, a claims challenge, an expired sign-in) the
+// error says what an interactive request must ask for, and the code it returns is redeemed for
+// exactly that. The app declares client capability CP1: it handles claims challenges.
+//
 // One client configuration per process; the MSAL client object is created per operation and
 // bound to one user's cache partition, because MSAL's in-memory cache is a single mutable store
 // per object (acquireTokenSilent clears and reloads it), which concurrent requests of different
@@ -22,29 +28,42 @@ import {
 import type { Logger } from 'pino';
 import { constantTimeEqual } from '@koa-entra/service-kit';
 import type { WebAppConfig } from '../config.ts';
-import { InteractionRequiredError, SignInError, UpstreamError } from '../errors.ts';
+import {
+  AdminApprovalRequiredError,
+  ClaimsChallengeError,
+  ConsentDeclinedError,
+  InteractionRequiredError,
+  PageError,
+  SignInError,
+  TokenRejectedError,
+  UpstreamError,
+  aadstsCodes,
+  type InteractionNeed,
+} from '../errors.ts';
 import type { KeyValueStore } from '../store/store.ts';
-import { PartitionedTokenCachePlugin, tokenCacheKey } from './msal-token-cache.ts';
+import {
+  PartitionMismatchError,
+  PartitionedTokenCachePlugin,
+  tokenCacheKey,
+} from './msal-token-cache.ts';
+import { PENDING_MAX_AGE_MS, type PendingSignIn } from './pending-sign-ins.ts';
 
-/** What the session keeps between /auth/signin and /auth/redirect (server-side only). */
-export interface PendingSignIn {
-  state: string;
-  nonce: string;
-  codeVerifier: string;
-  returnTo: string;
-  startedAt: number;
-  /** Started because MSAL needed interaction for a signed-in user (loop guard). */
-  reauthentication: boolean;
-}
+export type { PendingSignIn } from './pending-sign-ins.ts';
 
 /** What the session keeps about a signed-in user: ids and names to show, never tokens. */
 export interface SignedInUser {
   homeAccountId: string;
   name: string;
   username: string;
+  /** The user's home tenant (`tid`). */
+  tenantId: string;
+  /** The issuer session (ID token `sid`): front-channel logout names it. */
+  sid?: string | undefined;
+  /** The ID token's `login_hint` optional claim: the logout_hint (and login_hint) to send. */
+  loginHint?: string | undefined;
   signedInAt: number;
-  /** This sign-in was a re-authentication asked for by MSAL (interaction required). */
-  reauthentication: boolean;
+  /** The last interactive request an action needed, and when it completed (loop guard). */
+  lastInteraction?: { key: string; at: number } | undefined;
 }
 
 export type Resource = 'graph' | 'api';
@@ -62,8 +81,38 @@ export interface TokenObserver {
   (resource: Resource, outcome: 'cache' | 'network' | 'interaction_required' | 'error'): void;
 }
 
-const PENDING_MAX_AGE_MS = 10 * 60 * 1000;
+/** What a sign-in (or an interactive request for a signed-in user) asks for. */
+export interface SignInRequest {
+  returnTo: string;
+  /** Default: a first sign-in, Graph's scopes. */
+  resource?: Resource | undefined;
+  scopes?: readonly string[] | undefined;
+  claims?: string | undefined;
+  loginHint?: string | undefined;
+  forUser?: string | undefined;
+  need?: InteractionNeed | undefined;
+  interactionKey?: string | undefined;
+  resumeWrite?: string | undefined;
+}
+
+export interface TokenOptions {
+  /** A claims challenge to satisfy (skips the cache, as MSAL does for any claims). */
+  claims?: string | undefined;
+  /** A new token even though the cached one has not expired (the resource refused it). */
+  forceRefresh?: boolean | undefined;
+}
+
+/** What a sign-in answer gave: the user, and the kept write to resume, if any. */
+export interface CompletedSignIn {
+  user: SignedInUser;
+  /** The user was signed in already and this was an interactive request for an action. */
+  sameUser: boolean;
+}
+
+/** Client capabilities this app declares: CP1 = it handles claims challenges (CAE). */
+const CLIENT_CAPABILITIES = ['CP1'];
 const random = () => randomBytes(32).toString('base64url');
+const text = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
 
 export class Authenticator {
   readonly #config: WebAppConfig;
@@ -84,6 +133,19 @@ export class Authenticator {
     this.#store = store;
     this.#log = log;
     this.#observe = observe;
+  }
+
+  /** The scopes each kind of action asks for. */
+  get scopes(): {
+    graph: readonly string[];
+    apiRead: readonly string[];
+    apiWrite: readonly string[];
+  } {
+    return {
+      graph: this.#config.graphScopes,
+      apiRead: this.#config.apiReadScopes,
+      apiWrite: this.#config.apiWriteScopes,
+    };
   }
 
   /** The issuer's OpenID configuration, fetched once per process (retried after a failure). */
@@ -108,6 +170,13 @@ export class Authenticator {
         ),
       ),
     ];
+  }
+
+  /** The origin of the issuer's sign-out page: the only one that may frame front-channel logout. */
+  signOutPageOrigin(): string | undefined {
+    const m = this.#knownMetadata;
+    const url = m?.end_session_endpoint ?? m?.authorization_endpoint;
+    return url ? new URL(url).origin : undefined;
   }
 
   async #fetchMetadata(): Promise<IssuerMetadata> {
@@ -159,6 +228,7 @@ export class Authenticator {
         authority: this.#config.authority,
         knownAuthorities: this.#config.knownAuthorities,
         authorityMetadata: JSON.stringify(metadata),
+        clientCapabilities: CLIENT_CAPABILITIES,
       },
       cache: { cachePlugin: plugin },
       system: {
@@ -175,47 +245,58 @@ export class Authenticator {
     return { app: new ConfidentialClientApplication(configuration), plugin };
   }
 
-  /** Step 1: the URL to send the browser to, and what to keep in the session until it comes back. */
-  async beginSignIn(
-    returnTo: string,
-    options: { loginHint?: string | undefined; reauthentication?: boolean } = {},
-  ): Promise<{ url: string; pending: PendingSignIn }> {
-    const { loginHint, reauthentication = false } = options;
+  /** Step 1: the URL to send the browser to, and what to keep until it comes back. */
+  async beginSignIn(request: SignInRequest): Promise<{ url: string; pending: PendingSignIn }> {
     const { verifier, challenge } = await this.#crypto.generatePkceCodes();
+    const resource = request.resource ?? 'graph';
+    const scopes = [...(request.scopes ?? this.#config.graphScopes)];
     const pending: PendingSignIn = {
       state: random(),
       nonce: random(),
       codeVerifier: verifier,
-      returnTo,
+      returnTo: request.returnTo,
       startedAt: Date.now(),
-      reauthentication,
+      resource,
+      scopes,
+      claims: request.claims,
+      forUser: request.forUser,
+      need: request.need,
+      interactionKey: request.interactionKey,
+      resumeWrite: request.resumeWrite,
     };
     const { app } = await this.#client(undefined);
     const url = await app.getAuthCodeUrl({
-      scopes: this.#config.graphScopes,
-      // Graph and the API are different resources: one token per resource, consent for both now.
-      extraScopesToConsent: this.#config.apiScopes,
+      // Exactly what the action needs: one resource's scopes (Entra issues one token per
+      // resource; consent is asked for these only).
+      scopes,
       redirectUri: this.#config.redirectUri,
       responseMode: ResponseMode.QUERY,
       codeChallenge: challenge,
       codeChallengeMethod: 'S256',
       state: pending.state,
       nonce: pending.nonce,
-      ...(loginHint ? { loginHint } : {}),
+      ...(request.claims ? { claims: request.claims } : {}),
+      ...(request.loginHint ? { loginHint: request.loginHint } : {}),
     });
     return { url, pending };
   }
 
-  /** Step 2: check the answer against the pending sign-in and redeem the code. */
+  /**
+   * Step 2: check the answer against the pending sign-in and redeem the code for what it asked.
+   * `signedIn` is the session's current user, if any: an interactive request for their action
+   * must come back with the same account.
+   */
   async completeSignIn(
     query: Record<string, unknown>,
     pending: PendingSignIn | undefined,
-  ): Promise<SignedInUser> {
+    signedIn: SignedInUser | undefined,
+    kept?: string,
+  ): Promise<CompletedSignIn> {
     const str = (k: string) => (typeof query[k] === 'string' ? (query[k] as string) : undefined);
     if (!pending) {
       throw new SignInError(
         'no_pending_sign_in',
-        'This sign-in answer does not belong to a sign-in started in this browser (or it was already used).',
+        'This sign-in answer does not belong to a sign-in started in this browser (or it was already used, or it took longer than 10 minutes).',
       );
     }
     if (Date.now() - pending.startedAt > PENDING_MAX_AGE_MS) {
@@ -229,33 +310,39 @@ export class Authenticator {
       );
     }
     const error = str('error');
-    if (error) {
-      const description = (str('error_description') ?? '').split(/\r?\n/)[0]?.slice(0, 300) ?? '';
-      throw new SignInError(
-        `issuer_${error}`,
-        `The sign-in service reported “${error}”${description ? `: ${description}` : ''}.`,
-      );
-    }
+    if (error) throw this.#issuerError(error, str, pending, signedIn, kept);
     const code = str('code');
     if (!code)
       throw new SignInError('no_code', 'The sign-in answer carries no authorization code.');
 
-    const { app } = await this.#client(undefined);
+    // An interactive request for a signed-in user's action adds to their cache partition (the
+    // plugin refuses to write another account's tokens there).
+    const forUser =
+      pending.forUser && signedIn?.homeAccountId === pending.forUser ? pending.forUser : undefined;
+    const { app } = await this.#client(forUser);
     let result: AuthenticationResult;
     try {
       result = await app.acquireTokenByCode(
         {
           code,
-          scopes: this.#config.graphScopes,
+          scopes: pending.scopes,
           redirectUri: this.#config.redirectUri,
           codeVerifier: pending.codeVerifier,
           state: pending.state,
           nonce: pending.nonce,
+          ...(pending.claims ? { claims: pending.claims } : {}),
         },
         { code, state },
       );
     } catch (err) {
-      this.#observe('graph', 'error');
+      this.#observe(pending.resource, 'error');
+      if (err instanceof PartitionMismatchError) {
+        throw new SignInError(
+          'other_account',
+          'You signed in with another account than the one signed in to this app.',
+          { cause: err },
+        );
+      }
       throw new SignInError(
         err instanceof AuthError ? `redeem_${err.errorCode}` : 'redeem_failed',
         `The authorization code could not be redeemed${err instanceof AuthError ? ` (${err.errorCode})` : ''}.`,
@@ -273,22 +360,72 @@ export class Authenticator {
     }
     if (!result.account)
       throw new SignInError('no_account', 'The sign-in service returned no account.');
-    this.#observe('graph', 'network');
+    this.#observe(pending.resource, 'network');
+    const account = result.account;
+    const sameUser = forUser !== undefined && account.homeAccountId === forUser;
     return {
-      homeAccountId: result.account.homeAccountId,
-      name: result.account.name ?? (typeof claims.name === 'string' ? claims.name : ''),
-      username: result.account.username,
-      signedInAt: Date.now(),
-      reauthentication: pending.reauthentication === true,
+      sameUser,
+      user: {
+        homeAccountId: account.homeAccountId,
+        name: account.name ?? text(claims.name) ?? '',
+        username: account.username,
+        tenantId: account.tenantId || text(claims.tid) || '',
+        sid: text(claims.sid),
+        loginHint: text(claims.login_hint),
+        signedInAt: sameUser && signedIn ? signedIn.signedInAt : Date.now(),
+        ...(sameUser && pending.interactionKey
+          ? { lastInteraction: { key: pending.interactionKey, at: Date.now() } }
+          : {}),
+      },
     };
   }
 
-  /** An access token for one resource, from the cache or refreshed silently. */
+  /** The issuer answered with an error instead of a code: say what it means for the person. */
+  #issuerError(
+    error: string,
+    str: (k: string) => string | undefined,
+    pending: PendingSignIn,
+    signedIn: SignedInUser | undefined,
+    kept: string | undefined,
+  ): PageError {
+    const description = (str('error_description') ?? '').split(/\r?\n/)[0]?.slice(0, 300) ?? '';
+    const codes = aadstsCodes(description);
+    const forAction = pending.forUser !== undefined && signedIn?.homeAccountId === pending.forUser;
+    if (error === 'access_denied') {
+      const admin = codes.find((c) => c === '90094' || c === '90093');
+      // Entra names the admin-approval cases by code; Cancel on the consent page is AADSTS65004
+      // (error_subcode=cancel).
+      if (admin) return new AdminApprovalRequiredError(pending.scopes, admin, kept);
+      if (codes.includes('65004') || str('error_subcode') === 'cancel')
+        return new ConsentDeclinedError(pending.scopes, forAction, kept);
+    }
+    const sign = new SignInError(
+      `issuer_${error}`,
+      `The sign-in service reported “${error}”${description ? `: ${description}` : ''}.`,
+    );
+    if (codes.includes('50194')) {
+      // A single-tenant registration asked through /organizations or /common.
+      return new PageError(
+        400,
+        sign.title,
+        sign.detail,
+        'The app is configured for users of any organization (TENANT_ID organizations or common), but its registration is single-tenant: make the registration multi-tenant, or set TENANT_ID to its tenant id.',
+      );
+    }
+    return sign;
+  }
+
+  /**
+   * An access token for `scopes` of one resource, from the cache or refreshed silently. When
+   * that needs the user, throws InteractionRequiredError naming what the interactive request
+   * must ask for (these scopes; the claims Entra sent).
+   */
   async accessToken(
     user: Pick<SignedInUser, 'homeAccountId'>,
     resource: Resource,
+    scopes: readonly string[],
+    options: TokenOptions = {},
   ): Promise<AuthenticationResult> {
-    const scopes = resource === 'graph' ? this.#config.graphScopes : this.#config.apiScopes;
     const { app } = await this.#client(user.homeAccountId);
     let account: AccountInfo | null;
     try {
@@ -299,10 +436,19 @@ export class Authenticator {
     }
     if (!account) {
       this.#observe(resource, 'interaction_required');
-      throw new InteractionRequiredError('no_cached_account');
+      throw new InteractionRequiredError('no_cached_account', {
+        need: 'sign-in',
+        resource,
+        scopes,
+      });
     }
     try {
-      const result = await app.acquireTokenSilent({ account, scopes });
+      const result = await app.acquireTokenSilent({
+        account,
+        scopes: [...scopes],
+        ...(options.claims ? { claims: options.claims } : {}),
+        ...(options.forceRefresh ? { forceRefresh: true } : {}),
+      });
       this.#observe(resource, result.fromCache ? 'cache' : 'network');
       return result;
     } catch (err) {
@@ -311,11 +457,28 @@ export class Authenticator {
         (err instanceof ServerError && err.errorCode === 'invalid_grant')
       ) {
         this.#observe(resource, 'interaction_required');
-        const e = err as AuthError;
+        const e = err as AuthError & { claims?: string };
+        const codes = aadstsCodes(e.errorMessage);
         const reason = [e.errorCode || 'interaction_required', e.subError]
           .filter(Boolean)
-          .join('/');
-        throw new InteractionRequiredError(reason, { cause: err });
+          .join('/')
+          .concat(codes.length ? ` (AADSTS${codes[0]})` : '');
+        const claims = e.claims || options.claims;
+        const need: InteractionNeed =
+          e.subError === 'consent_required' ||
+          e.errorCode === 'consent_required' ||
+          codes.includes('65001')
+            ? 'consent'
+            : claims ||
+                ['basic_action', 'additional_action', 'message_only'].includes(e.subError) ||
+                codes.some((c) => ['50076', '50079', '50158'].includes(c))
+              ? 'step-up'
+              : 'sign-in';
+        throw new InteractionRequiredError(
+          reason,
+          { need, resource, scopes, claims },
+          { cause: err },
+        );
       }
       this.#observe(resource, 'error');
       if (err instanceof AuthError) {
@@ -329,19 +492,55 @@ export class Authenticator {
     }
   }
 
+  /**
+   * Calls `use` with an access token for `scopes`, and follows what the resource answers: a
+   * claims challenge (401 insufficient_claims from the API or Graph) with one request for those
+   * claims (interactive when Entra needs the user: InteractionRequiredError), a token refused
+   * for no stated version or size reason with one fresh token. `use` throws the typed errors of
+   * upstream.ts (ClaimsChallengeError, TokenRejectedError).
+   */
+  async withAccessToken<T>(
+    user: Pick<SignedInUser, 'homeAccountId'>,
+    resource: Resource,
+    scopes: readonly string[],
+    use: (accessToken: string) => Promise<T>,
+  ): Promise<T> {
+    const first = await this.accessToken(user, resource, scopes);
+    try {
+      return await use(first.accessToken);
+    } catch (err) {
+      let retry: TokenOptions;
+      if (err instanceof ClaimsChallengeError) retry = { claims: err.claims };
+      else if (err instanceof TokenRejectedError && err.kind === 'other')
+        retry = { forceRefresh: true };
+      else throw err;
+      this.#log.info(
+        { resource, challenge: err instanceof ClaimsChallengeError ? 'claims' : 'token rejected' },
+        'the resource refused the token: asking for a new one',
+      );
+      const second = await this.accessToken(user, resource, scopes, retry);
+      return use(second.accessToken);
+    }
+  }
+
   /** Removes the user's token cache partition (sign-out). */
   async forget(homeAccountId: string): Promise<void> {
     await this.#store.delete(tokenCacheKey(homeAccountId));
   }
 
-  /** The issuer's end-session URL that returns to POST_LOGOUT_REDIRECT_URI. */
-  async endSessionUrl(): Promise<string> {
+  /**
+   * The issuer's end-session URL, returning to POST_LOGOUT_REDIRECT_URI (one of the app's
+   * registered redirect URIs: Entra returns nowhere else), with the ID token's `login_hint`
+   * claim as `logout_hint` so that Entra signs that account out without an account picker.
+   */
+  async endSessionUrl(user?: Pick<SignedInUser, 'loginHint'>): Promise<string> {
     const metadata = await this.issuerMetadata();
     const url = new URL(
       metadata.end_session_endpoint ?? `${this.#config.authority}/oauth2/v2.0/logout`,
     );
     url.searchParams.set('post_logout_redirect_uri', this.#config.postLogoutRedirectUri);
     url.searchParams.set('client_id', this.#config.clientId);
+    if (user?.loginHint) url.searchParams.set('logout_hint', user.loginHint);
     return url.toString();
   }
 }

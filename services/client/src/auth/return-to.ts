@@ -17,8 +17,15 @@ export function safeReturnPath(value: unknown, fallback = '/'): string {
     return fallback;
   }
   if (parsed.origin !== PLACEHOLDER_ORIGIN) return fallback;
-  // Never come back into the sign-in machinery itself (loops, replays of the redirect URI).
-  if (parsed.pathname.startsWith('/auth/')) return fallback;
+  // Never come back into the sign-in machinery itself (loops, replays of the redirect URI). The
+  // router matches paths case-insensitively and decoded, so compare them that way (issue 13 W6).
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(parsed.pathname).toLowerCase();
+  } catch {
+    return fallback;
+  }
+  if (decoded === '/auth' || decoded.startsWith('/auth/')) return fallback;
   // Dot segments normalise away (`/.//host`, `/a/..//host`): check the path actually returned.
   if (parsed.pathname.startsWith('//')) return fallback;
   return `${parsed.pathname}${parsed.search}`;

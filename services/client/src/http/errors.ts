@@ -1,13 +1,19 @@
 // The one error-to-response mapper: every failure becomes a page a person understands, with the
 // request id to quote. Interaction required is handled first, inside the session (below).
 import type { Context, Middleware, Next } from 'koa';
-import { InteractionRequiredError, PageError } from '../errors.ts';
+import { safeReturnPath } from '../auth/return-to.ts';
+import type { SignInFlow } from '../auth/sign-in-flow.ts';
+import {
+  InteractionRequiredError,
+  PageError,
+  TooManySignInsError,
+  authenticationContexts,
+} from '../errors.ts';
 import { errorPage, layout } from '../views/pages.ts';
 import type { SessionData } from './session.ts';
 
 /**
- * A re-authentication this recent that still leaves MSAL needing interaction would loop: show
- * why instead (e.g. consent for a required permission is missing).
+ * The same interaction needed again this soon after it completed would loop: show why instead.
  */
 const LOOP_GUARD_MS = 60_000;
 
@@ -62,6 +68,7 @@ export function errorPages(): Middleware {
         }
       }
       ctx.status = view.status;
+      if (err instanceof TooManySignInsError) ctx.set('Retry-After', String(err.retryAfterSeconds));
       ctx.type = 'html';
       ctx.body = layout(
         view.title,
@@ -71,36 +78,81 @@ export function errorPages(): Middleware {
   };
 }
 
+/** What identifies an interaction for the loop guard: what was needed, for what. */
+export function interactionKey(err: InteractionRequiredError): string {
+  return [err.need, err.resource ?? 'graph', (err.scopes ?? []).join(' '), err.claims ?? ''].join(
+    '|',
+  );
+}
+
+/** The same interaction was needed again right after it completed: the real cause, as a page. */
+function stillNeeded(err: InteractionRequiredError): PageError {
+  const scopes = (err.scopes ?? []).map((s) => s.slice(s.lastIndexOf('/') + 1)).join(', ');
+  if (err.need === 'consent') {
+    return new PageError(
+      403,
+      'Permission not granted',
+      `Signing in again did not give this app the permission “${scopes}”: the sign-in service still says consent is required (${err.reason}).`,
+      'Ask an administrator to grant this app the permission for your organization (admin consent), then try again.',
+      { cause: err },
+    );
+  }
+  if (err.need === 'step-up') {
+    const contexts = authenticationContexts(err.claims);
+    return new PageError(
+      403,
+      'Additional verification not completed',
+      contexts.length
+        ? `This action needs the authentication context ${contexts.join(', ')} (a Conditional Access policy of your organization), and signing in again did not satisfy it (${err.reason}).`
+        : `Your organization requires additional verification (multifactor authentication or another Conditional Access control) for this, and signing in again did not complete it (${err.reason}).`,
+      'Try again and complete the verification the sign-in page asks for; if it keeps happening, ask an administrator to check the Conditional Access policy.',
+      { cause: err },
+    );
+  }
+  return new PageError(
+    403,
+    'Signing in did not help',
+    `The sign-in service still needs you to sign in after you just did (${err.reason}).`,
+    'Sign out, then sign in again; if it keeps happening, quote the request id below.',
+    { cause: err },
+  );
+}
+
 /**
- * Interaction required (consent missing, refresh token expired or revoked, cache empty): send the
- * user through sign-in and back to the page asked for. Runs inside the session middleware so
- * that the re-authentication mark is saved. A re-authentication that did not help is shown as a
- * page instead of looping.
+ * Interaction required (consent missing, a claims challenge, refresh token expired or revoked,
+ * cache empty): an interactive request for exactly what is missing (the error's scopes and
+ * claims), with the signed-in user as login hint, and back to the page (or, for a kept write,
+ * to /auth/resume). The same interaction needed again within a minute of completing is shown
+ * as a page naming its cause instead of looping. Runs inside the session middleware.
  */
-export function interactionRedirect(): Middleware {
+export function interactionRedirect(flow: SignInFlow): Middleware {
   return async (ctx: Context, next: Next) => {
     try {
       await next();
     } catch (err) {
       if (!(err instanceof InteractionRequiredError)) throw err;
-      const session = ctx.session as unknown as SessionData | null;
-      const user = session?.user;
-      const looping =
-        user?.reauthentication === true && Date.now() - user.signedInAt < LOOP_GUARD_MS;
-      if (looping) {
-        throw new PageError(
-          403,
-          'Access could not be granted',
-          `Signing in again did not give this app access (${err.reason}). Consent for a required permission may be missing.`,
-          'Ask an administrator to grant this app the permissions it needs, then sign out and sign in.',
-          { cause: err },
-        );
-      }
-      ctx.state.log.info({ reason: err.reason }, 'interaction required: signing in again');
-      if (session) session.reauthenticationRequested = true;
-      const back = ctx.method === 'GET' ? ctx.originalUrl : ctx.path;
+      const user = (ctx.session as unknown as SessionData | null)?.user;
+      const key = interactionKey(err);
+      const last = user?.lastInteraction;
+      if (last && last.key === key && Date.now() - last.at < LOOP_GUARD_MS) throw stillNeeded(err);
+      ctx.state.log.info(
+        { reason: err.reason, need: err.need, resource: err.resource ?? 'graph' },
+        'interaction required: interactive request',
+      );
+      const here = ctx.method === 'GET' ? ctx.originalUrl : ctx.path;
+      const url = await flow.start(ctx, {
+        returnTo: safeReturnPath(err.returnTo ?? here),
+        resource: err.resource,
+        scopes: err.scopes,
+        claims: err.claims,
+        loginHint: user ? (user.loginHint ?? user.username) : undefined,
+        forUser: user?.homeAccountId,
+        need: err.need,
+        interactionKey: user ? key : undefined,
+        resumeWrite: err.pendingWrite,
+      });
       ctx.status = 303;
-      ctx.redirect(`/auth/signin?returnTo=${encodeURIComponent(back)}`);
+      ctx.redirect(url);
     }
   };
 }

@@ -13,15 +13,34 @@ interface FormSession {
   formTokens?: string[];
 }
 
+const formSession = (ctx: Context) => ctx.session as (FormSession & Record<string, unknown>) | null;
+
 export function issueFormToken(ctx: Context): string {
-  const session = ctx.session as (FormSession & Record<string, unknown>) | null;
+  const session = formSession(ctx);
   if (!session) throw new Error('issueFormToken needs a session');
   const token = randomBytes(32).toString('base64url');
   session.formTokens = [...(session.formTokens ?? []), token].slice(-MAX_OUTSTANDING);
   return token;
 }
 
-export function consumeFormToken(ctx: Context, ownOrigin: string): void {
+/** Removes `token` from the session's outstanding tokens; whether it was one of them. */
+export function takeFormToken(ctx: Context, token: string): boolean {
+  const session = formSession(ctx);
+  const tokens = session?.formTokens ?? [];
+  const index = token ? tokens.findIndex((t) => constantTimeEqual(t, token)) : -1;
+  if (index < 0) return false;
+  if (session) session.formTokens = tokens.filter((_, i) => i !== index);
+  return true;
+}
+
+/** Makes a consumed token valid once more (a write kept across a sign-in round trip). */
+export function keepFormToken(ctx: Context, token: string): void {
+  const session = formSession(ctx);
+  if (session) session.formTokens = [...(session.formTokens ?? []), token].slice(-MAX_OUTSTANDING);
+}
+
+/** Checks and consumes the POST's form token (CSRF); returns it. */
+export function consumeFormToken(ctx: Context, ownOrigin: string): string {
   const fetchSite = ctx.get('Sec-Fetch-Site');
   if (fetchSite === 'cross-site') {
     throw new ForbiddenFormError('This form was sent from another web site.');
@@ -33,15 +52,12 @@ export function consumeFormToken(ctx: Context, ownOrigin: string): void {
   if (origin === 'null') throw new ForbiddenFormError('This form was sent from an opaque origin.');
   const body = ((ctx.request as { body?: unknown }).body ?? {}) as Record<string, unknown>;
   const submitted = typeof body._csrf === 'string' ? body._csrf : '';
-  const session = ctx.session as (FormSession & Record<string, unknown>) | null;
-  const tokens = session?.formTokens ?? [];
-  const index = submitted ? tokens.findIndex((t) => constantTimeEqual(t, submitted)) : -1;
-  if (index < 0) {
+  if (!takeFormToken(ctx, submitted)) {
     throw new ForbiddenFormError(
       submitted
         ? 'This form was already submitted or has expired.'
         : 'This form has no security token; it was not sent from this site.',
     );
   }
-  if (session) session.formTokens = tokens.filter((_, i) => i !== index);
+  return submitted;
 }

@@ -1,19 +1,21 @@
-// Probes, metrics and the stylesheet: mounted before the session middleware (no session I/O).
+// Probes and the stylesheet: mounted before the session middleware (no session I/O). /metrics is
+// on METRICS_PORT (server.ts); readiness bodies say what is down, the log says why.
 import { createHash } from 'node:crypto';
 import type Router from '@koa/router';
 import { healthRoutes } from '@koa-entra/service-kit';
+import type { Logger } from 'pino';
 import { STYLESHEET } from '../views/styles.ts';
 import type { RouteDeps } from './common.ts';
 
 export function operationalRoutes(
-  deps: Pick<RouteDeps, 'store' | 'metrics'> & { isStopping?: () => boolean },
+  deps: Pick<RouteDeps, 'store'> & { logger: Logger; isStopping?: () => boolean },
 ): Router {
-  const { store, metrics, isStopping } = deps;
+  const { store, logger, isStopping } = deps;
   const stylesheetEtag = `"${createHash('sha256').update(STYLESHEET).digest('base64url').slice(0, 16)}"`;
 
   const router = healthRoutes({
-    registry: metrics.registry,
     readiness: {
+      logger,
       checks: { store: () => store.ping() },
       timeoutMs: 2000,
       isStopping,
@@ -22,10 +24,7 @@ export function operationalRoutes(
         const check = report.checks.store;
         return {
           status: 'not ready',
-          reason:
-            check && !check.ok
-              ? `${store.kind} store unreachable: ${check.reason}`
-              : 'shutting down',
+          reason: check && !check.ok ? `${store.kind} store unreachable` : 'shutting down',
         };
       },
     },

@@ -7,20 +7,36 @@ export interface KeyValueStore {
   get(key: string): Promise<string | undefined>;
   /** Stores `value` for `ttlSeconds` (whole seconds, at least 1). */
   set(key: string, value: string, ttlSeconds: number): Promise<void>;
+  /** Stores `value` only if `key` holds nothing (atomically); whether it did. */
+  setIfAbsent(key: string, value: string, ttlSeconds: number): Promise<boolean>;
   delete(key: string): Promise<void>;
   /** Resolves when the store answers; rejects with the reason otherwise (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
 
+/** Roughly what an entry costs: its key and value (UTF-16 in memory) plus the Map's overhead. */
+const entryBytes = (key: string, value: string) => 2 * (key.length + value.length) + 64;
+
+export interface MemoryStoreOptions {
+  /** Above this many bytes the least recently written entries are dropped (default 64 MiB). */
+  maxBytes?: number;
+  sweepIntervalMs?: number;
+}
+
 export class MemoryStore implements KeyValueStore {
   readonly kind = 'memory';
+  // A Map keeps insertion order: each write re-inserts its key, so the first keys are the least
+  // recently written (sessions are rewritten on every request they serve).
   readonly #entries = new Map<string, { value: string; expiresAt: number }>();
   readonly #sweeper: NodeJS.Timeout;
+  readonly #maxBytes: number;
+  #bytes = 0;
 
-  constructor(sweepIntervalMs = 60_000) {
+  constructor(options: MemoryStoreOptions = {}) {
+    this.#maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
     // Expired entries are dropped lazily on read; the sweep bounds memory for abandoned sessions.
-    this.#sweeper = setInterval(() => this.#sweep(), sweepIntervalMs);
+    this.#sweeper = setInterval(() => this.#sweep(), options.sweepIntervalMs ?? 60_000);
     this.#sweeper.unref();
   }
 
@@ -28,21 +44,36 @@ export class MemoryStore implements KeyValueStore {
     const entry = this.#entries.get(key);
     if (!entry) return undefined;
     if (entry.expiresAt <= Date.now()) {
-      this.#entries.delete(key);
+      this.#remove(key);
       return undefined;
     }
     return entry.value;
   }
 
   async set(key: string, value: string, ttlSeconds: number): Promise<void> {
+    this.#remove(key);
     this.#entries.set(key, {
       value,
       expiresAt: Date.now() + Math.max(1, Math.ceil(ttlSeconds)) * 1000,
     });
+    this.#bytes += entryBytes(key, value);
+    // Bounded (issue 13 W1): the oldest writes go first, so a flood of new entries evicts
+    // abandoned ones and, at worst, signs out the longest-idle users (the store's owner decides
+    // what an entry is worth; this store only keeps its size).
+    for (const oldest of this.#entries.keys()) {
+      if (this.#bytes <= this.#maxBytes || oldest === key) break;
+      this.#remove(oldest);
+    }
+  }
+
+  async setIfAbsent(key: string, value: string, ttlSeconds: number): Promise<boolean> {
+    if ((await this.get(key)) !== undefined) return false;
+    await this.set(key, value, ttlSeconds);
+    return true;
   }
 
   async delete(key: string): Promise<void> {
-    this.#entries.delete(key);
+    this.#remove(key);
   }
 
   async ping(): Promise<void> {}
@@ -50,15 +81,28 @@ export class MemoryStore implements KeyValueStore {
   async close(): Promise<void> {
     clearInterval(this.#sweeper);
     this.#entries.clear();
+    this.#bytes = 0;
   }
 
   get size(): number {
     return this.#entries.size;
   }
 
+  /** What the entries cost, as counted against `maxBytes`. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  #remove(key: string): void {
+    const entry = this.#entries.get(key);
+    if (!entry) return;
+    this.#entries.delete(key);
+    this.#bytes -= entryBytes(key, entry.value);
+  }
+
   #sweep(): void {
     const now = Date.now();
-    for (const [key, entry] of this.#entries) if (entry.expiresAt <= now) this.#entries.delete(key);
+    for (const [key, entry] of this.#entries) if (entry.expiresAt <= now) this.#remove(key);
   }
 }
 
@@ -92,6 +136,17 @@ export class RedisStore implements KeyValueStore {
     await this.#redis.set(key, value, 'EX', Math.max(1, Math.ceil(ttlSeconds)));
   }
 
+  async setIfAbsent(key: string, value: string, ttlSeconds: number): Promise<boolean> {
+    const answer = await this.#redis.set(
+      key,
+      value,
+      'EX',
+      Math.max(1, Math.ceil(ttlSeconds)),
+      'NX',
+    );
+    return answer === 'OK';
+  }
+
   async delete(key: string): Promise<void> {
     await this.#redis.del(key);
   }
@@ -119,8 +174,11 @@ export class RedisStore implements KeyValueStore {
   }
 }
 
-export async function openStore(redisUrl: string | undefined): Promise<KeyValueStore> {
-  if (!redisUrl) return new MemoryStore();
+export async function openStore(
+  redisUrl: string | undefined,
+  memory: MemoryStoreOptions = {},
+): Promise<KeyValueStore> {
+  if (!redisUrl) return new MemoryStore(memory);
   const store = new RedisStore(redisUrl);
   try {
     await store.connect();

@@ -48,6 +48,7 @@ export class TestApi {
   readonly #server: Server;
   readonly #items = new Map<string, Item[]>();
   #faults: number[] = [];
+  #writeAuthContext: string | undefined;
 
   private constructor(server: Server, url: string) {
     this.#server = server;
@@ -122,6 +123,20 @@ export class TestApi {
     if (ctx.method === 'POST' && ctx.path === '/data/write') {
       if (!scopes.includes('data.write'))
         return challenge(ctx, 403, 'insufficient_scope', 'data.write is required', 'data.write');
+      const acrs = Array.isArray(call.claims.acrs) ? call.claims.acrs : [];
+      if (this.#writeAuthContext && !acrs.includes(this.#writeAuthContext)) {
+        // Microsoft's step-up with an authentication context: claims base64-encoded.
+        const claims = JSON.stringify({
+          access_token: { acrs: { essential: true, value: this.#writeAuthContext } },
+        });
+        ctx.status = 401;
+        ctx.set(
+          'WWW-Authenticate',
+          `Bearer realm="api", error="insufficient_claims", error_description="the authentication context ${this.#writeAuthContext} is required", claims="${Buffer.from(claims).toString('base64')}"`,
+        );
+        ctx.body = { error: 'insufficient_claims' };
+        return;
+      }
       const item = { id: items.length + 1, data: call.body, createdAt: new Date().toISOString() };
       items.unshift(item);
       ctx.status = 201;
@@ -130,6 +145,11 @@ export class TestApi {
     }
     ctx.status = 404;
     ctx.body = { error: 'not_found' };
+  }
+
+  /** Writes need this authentication context in `acrs` (the API's WRITE_AUTH_CONTEXT); undefined: none. */
+  requireWriteAuthContext(acr: string | undefined): void {
+    this.#writeAuthContext = acr;
   }
 
   /** The next call (with a valid token) is answered with this status instead. */
