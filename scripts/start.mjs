@@ -47,6 +47,9 @@ const services = [
       TENANT_ID: DEFAULTS.tenantId,
       API_CLIENT_ID: DEFAULTS.apiClientId,
       AUTHORITY: `https://localhost:${issuerPort}`,
+      // /docs signs in from the browser, which gets the fake's pages over plain http.
+      DOCS_AUTHORITY: `http://localhost:${issuerPort}`,
+      DOCS_CLIENT_ID: DEFAULTS.docsClientId,
       DATA_DIR: dataDir,
       ...shared,
     },

@@ -42,6 +42,7 @@ const GUIDS = new Set(
     DEFAULTS.apiClientId,
     DEFAULTS.webClientId,
     DEFAULTS.daemonClientId,
+    DEFAULTS.docsClientId,
     DEFAULTS.graphClientId,
     alice.oid,
     bob.oid,

@@ -41,7 +41,9 @@ describeWith([kubectl], 'k8s manifests: service configuration', () => {
       clientId: DEFAULTS.webClientId,
       clientSecret: DEFAULTS.webClientSecret,
       authority: `https://fake-entra:5050/${DEFAULTS.tenantId}`,
-      apiScopes: DEFAULTS.apiScopes,
+      // API_SCOPES split by name: reading asks the .read scope, writing the .write scope.
+      apiReadScopes: DEFAULTS.apiScopes.filter((s) => s.endsWith('/data.read')),
+      apiWriteScopes: DEFAULTS.apiScopes.filter((s) => s.endsWith('/data.write')),
       knownAuthorities: ['fake-entra:5050'],
       apiBaseUrl: 'http://api:8000',
       graphBaseUrl: 'https://fake-entra:5050',
@@ -192,8 +194,10 @@ describeWith([kubectl], 'k8s manifests: service configuration', () => {
       authority: `https://login.microsoftonline.com/${ENTRA_SAMPLE_SETTINGS['REPLACE_ME-tenant-guid']}`,
       knownAuthorities: [],
       graphBaseUrl: 'https://graph.microsoft.com',
-      apiScopes: [
+      apiReadScopes: [
         `api://${ENTRA_SAMPLE_SETTINGS['REPLACE_ME-api-application-guid']}/data.read`,
+      ],
+      apiWriteScopes: [
         `api://${ENTRA_SAMPLE_SETTINGS['REPLACE_ME-api-application-guid']}/data.write`,
       ],
       redisUrl: `redis://:${ENTRA_SECRETS['redis-auth/password']}@redis:6379/0`,

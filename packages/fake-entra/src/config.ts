@@ -140,6 +140,11 @@ const ClientSchema = z.strictObject({
   tenant: guid.optional(),
   /** Where Entra may send the browser: after sign-in, and after sign-out (post_logout_redirect_uri). */
   redirectUris: z.array(httpUrl).default([]),
+  /**
+   * Redirect URIs of the "Single-page application" platform (the manifest's `spa.redirectUris`):
+   * codes sent there need PKCE and are redeemed only cross-origin (CORS on /token).
+   */
+  spaRedirectUris: z.array(httpUrl).default([]),
   /** Removed: Entra has no separate post-logout list (kept here only to name it in the error). */
   postLogoutRedirectUris: z
     .unknown()

@@ -26,6 +26,10 @@ export interface DefaultIdentities {
   readonly webFrontChannelLogoutUrl: string;
   readonly daemonClientId: string;
   readonly daemonClientSecret: string;
+  /** The API docs' public single-page client (no secret; authorization code + PKCE, CORS). */
+  readonly docsClientId: string;
+  /** Its SPA redirect URI: Swagger UI's oauth2-redirect.html on the API (any port on localhost). */
+  readonly docsRedirectUri: string;
   readonly graphClientId: string;
   readonly graphIdentifier: string;
   /** The second tenant (Fabrikam), for multi-tenant tests. */
@@ -59,6 +63,9 @@ function deriveDefaults(directory: Directory): DefaultIdentities {
   const graph = directory.graph() ?? missing(`Microsoft Graph API (${GRAPH_APP_ID})`);
   const web = directory.primaryWebClient() ?? missing('client with a redirect URI');
   const daemon = directory.primaryDaemon() ?? missing('client with application permissions');
+  const docs =
+    config.clients.find((c) => c.spaRedirectUris.length > 0) ??
+    missing('client with a single-page-app redirect URI');
   const user = (localPart: string): DefaultUser => {
     const u =
       config.users.find((x) => x.upn.split('@')[0] === localPart) ?? missing(`user ${localPart}`);
@@ -80,6 +87,8 @@ function deriveDefaults(directory: Directory): DefaultIdentities {
       web.frontChannelLogoutUrl ?? missing('front-channel logout URL of the web app'),
     daemonClientId: daemon.clientId,
     daemonClientSecret: secret(daemon),
+    docsClientId: docs.clientId,
+    docsRedirectUri: docs.spaRedirectUris[0] as string,
     graphClientId: graph.clientId,
     graphIdentifier: graph.identifier,
     secondTenantId: config.tenants[1]?.id ?? missing('second tenant'),

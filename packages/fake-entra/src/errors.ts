@@ -185,6 +185,27 @@ export const errors = {
       70000,
       `The provided value for the 'code' parameter is not valid. ${detail}`,
     ),
+  crossOriginNotSpa: (origin: string) =>
+    new EntraError(
+      400,
+      'invalid_request',
+      9002326,
+      `Cross-origin token redemption is permitted only for the 'Single-Page Application' client-type. Request origin: '${origin}'.`,
+    ),
+  spaNeedsCrossOrigin: () =>
+    new EntraError(
+      400,
+      'invalid_request',
+      9002327,
+      "Tokens issued for the 'Single-Page Application' client-type may only be redeemed via cross-origin requests.",
+    ),
+  spaNeedsPkce: () =>
+    new EntraError(
+      400,
+      'invalid_request',
+      9002325,
+      'Proof Key for Code Exchange is required for cross-origin authorization code redemption.',
+    ),
   codeRedeemed: () =>
     new EntraError(
       400,

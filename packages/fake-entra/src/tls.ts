@@ -1,7 +1,7 @@
 // Certificates for the fake issuer: a development CA (created once, trusted by clients through
 // NODE_EXTRA_CA_CERTS) and short-lived server certificates it signs. node-forge builds the
 // X.509 structures; node:crypto generates the RSA keys (much faster than forge's JS keygen).
-import { generateKeyPair as generateKeyPairCb, sign } from 'node:crypto';
+import { generateKeyPair as generateKeyPairCb, randomBytes, sign } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -32,9 +32,15 @@ async function rsaKeyPair(): Promise<{ privateKeyPem: string; publicKeyPem: stri
   return { privateKeyPem: privateKey, publicKeyPem: publicKey };
 }
 
-function randomSerial(): string {
-  // Positive 16-byte serial (a leading 0 nibble keeps the DER integer positive).
-  return '0' + forge.util.bytesToHex(forge.random.getBytesSync(16)).slice(1);
+/**
+ * A positive 16-byte serial in minimal DER: the first byte is 0x40-0x7f. (A first byte of 0x00
+ * followed by one below 0x80 is a non-minimal INTEGER that OpenSSL rejects with "illegal
+ * padding": the old form, '0' + 31 random hex digits, produced one in 1 of 32 certificates.)
+ */
+export function randomSerial(): string {
+  const bytes = randomBytes(16);
+  bytes[0] = ((bytes[0] as number) & 0x3f) | 0x40;
+  return bytes.toString('hex');
 }
 
 /**

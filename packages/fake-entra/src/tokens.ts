@@ -480,6 +480,7 @@ export class TokenFactory {
         clientId,
         secret: 'minted',
         redirectUris: [],
+        spaRedirectUris: [],
         postLogoutRedirectUris: [],
         permissions: [],
         appRoles: [],

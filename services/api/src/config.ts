@@ -3,6 +3,7 @@ import {
   ConfigError,
   envBool,
   envEnum,
+  envGuid,
   envInt,
   envList,
   envLogLevel,
@@ -50,12 +51,21 @@ export interface ApiConfig {
   logLevel: LogLevel;
   trustProxy: boolean;
   shutdownTimeoutMs: number;
+  /** Per-owner item quota (count and stored bytes); writes past it answer 409 quota_exceeded. */
+  itemsQuota: { items: number; bytes: number };
+  /** Per-owner write rate: `limit` writes per `windowSeconds` (0 = off); 429 + Retry-After past it. */
+  writeRate: { limit: number; windowSeconds: number };
+  /** The authority as browsers reach it, for /docs sign-in (default AUTHORITY). */
+  docsAuthority: string;
+  /** The public (single-page) client /docs signs users in with; unset: typed in the dialog. */
+  docsClientId: string | undefined;
 }
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const GUID_SOURCE = GUID.source.slice(1, -1);
 const TENANT = new RegExp(`^(${GUID_SOURCE}|organizations|common)$`, 'i');
 const https = () => envUrl({ protocols: ['https:'] });
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 const variables = {
   PORT: envPort().default(8000),
@@ -112,6 +122,18 @@ const variables = {
   TRUST_PROXY: envBool().default(false),
   // Below the 9.5 s hard exit of main, itself below the orchestrator's 10 s grace period.
   SHUTDOWN_TIMEOUT_MS: envInt({ min: 0, max: 9000 }).default(8000),
+  ITEMS_QUOTA_COUNT: envInt({ min: 1, max: 100_000_000 }).default(1000),
+  ITEMS_QUOTA_BYTES: envInt({ min: 1024, max: 1024 ** 4 }).default(5 * 1024 * 1024),
+  WRITE_RATE_LIMIT: envInt({ min: 0, max: 1_000_000 }).default(60),
+  WRITE_RATE_WINDOW_SECONDS: envInt({ min: 1, max: 86_400 }).default(60),
+  // http only on loopback: the fake issuer's browser-facing pages on http://localhost:5050.
+  DOCS_AUTHORITY: envUrl({ protocols: ['https:', 'http:'], trimTrailingSlash: true })
+    .refine(
+      (v) => v.startsWith('https:') || LOOPBACK.has(new URL(v).hostname),
+      'must be https (http only on localhost)',
+    )
+    .optional(),
+  DOCS_CLIENT_ID: envGuid().optional(),
 };
 
 /** Reads and validates the environment; throws one ConfigError naming every bad variable. */
@@ -163,5 +185,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     logLevel: e.LOG_LEVEL,
     trustProxy: e.TRUST_PROXY,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    itemsQuota: { items: e.ITEMS_QUOTA_COUNT, bytes: e.ITEMS_QUOTA_BYTES },
+    writeRate: { limit: e.WRITE_RATE_LIMIT, windowSeconds: e.WRITE_RATE_WINDOW_SECONDS },
+    docsAuthority: e.DOCS_AUTHORITY ?? e.AUTHORITY,
+    docsClientId: e.DOCS_CLIENT_ID,
   };
 }

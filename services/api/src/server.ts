@@ -8,9 +8,11 @@ import { entraBearer, type SigningKeys, type TokenVerifier } from '@koa-entra/be
 import type { ApiConfig } from './config.ts';
 import { Metrics } from './http/metrics.ts';
 import { apiResponses } from './http/responses.ts';
+import { WriteRateLimit } from './http/write-rate-limit.ts';
 import { dataRoutes } from './routes/data.ts';
 import { docsRoutes } from './routes/docs.ts';
 import { healthRoutes } from './routes/health.ts';
+import { itemRoutes } from './routes/items.ts';
 import { authenticateWithWritePolicy } from './policy.ts';
 import { openStore, type Store } from './store/index.ts';
 import { createTokenVerifier } from './token-verifier.ts';
@@ -78,7 +80,15 @@ export async function createApi(config: ApiConfig, options: ApiOptions = {}): Pr
   const auth = authenticateWithWritePolicy(entraBearer(verifier), config);
   // One router: one route match per request, the hot data routes first.
   const router = new Router();
-  dataRoutes(router, { store, authenticate: auth, maxBodyBytes: config.maxBodyBytes });
+  const writes = {
+    store,
+    authenticate: auth,
+    maxBodyBytes: config.maxBodyBytes,
+    quota: config.itemsQuota,
+    rateLimit: new WriteRateLimit(config.writeRate),
+  };
+  dataRoutes(router, writes);
+  itemRoutes(router, writes);
   healthRoutes(router, {
     keys,
     store,

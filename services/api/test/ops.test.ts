@@ -187,7 +187,7 @@ describe('OpenAPI and docs', () => {
     }
     const init = await (await fetch(`${api.url}/docs/swagger-initializer.js`)).text();
     expect(init).toContain("url: '/openapi.json'");
-    expect(init).toContain('usePkceWithAuthorizationCodeGrant: true');
+    expect(init).toContain('"usePkceWithAuthorizationCodeGrant":true');
     expect((await call(`${api.url}/docs/oauth2-redirect.html`)).status).toBe(200);
     expect((await call(`${api.url}/docs/..%2F..%2Fpackage.json`)).status).toBe(404);
   });

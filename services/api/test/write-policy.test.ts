@@ -4,7 +4,7 @@
 // sign-in pages and its Conditional Access policy for c1.
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import { decodeJwt } from 'jose';
-import { ALICE, API_ID, BOB, FakeEntra, read, startTestApi, write } from './support/api.ts';
+import { ALICE, API_ID, BOB, FakeEntra, call, read, startTestApi, write } from './support/api.ts';
 import { signInForToken, stepUpConfig, userRolesConfig } from './support/entra.ts';
 
 jest.setTimeout(30_000);
@@ -49,6 +49,45 @@ describe('WRITE_AUTH_CONTEXT=c1: a step-up for writes', () => {
       expect(decodeJwt(steppedUp).acrs).toEqual(['c1']);
       const saved = await write(api, steppedUp, { note: 'stepped up' });
       expect(saved.status).toBe(201);
+    } finally {
+      await api.close();
+    }
+  });
+
+  test('every item write (POST, PUT, PATCH, DELETE on /data/items) needs the context too; reads do not', async () => {
+    const api = await startTestApi(fake, { WRITE_AUTH_CONTEXT: 'c1' });
+    try {
+      const plain = await signInForToken(fake, { upn: ALICE, scope: WRITE_SCOPE });
+      const steppedUp = await signInForToken(fake, {
+        upn: ALICE,
+        scope: WRITE_SCOPE,
+        claims: '{"access_token":{"acrs":{"essential":true,"value":"c1"}}}',
+      });
+      const items = `${api.url}/data/items`;
+      const json = { 'content-type': 'application/json', 'if-match': '*' };
+      const created = await call(items, {
+        method: 'POST',
+        token: steppedUp,
+        headers: json,
+        body: '{"n":1}',
+      });
+      expect(created.status).toBe(201);
+      const item = `${items}/${created.body.id as number}`;
+      for (const [method, url] of [
+        ['POST', items],
+        ['PUT', item],
+        ['PATCH', item],
+        ['DELETE', item],
+      ] as const) {
+        const r = await call(url, { method, token: plain, headers: json, body: '{"n":2}' });
+        expect({ method, status: r.status, error: r.body.error }).toEqual({
+          method,
+          status: 401,
+          error: 'insufficient_claims',
+        });
+      }
+      expect((await call(item, { token: plain })).status).toBe(200);
+      expect((await call(items, { token: plain })).status).toBe(200);
     } finally {
       await api.close();
     }

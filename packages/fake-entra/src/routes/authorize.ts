@@ -154,7 +154,7 @@ export function registerAuthorize(router: Router, h: Harness): void {
         throw errors.unknownClient(clientId, tenantId ?? ctx.params.tenant!);
       client = found;
       redirectUri = required(all, 'redirect_uri', 'request');
-      if (!Directory.uriMatches(client.redirectUris, redirectUri))
+      if (!Directory.uriMatches([...client.redirectUris, ...client.spaRedirectUris], redirectUri))
         throw errors.redirectUriNotRegistered(redirectUri, client.clientId);
     } catch (error) {
       if (error instanceof EntraError) return errorPage(ctx, error);
@@ -188,6 +188,9 @@ export function registerAuthorize(router: Router, h: Harness): void {
         throw errors.malformed(`The code_challenge_method '${method}' is not supported; use S256.`);
       if (params.code_challenge_method && !params.code_challenge)
         throw errors.missingParameter('code_challenge', 'request');
+      // A code for a single-page app is redeemed in the browser: only PKCE binds it (Entra).
+      if (!params.code_challenge && Directory.uriMatches(client.spaRedirectUris, redirectUri))
+        throw errors.spaNeedsPkce();
       if (params.prompt !== undefined && !PROMPTS.has(params.prompt))
         throw errors.malformed(`The prompt '${params.prompt}' is not supported.`);
 

@@ -9,6 +9,7 @@ import type { ClientConfig } from '../config.ts';
 import { CLIENT_ASSERTION_TYPE, verifyClientAssertion } from '../client-assertion.ts';
 import { mergeClaimsRequests, parseClaimsRequest } from '../conditional-access.ts';
 import type { Harness } from '../context.ts';
+import { Directory } from '../directory.ts';
 import { errors } from '../errors.ts';
 import { entraErrorOf } from '../hooks.ts';
 import { JWT_BEARER_GRANT, onBehalfOfGrant } from '../on-behalf-of.ts';
@@ -142,6 +143,7 @@ function authorizationCodeGrant(
   h: Harness,
   { client, method }: AuthenticatedClient,
   p: Params,
+  origin: string | undefined,
 ): Record<string, unknown> {
   const code = required(p, 'code');
   const redirectUri = required(p, 'redirect_uri');
@@ -155,6 +157,11 @@ function authorizationCodeGrant(
   entry.redeemed = true;
   if (entry.expiresAt < Date.now()) throw errors.codeExpired();
   if (entry.redirectUri !== redirectUri) throw errors.redirectMismatch();
+  // Codes of a single-page app's redirect URI are redeemed from its page (with an Origin);
+  // others never are (Entra: AADSTS9002327 and AADSTS9002326).
+  const spa = Directory.uriMatches(client.spaRedirectUris, entry.redirectUri);
+  if (spa && !origin) throw errors.spaNeedsCrossOrigin();
+  if (!spa && origin) throw errors.crossOriginNotSpa(origin);
   if (entry.codeChallenge) {
     const verifier = required(p, 'code_verifier');
     if (!verifyPkce(entry.codeChallenge, verifier)) throw errors.pkceMismatch();
@@ -240,8 +247,26 @@ function clientCredentialsGrant(
 }
 
 export function registerToken(router: Router, h: Harness): void {
+  // CORS for single-page apps: the answer (errors too) is readable by the page that asked;
+  // whether the request may be cross-origin at all is the grant's decision below.
+  router.options('/:tenant/oauth2/v2.0/token', (ctx) => {
+    const origin = ctx.get('origin');
+    if (!origin) return;
+    ctx.set('Access-Control-Allow-Origin', origin);
+    ctx.set('Access-Control-Allow-Methods', 'POST, OPTIONS');
+    const asked = ctx.get('access-control-request-headers');
+    if (asked) ctx.set('Access-Control-Allow-Headers', asked);
+    ctx.set('Access-Control-Max-Age', '86400');
+    ctx.set('Vary', 'Origin');
+    ctx.status = 204;
+  });
   router.post('/:tenant/oauth2/v2.0/token', async (ctx) => {
     h.count('token');
+    const origin = ctx.get('origin') || undefined;
+    if (origin) {
+      ctx.set('Access-Control-Allow-Origin', origin);
+      ctx.set('Vary', 'Origin');
+    }
     const tenantSegment = ctx.params.tenant!;
     const { tenantId } = h.directory.requireTenant(tenantSegment);
     const p = formParams(ctx);
@@ -254,7 +279,12 @@ export function registerToken(router: Router, h: Harness): void {
     if (!GRANTS.includes(grantType)) throw errors.unsupportedGrant(grantType);
     const authenticated = await authenticateClient(ctx, h, p, tenantId, tenantSegment);
     let body: Record<string, unknown>;
-    if (grantType === 'authorization_code') body = authorizationCodeGrant(h, authenticated, p);
+    if (origin && grantType !== 'authorization_code' && grantType !== 'refresh_token')
+      throw errors.crossOriginNotSpa(origin);
+    if (origin && grantType === 'refresh_token' && !authenticated.client.spaRedirectUris.length)
+      throw errors.crossOriginNotSpa(origin);
+    if (grantType === 'authorization_code')
+      body = authorizationCodeGrant(h, authenticated, p, origin);
     else if (grantType === 'refresh_token') body = refreshTokenGrant(h, authenticated, p);
     else if (grantType === 'client_credentials')
       body = clientCredentialsGrant(h, authenticated, p, tenantId);

@@ -9,10 +9,18 @@ export class HttpError extends Error {
   override name = 'HttpError';
   readonly status: number;
   readonly error: string;
-  constructor(status: number, error: string, description: string) {
+  /** Extra response headers (Retry-After of a 429, ...). */
+  readonly headers: Record<string, string>;
+  constructor(
+    status: number,
+    error: string,
+    description: string,
+    headers: Record<string, string> = {},
+  ) {
     super(description);
     this.status = status;
     this.error = error;
+    this.headers = headers;
   }
 }
 
@@ -101,7 +109,7 @@ export function toResponse(error: unknown, request: RequestFacts = {}): ErrorRes
     // The unread rest of an oversized body is not worth receiving: close the connection.
     return {
       status: error.status,
-      headers: error.status === 413 ? { connection: 'close' } : {},
+      headers: error.status === 413 ? { ...error.headers, connection: 'close' } : error.headers,
       body: { error: error.error, error_description: error.message },
     };
   }

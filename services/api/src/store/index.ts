@@ -3,7 +3,17 @@ import { PostgresStore } from './postgres-store.ts';
 import { SqliteStore } from './sqlite-store.ts';
 import type { Store } from './store.ts';
 
-export { StoreUnavailableError, type Item, type Owner, type Store } from './store.ts';
+export {
+  IdempotencyKeyMismatchError,
+  QuotaExceededError,
+  StoreUnavailableError,
+  type Item,
+  type Owner,
+  type Precondition,
+  type Quota,
+  type ReadScope,
+  type Store,
+} from './store.ts';
 
 /** PostgreSQL when DATABASE_URL is set, else the SQLite file under DATA_DIR. */
 export async function openStore(
