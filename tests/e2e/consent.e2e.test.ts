@@ -42,7 +42,7 @@ afterAll(async () => {
 });
 
 async function write(page: Page, web: string, text: string): Promise<void> {
-  await page.goto(`${web}/write`);
+  await page.goto(`${web}/items/new`);
   await page.getByLabel(/^Text/).fill(text);
   await page.getByRole('button', { name: 'Save' }).click();
 }
@@ -78,7 +78,7 @@ describeWith([chromium], 'a permission only an administrator may grant', () => {
 
   test('bob writes: "Need admin approval" at the issuer, then a page naming who can grant it, with his text', async () => {
     const { page, web } = s;
-    await signInThroughPage(page, web.url, 'Bob Example', '/read');
+    await signInThroughPage(page, web.url, 'Bob Example', '/items');
     const text = `needs an admin ${Date.now()}`;
     await write(page, web.url, text);
     await page.getByRole('heading', { name: 'Need admin approval' }).waitFor();
@@ -95,7 +95,7 @@ describeWith([chromium], 'a permission only an administrator may grant', () => {
     expect(body).toContain('Need admin approval');
     expect(body).toContain('Cloud Application Administrator');
     // Still signed in, reading works, nothing was written.
-    expect((await page.goto(`${web.url}/read`))?.status()).toBe(200);
+    expect((await page.goto(`${web.url}/items`))?.status()).toBe(200);
     expect(await page.content()).not.toContain(text);
   }, 60_000);
 });
@@ -118,9 +118,9 @@ describeWith([chromium], 'Conditional Access: a second factor for the API', () =
     const { page, web, system } = s;
     await signInThroughPage(page, web.url, 'Alice Example'); // Graph only: no second factor yet
     const before = system.fake.requests().at(-1)?.seq ?? 0;
-    await page.goto(`${web.url}/read`);
+    await page.goto(`${web.url}/items`);
     await page.getByRole('button', { name: 'Approve sign-in' }).click();
-    await page.waitForURL(`${web.url}/read`);
+    await page.waitForURL(`${web.url}/items`);
     await expect(page.getByTestId('scopes').textContent()).resolves.toContain('data.read');
     // The silent request met AADSTS50076 (basic_action); the interactive one carried its claims.
     const refused = system.fake
@@ -146,7 +146,7 @@ describeWith([chromium], 'Conditional Access: a second factor for the API', () =
     const text = `stepped up ${Date.now()}`;
     await write(page, web.url, text);
     await page.getByRole('button', { name: 'Approve sign-in' }).click();
-    await page.waitForURL(`${web.url}/read`);
+    await page.waitForURL(`${web.url}/items`);
     await expect(page.getByText(text, { exact: true }).count()).resolves.toBe(1);
   }, 60_000);
 });
@@ -170,12 +170,12 @@ describeWith([chromium], 'the API requires authentication context c1 for writes'
 
   test('a write: the API says insufficient_claims, "Approve sign-in" at the issuer, the text is saved once', async () => {
     const { page, web, system } = s;
-    await signInThroughPage(page, web.url, 'Alice Example', '/read'); // reading needs no c1
+    await signInThroughPage(page, web.url, 'Alice Example', '/items'); // reading needs no c1
     const before = system.fake.requests().at(-1)?.seq ?? 0;
     const text = `c1 write ${Date.now()}`;
     await write(page, web.url, text);
     await page.getByRole('button', { name: 'Approve sign-in' }).click();
-    await page.waitForURL(`${web.url}/read`);
+    await page.waitForURL(`${web.url}/items`);
     await expect(page.getByText(text, { exact: true }).count()).resolves.toBe(1);
     const authorize = system.fake
       .requests({ endpoint: 'authorize' })
@@ -202,7 +202,7 @@ describe('front-channel logout', () => {
 
     test('signing out in one browser ends the app session of another browser of the same issuer session', async () => {
       const { page, web, context, system } = s;
-      await signInThroughPage(page, web.url, 'Alice Example', '/read');
+      await signInThroughPage(page, web.url, 'Alice Example', '/items');
       // A second browser with the same issuer session (its cookie) but an app session of its own:
       // it signs in without a page (SSO), so both app sessions belong to one issuer `sid`.
       const other = await browser.newContext();
@@ -215,8 +215,8 @@ describe('front-channel logout', () => {
         expect(issuerCookies.length).toBeGreaterThan(0);
         await other.addCookies(issuerCookies);
         const second = await other.newPage();
-        await second.goto(`${web.url}/read`);
-        await second.waitForURL(`${web.url}/read`);
+        await second.goto(`${web.url}/items`);
+        await second.waitForURL(`${web.url}/items`);
         expect(await second.getByTestId('scopes').textContent()).toContain('data.read');
         // Sign-out in the first: the issuer's sign-out page frames the app's front-channel
         // logout URL with ?sid= (the frame carries the first browser's cookies only).
@@ -224,8 +224,8 @@ describe('front-channel logout', () => {
         await page.waitForURL(`${web.url}/`);
         // The second browser's app session is gone: /write (a page that needs a session but no
         // token; sign-out also dropped the user's token cache) sends it to sign in.
-        await second.goto(`${web.url}/write`);
-        expect(second.url().startsWith(`${web.url}/write`)).toBe(false);
+        await second.goto(`${web.url}/items/new`);
+        expect(second.url().startsWith(`${web.url}/items/new`)).toBe(false);
         expect(await second.getByRole('button', { name: 'Save' }).count()).toBe(0);
       } finally {
         await other.close();
@@ -234,7 +234,7 @@ describe('front-channel logout', () => {
 
     test('the endpoint may be framed by the issuer only; an unknown sid ends nothing', async () => {
       const { page, web, system } = s;
-      await signInThroughPage(page, web.url, 'Alice Example', '/read');
+      await signInThroughPage(page, web.url, 'Alice Example', '/items');
       const answer = await fetch(`${web.url}/auth/front-channel-logout?sid=unknown-sid`);
       expect(answer.status).toBe(200);
       const csp = answer.headers.get('content-security-policy') ?? '';
@@ -245,7 +245,7 @@ describe('front-channel logout', () => {
       expect(home.headers.get('x-frame-options')).toBe('DENY');
       expect(home.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
       // An unknown sid ended nothing.
-      expect((await page.goto(`${web.url}/read`))?.status()).toBe(200);
+      expect((await page.goto(`${web.url}/items`))?.status()).toBe(200);
     }, 60_000);
   });
 });

@@ -68,13 +68,13 @@ describeWith([chromium], 'an API registration left at v1.0 tokens', () => {
 
   test('alice reads and writes end to end with v1.0 access tokens', async () => {
     const { page, web, system } = s;
-    await signInThroughPage(page, web.url, 'Alice Example', '/read');
+    await signInThroughPage(page, web.url, 'Alice Example', '/items');
     await expect(page.getByTestId('scopes').textContent()).resolves.toContain('data.read');
     const text = `v1 ${Date.now()}`;
-    await page.goto(`${web.url}/write`);
+    await page.goto(`${web.url}/items/new`);
     await page.getByLabel(/^Text/).fill(text);
     await page.getByRole('button', { name: 'Save' }).click();
-    await page.waitForURL(`${web.url}/read`);
+    await page.waitForURL(`${web.url}/items`);
     await expect(page.getByText(text, { exact: true }).count()).resolves.toBe(1);
     const apiTokens = system.fake
       .requests({ endpoint: 'token' })
@@ -116,9 +116,9 @@ describeWith([chromium], 'multi-tenant: organizations authority', () => {
     await expect(page.getByTestId('profile-email').textContent()).resolves.toContain(
       'carol@fabrikam.test',
     );
-    await page.goto(`${web.url}/read`);
+    await page.goto(`${web.url}/items`);
     await page.getByRole('button', { name: 'Accept' }).click();
-    await page.waitForURL(`${web.url}/read`);
+    await page.waitForURL(`${web.url}/items`);
     await expect(page.getByTestId('scopes').textContent()).resolves.toContain('data.read');
   }, 60_000);
 });
