@@ -355,7 +355,7 @@ describe('one item: open, edit, delete', () => {
 });
 
 describe('permissions', () => {
-  test('without the write permission: no write form or Edit/Delete, but a way to ask for it', async () => {
+  test('without the write permission: the forms say that saving asks for it, and a way to ask now', async () => {
     // Bob consented data.read only: writing needs his consent first.
     const reader = await startTestApp({ fake, apiUrl: api.url }, {}, store);
     try {
@@ -366,21 +366,21 @@ describe('permissions', () => {
       const text = visible(list.text);
       expect(text).toContain('Writing needs your consent to data.write');
       expect(text).toContain('Your list is empty.');
-      expect(text).not.toContain('Write your first item');
-      expect(list.text).not.toContain('href="/items/new"');
+      expect(text).toContain('when you first save');
+      expect(list.text).toContain('href="/items/new"');
       expect(list.text).toMatch(
         /<a class="button" href="\/allow-writing\?returnTo=%2Fitems">Allow writing<\/a>/,
       );
       const mine = api.seed(bob.upn, 'bob reads this');
       const withItem = await b.get('/items');
       expect(visible(withItem.text)).toContain('bob reads this');
-      expect(visible(withItem.text)).not.toMatch(/\bEdit\b|\bDelete\b/);
+      expect(visible(withItem.text)).toMatch(/\bEdit\b[\s\S]*\bDelete\b/);
+      // The forms stay (what he types is kept across the consent round trip), with the notice.
       for (const path of ['/items/new', `/items/${mine.id}/edit`, `/items/${mine.id}/delete`]) {
         const form = await b.get(path);
         expect([path, form.status]).toEqual([path, 200]);
-        expect(form.text).not.toContain('<textarea');
-        expect(form.text).not.toMatch(/<form[^>]+action="\/items/);
-        expect(visible(form.text)).toContain('allow this app to write for you first');
+        expect(form.text).toMatch(/<form[^>]+action="\/items/);
+        expect(visible(form.text)).toContain('Saving asks you once to allow this app to write');
       }
       // Asking for it: an interactive request for exactly data.write.
       const allow = await b.get('/allow-writing?returnTo=%2Fitems');

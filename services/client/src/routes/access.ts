@@ -108,6 +108,9 @@ export async function writeAccess(
     return granted ? { access: { state: 'granted' }, token } : { access: consent };
   } catch (error) {
     if (isConsentMissing(error)) return { access: consent };
+    // A claims challenge (Conditional Access): the form is shown; saving steps up and comes back.
+    if (error instanceof InteractionRequiredError && error.need === 'step-up')
+      return { access: { state: 'step_up_required' } };
     throw error;
   }
 }

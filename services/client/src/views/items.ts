@@ -9,7 +9,9 @@ import { time } from './local-time.ts';
 export type WriteAccess =
   | { state: 'granted' }
   /** The user has not consented to the write permission yet; `consentUrl` asks for it. */
-  | { state: 'consent_required'; scope: string; consentUrl: string };
+  | { state: 'consent_required'; scope: string; consentUrl: string }
+  /** A policy needs more of the sign-in (a second factor) before a write token is issued. */
+  | { state: 'step_up_required' };
 
 export interface Flash {
   kind: 'saved' | 'deleted';
@@ -28,16 +30,25 @@ function flashNote(flash: Flash | undefined): SafeHtml {
   </p>`;
 }
 
-/** Says what happens when a user without the write permission writes, and offers to ask for it. */
+/**
+ * Says what happens when a user without the write permission writes, and offers to ask for it.
+ * The forms stay: saving asks for the permission (or the second factor) and, with what was typed
+ * kept, comes back and saves (http/pending-write.ts), as Entra's incremental consent intends.
+ */
 export function consentNotice(access: WriteAccess, context: 'list' | 'form'): SafeHtml {
+  if (access.state === 'step_up_required')
+    return html`<p class="notice" data-testid="step-up-needed">
+      Saving asks you to confirm your sign-in first (your organisation requires it for changes);
+      what you typed is kept.
+    </p>`;
   if (access.state !== 'consent_required') return html``;
   return html`<section class="notice" aria-labelledby="consent-h" data-testid="consent-needed">
     <h2 id="consent-h">Writing needs your consent to ${access.scope}</h2>
     <p>
       ${
         context === 'form'
-          ? 'You can read your items. This page changes them: allow this app to write for you first; you are asked once, then you come back here.'
-          : 'You can read your items. To add, change or delete them, allow this app to write for you; you are asked once.'
+          ? 'You can read your items. Saving asks you once to allow this app to write for you; what you typed is kept and saved when you come back.'
+          : 'You can read your items. To add, change or delete them, allow this app to write for you; you are asked once (now, or when you first save).'
       }
     </p>
     <p><a class="button" href="${access.consentUrl}">Allow writing</a></p>
@@ -64,7 +75,8 @@ export interface ListView {
 }
 
 export function itemsPage(v: ListView): SafeHtml {
-  const canWrite = v.access.state === 'granted';
+  // Every state can write: the ones that need the user first say so (consentNotice).
+  const canWrite = true;
   const header = html`<div class="page-head">
     <h1>Your items</h1>
     ${canWrite ? html`<a class="button" href="/items/new">New item</a>` : ''}
@@ -158,25 +170,16 @@ export function newItemPage(v: NewItemView): SafeHtml {
           </p>`
         : ''
     }
-    ${
-      v.access.state === 'granted'
-        ? html`<form class="card" method="post" action="/items" novalidate>
-            <input type="hidden" name="_csrf" value="${v.formToken}" />
-            <input type="hidden" name="key" value="${v.idempotencyKey}" />
-            ${textField(v.text ?? '', v.error)}
-            <div class="form-actions">
-              <button type="submit">Save</button>
-              <a href="/items">Cancel</a>
-            </div>
-          </form>`
-        : html`${consentNotice(v.access, 'form')}${
-              v.text
-                ? html`<p>What you typed:</p>
-                    <blockquote>${v.text}</blockquote>`
-                : ''
-            }
-            <p><a href="/items">Back to your items</a></p>`
-    }`;
+    ${consentNotice(v.access, 'form')}
+    <form class="card" method="post" action="/items" novalidate>
+      <input type="hidden" name="_csrf" value="${v.formToken}" />
+      <input type="hidden" name="key" value="${v.idempotencyKey}" />
+      ${textField(v.text ?? '', v.error)}
+      <div class="form-actions">
+        <button type="submit">Save</button>
+        <a href="/items">Cancel</a>
+      </div>
+    </form>`;
 }
 
 export function itemPage(item: Item, flash: Flash | undefined, access: WriteAccess): SafeHtml {
@@ -191,16 +194,10 @@ export function itemPage(item: Item, flash: Flash | undefined, access: WriteAcce
         <dt>Last changed</dt>
         <dd>${time(item.updatedAt)}</dd>
       </dl>
-      ${
-        access.state === 'granted'
-          ? html`<div class="form-actions">
-              <a class="button" href="/items/${encodeURIComponent(item.id)}/edit">Edit</a>
-              <a class="button secondary" href="/items/${encodeURIComponent(item.id)}/delete"
-                >Delete</a
-              >
-            </div>`
-          : ''
-      }
+      <div class="form-actions">
+        <a class="button" href="/items/${encodeURIComponent(item.id)}/edit">Edit</a>
+        <a class="button secondary" href="/items/${encodeURIComponent(item.id)}/delete">Delete</a>
+      </div>
     </article>
     ${consentNotice(access, 'list')}`;
 }
@@ -228,14 +225,7 @@ export function editItemPage(v: EditItemView): SafeHtml {
   const id = encodeURIComponent(v.item.id);
   return html`<p class="crumbs"><a href="/items/${id}">← Back to the item</a></p>
     <h1>Edit item</h1>
-    ${v.conflict ? currentVersion(v.item) : ''}
-    ${
-      v.access.state !== 'granted'
-        ? html`${consentNotice(v.access, 'form')}
-            <blockquote data-testid="item-text">${v.item.text}</blockquote>
-            <p><a href="/items/${id}">Back to the item</a></p>`
-        : editForm(v, id)
-    }`;
+    ${v.conflict ? currentVersion(v.item) : ''} ${consentNotice(v.access, 'form')}${editForm(v, id)}`;
 }
 
 function editForm(v: EditItemView, id: string): SafeHtml {
@@ -274,13 +264,7 @@ export function deleteItemPage(v: DeleteItemView): SafeHtml {
   return html`<p class="crumbs"><a href="/items/${id}">← Back to the item</a></p>
     <h1>Delete this item?</h1>
     ${v.conflict ? currentVersion(v.item) : ''}
-    ${
-      v.access.state !== 'granted'
-        ? html`${consentNotice(v.access, 'form')}
-            <blockquote data-testid="item-text">${v.item.text}</blockquote>
-            <p><a href="/items/${id}">Back to the item</a></p>`
-        : deleteForm(v, id)
-    }`;
+    ${consentNotice(v.access, 'form')}${deleteForm(v, id)}`;
 }
 
 function deleteForm(v: DeleteItemView, id: string): SafeHtml {
