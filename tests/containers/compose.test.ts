@@ -129,7 +129,7 @@ describeWith([dockerEngine, chromium], 'docker compose up (offline, fake issuer)
     await waitHealthy(['api']);
     expect(await containerOf('api')).not.toBe(before);
 
-    await page.goto(`${webApp}/read`);
+    await page.goto(`${webApp}/items`);
     await expect(page.getByText(text).first().isVisible()).resolves.toBe(true);
     await page.close();
   }, 300_000);

@@ -402,10 +402,10 @@ describeWith([dockerEngine, chromium], 'container images', () => {
 
   test('on SIGTERM the web app finishes a form post in flight (through the API) and stops within 10 s', async () => {
     const page = await signedIn!.newPage();
-    await page.goto(`${webApp()}/write`);
-    const csrf = await page
-      .locator('form[action="/write"] input[name=_csrf]')
-      .getAttribute('value');
+    await page.goto(`${webApp()}/items/new`);
+    const form = page.locator('form[action="/items"]');
+    const csrf = await form.locator('input[name=_csrf]').getAttribute('value');
+    const key = await form.locator('input[name=key]').getAttribute('value');
     const cookie = (await signedIn!.cookies(webApp()))
       .map((c) => `${c.name}=${c.value}`)
       .join('; ');
@@ -415,14 +415,14 @@ describeWith([dockerEngine, chromium], 'container images', () => {
     const answer = await slowRequest(
       clientPort,
       'POST',
-      '/write',
+      '/items',
       { cookie, origin: webApp(), 'content-type': 'application/x-www-form-urlencoded' },
-      new URLSearchParams({ _csrf: csrf ?? '', text }).toString(),
+      new URLSearchParams({ _csrf: csrf ?? '', key: key ?? '', text }).toString(),
       async () => void (exited = await terminate(client.getId())),
     );
     expect({ status: answer.status, location: answer.headers.location }).toEqual({
       status: 303,
-      location: '/read',
+      location: '/items',
     });
     const stop = await exited!();
     expect(stop).toEqual({ exitCode: 0, ms: expect.any(Number) });

@@ -238,11 +238,12 @@ async function signInOnIssuerPage(page: Page, upn: string): Promise<void> {
   await page.locator(`button[value="${upn}"]`).click();
 }
 
-/** Writes `text` through the web app's form and checks that the read page lists it. */
+/** Writes `text` through the web app's new-item form and checks that the items list shows it. */
 export async function writeAndRead(page: Page, webAppUrl: string, text: string): Promise<void> {
-  await page.goto(new URL('/write', webAppUrl).toString());
-  await page.locator('[name=text]').fill(text);
-  await page.locator('form:has([name=text]) [type=submit]').click();
-  await page.waitForURL((url) => url.pathname === '/read');
+  await page.goto(new URL('/items/new', webAppUrl).toString());
+  await page.getByLabel(/^Text/).fill(text);
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.waitForURL((url) => url.pathname === '/items');
+  await expect(page.getByTestId('flash').textContent()).resolves.toContain('Saved');
   await expect(page.getByText(text).first().isVisible()).resolves.toBe(true);
 }
