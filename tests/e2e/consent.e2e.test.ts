@@ -1,25 +1,18 @@
 // Issue 11 in a browser, against the faithful fake configured as a tenant can be: a permission
 // only an administrator may grant, a Conditional Access policy that needs a second factor for the
 // API, and front-channel logout from the issuer's sign-out page.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
-import { readFileSync } from 'node:fs';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { DEFAULT_CONFIG_FILE, DEFAULTS, type FakeEntraConfig } from '@koa-entra/fake-entra';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import type { Browser, Page } from 'playwright-core';
+import { DEFAULTS, type FakeEntraConfig } from '@koa-entra/fake-entra';
 import { chromium, describeWith } from '../support/prerequisites.ts';
 import { launchBrowser, signInThroughPage } from './support/browser.ts';
-import {
-  freePort,
-  startSystem,
-  startWebAppProcess,
-  type System,
-  type WebAppProcess,
-} from './support/system.ts';
+import { defaultFakeConfig, systemPerSuite } from './support/suite-system.ts';
 
 type Config = FakeEntraConfig & {
   apis: Record<string, unknown>[];
   conditionalAccessPolicies?: unknown[];
 };
-const defaultConfig = (): Config => JSON.parse(readFileSync(DEFAULT_CONFIG_FILE, 'utf8')) as Config;
+const defaultConfig = (): Config => defaultFakeConfig<Config>();
 
 /** The default configuration with our API's entry edited. */
 function withOurApi(edit: Record<string, unknown>): Config {
@@ -47,31 +40,9 @@ async function write(page: Page, web: string, text: string): Promise<void> {
   await page.getByRole('button', { name: 'Save' }).click();
 }
 
-/**
- * One system (fake issuer with `config`, API, web app process) per describe block; `config` is
- * given the web app's port (registered URLs name it).
- */
-function systemWith(config: (webPort: number) => Config, apiEnv: Record<string, string> = {}) {
-  const s = {} as { system: System; web: WebAppProcess; context: BrowserContext; page: Page };
-  beforeAll(async () => {
-    const port = await freePort();
-    s.system = await startSystem({ config: config(port) }, apiEnv);
-    s.web = await startWebAppProcess({ ...s.system.webEnv, PORT: String(port) });
-  }, 60_000);
-  afterAll(async () => {
-    await s.web?.stop();
-    await s.system?.close();
-  });
-  beforeEach(async () => {
-    s.context = await browser.newContext();
-    s.context.setDefaultTimeout(20_000);
-    s.page = await s.context.newPage();
-  });
-  afterEach(async () => {
-    await s.context.close();
-  });
-  return s;
-}
+/** One system per describe block (tests/e2e/support/suite-system.ts). */
+const systemWith = (config: (webPort: number) => Config, apiEnv: Record<string, string> = {}) =>
+  systemPerSuite(() => browser, config, { apiEnv });
 
 describeWith([chromium], 'a permission only an administrator may grant', () => {
   const s = systemWith(() => withOurApi({ adminOnlyScopes: ['data.write'] }));

@@ -1,24 +1,18 @@
 // Issue 11's browser suite, tenant shapes: the API's registration left at Entra's default token
 // version (v1.0 tokens), and a multi-tenant web app and API signing in a user of a second tenant.
-import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from '@jest/globals';
-import { readFileSync } from 'node:fs';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { DEFAULT_CONFIG_FILE, DEFAULTS, type FakeEntraConfig } from '@koa-entra/fake-entra';
+import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import type { Browser } from 'playwright-core';
+import { DEFAULTS, type FakeEntraConfig } from '@koa-entra/fake-entra';
 import { decodeJwt } from 'jose';
 import { chromium, describeWith } from '../support/prerequisites.ts';
 import { launchBrowser, signInThroughPage } from './support/browser.ts';
-import {
-  startSystem,
-  startWebAppProcess,
-  type System,
-  type WebAppProcess,
-} from './support/system.ts';
+import { defaultFakeConfig, systemPerSuite } from './support/suite-system.ts';
 
 type Config = FakeEntraConfig & {
   apis: Record<string, unknown>[];
   clients: Record<string, unknown>[];
 };
-const defaultConfig = (): Config => JSON.parse(readFileSync(DEFAULT_CONFIG_FILE, 'utf8')) as Config;
+const defaultConfig = (): Config => defaultFakeConfig<Config>();
 
 let browser: Browser;
 beforeAll(async () => {
@@ -29,30 +23,12 @@ afterAll(async () => {
   await browser?.close();
 });
 
-function systemWith(
+/** One system per describe block (tests/e2e/support/suite-system.ts). */
+const systemWith = (
   config: () => Config,
   apiEnv: Record<string, string>,
   webEnv: Record<string, string> = {},
-) {
-  const s = {} as { system: System; web: WebAppProcess; context: BrowserContext; page: Page };
-  beforeAll(async () => {
-    s.system = await startSystem({ config: config() }, apiEnv);
-    s.web = await startWebAppProcess({ ...s.system.webEnv, ...webEnv });
-  }, 60_000);
-  afterAll(async () => {
-    await s.web?.stop();
-    await s.system?.close();
-  });
-  beforeEach(async () => {
-    s.context = await browser.newContext();
-    s.context.setDefaultTimeout(20_000);
-    s.page = await s.context.newPage();
-  });
-  afterEach(async () => {
-    await s.context.close();
-  });
-  return s;
-}
+) => systemPerSuite(() => browser, config, { apiEnv, webEnv });
 
 describeWith([chromium], 'an API registration left at v1.0 tokens', () => {
   const s = systemWith(
