@@ -91,8 +91,12 @@ describeWith([chromium], '/docs in a browser', () => {
     ]);
     // The browser-facing authority (DOCS_AUTHORITY), not the one the API itself uses.
     expect(signIn.url()).toContain(`${fake.publicUrl}/${DEFAULTS.tenantId}/oauth2/v2.0/authorize?`);
-    await signIn.getByRole('button', { name: `Sign in as ${DEFAULTS.users.alice.name}` }).click();
-    await signIn.waitForEvent('close');
+    // Waiting for 'close' starts before the click: the redirect page may close the popup before
+    // the click's navigation wait returns, and a 'close' that already happened never comes again.
+    await Promise.all([
+      signIn.waitForEvent('close', { timeout: 60_000 }),
+      signIn.getByRole('button', { name: `Sign in as ${DEFAULTS.users.alice.name}` }).click(),
+    ]);
     await dialog.getByRole('button', { name: 'Remove authorization' }).waitFor();
     await page.getByRole('button', { name: 'Close' }).first().click();
 
