@@ -58,3 +58,4 @@ export {
   type ServeOptions,
 } from './lifecycle.ts';
 export { constantTimeEqual } from './compare.ts';
+export { TokenBuckets, type TokenBucketsOptions } from './rate-limit.ts';
