@@ -30,7 +30,12 @@ export interface RefreshGrant {
   sid?: string;
   /** How the user signed in; a refresh token keeps its sign-in's second factor. */
   auth?: AuthState;
+  /** Issued to a single-page app: its expiry is fixed at the sign-in's, refreshes never extend it. */
+  spa?: boolean;
 }
+
+/** Entra: refresh tokens issued to single-page apps are valid for 24 hours, not extended by use. */
+export const SPA_REFRESH_TOKEN_SECONDS = 24 * 60 * 60;
 
 class ExpiringStore<T extends { expiresAt: number }> {
   readonly #items = new Map<string, T>();

@@ -36,6 +36,11 @@ export interface DelegatedResult {
   idToken?: boolean;
   /** The issuer session's id: the ID token's `sid`, kept across refreshes. */
   sid?: string;
+  /**
+   * A single-page app's grant: its refresh token expires at `spaExpiresAt` (24 h after the
+   * sign-in, however often it is redeemed), not after the configured refresh-token lifetime.
+   */
+  spaExpiresAt?: number;
 }
 
 /**
@@ -86,10 +91,14 @@ export function delegatedResponse(
       clientId: client.clientId,
       userOid: r.user.oid,
       tenant: r.tenant,
-      expiresAt: Date.now() + h.tokens.lifetimes.refreshToken * 1000,
+      expiresAt: r.spaExpiresAt ?? Date.now() + h.tokens.lifetimes.refreshToken * 1000,
       auth,
       sid: r.sid,
+      ...(r.spaExpiresAt !== undefined ? { spa: true } : {}),
     });
+    // What is left of a single-page app's 24 hours, as Entra says it (MSAL.js reads it).
+    if (r.spaExpiresAt !== undefined)
+      body.refresh_token_expires_in = Math.max(0, Math.floor((r.spaExpiresAt - Date.now()) / 1000));
   }
   if (r.idToken !== false && r.oidc.includes('openid')) {
     body.id_token = h.tokens.sign(

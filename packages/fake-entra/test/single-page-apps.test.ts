@@ -140,3 +140,28 @@ test("the web app's code redeemed cross-origin answers AADSTS9002326 naming the 
   );
   expect(((await daemon.json()) as { error_codes: number[] }).error_codes).toEqual([9002326]);
 });
+
+test("a single-page app's refresh token lives 24 hours from the sign-in, and redeeming it does not extend that", async () => {
+  const code = await docsCode();
+  const first = await redeem(
+    { ...code, scope: `${code.scope} offline_access` },
+    { origin: ORIGIN },
+  );
+  const body = (await first.json()) as { refresh_token: string; refresh_token_expires_in: number };
+  // Entra: 24 h for single-page apps (the web app's refresh tokens live 90 days).
+  expect(body.refresh_token_expires_in).toBeGreaterThan(24 * 3600 - 5);
+  expect(body.refresh_token_expires_in).toBeLessThanOrEqual(24 * 3600);
+  await new Promise((r) => setTimeout(r, 1100));
+  const refreshed = await redeem(
+    {
+      grant_type: 'refresh_token',
+      client_id: DEFAULTS.docsClientId,
+      refresh_token: body.refresh_token,
+      scope: SCOPE,
+    },
+    { origin: ORIGIN },
+  );
+  expect(refreshed.status).toBe(200);
+  const again = (await refreshed.json()) as { refresh_token_expires_in: number };
+  expect(again.refresh_token_expires_in).toBeLessThan(body.refresh_token_expires_in);
+});

@@ -10,6 +10,7 @@ import { CLIENT_ASSERTION_TYPE, verifyClientAssertion } from '../client-assertio
 import { mergeClaimsRequests, parseClaimsRequest } from '../conditional-access.ts';
 import type { Harness } from '../context.ts';
 import { Directory } from '../directory.ts';
+import { SPA_REFRESH_TOKEN_SECONDS } from '../grants.ts';
 import { errors } from '../errors.ts';
 import { entraErrorOf } from '../hooks.ts';
 import { JWT_BEARER_GRANT, onBehalfOfGrant } from '../on-behalf-of.ts';
@@ -188,6 +189,13 @@ function authorizationCodeGrant(
     scopeParam: asksForResource ? p.scope : entry.scope,
     clientAuth: method,
     sid: entry.sid,
+    ...(spa
+      ? {
+          spaExpiresAt:
+            Date.now() +
+            Math.min(h.tokens.lifetimes.refreshToken, SPA_REFRESH_TOKEN_SECONDS) * 1000,
+        }
+      : {}),
   });
 }
 
@@ -219,6 +227,8 @@ function refreshTokenGrant(
     scopeParam: scope,
     clientAuth: method,
     sid: entry.sid,
+    // A single-page app's refresh token keeps the sign-in's expiry (Entra does not extend it).
+    ...(entry.spa ? { spaExpiresAt: entry.expiresAt } : {}),
   });
 }
 
