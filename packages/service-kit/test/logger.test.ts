@@ -1,10 +1,13 @@
 import { describe, expect, test } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { REDACTED, REDACT_PATHS, createLogger, serializeError } from '../src/index.ts';
-import { plainLineWriterOf } from '../src/logger.ts';
+import { BatchedDestination, plainLineWriterOf } from '../src/logger.ts';
 import { LogCapture } from './support/log-capture.ts';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/batched-logging.ts', import.meta.url));
@@ -98,6 +101,85 @@ describe('createLogger', () => {
     expect(direct.lines.map(strip)).toEqual(viaPino.lines.map(strip));
     // Children carry other bindings: they get no plain writer.
     expect(plainLineWriterOf(a.child({ requestId: 'x' }))).toBeUndefined();
+  });
+});
+
+describe('BatchedDestination', () => {
+  /** A logger writing to a file through a BatchedDestination; text() flushes and reads it. */
+  function fileLogger(maxPending?: number) {
+    const dir = mkdtempSync(join(tmpdir(), 'batched-'));
+    const file = join(dir, 'log');
+    const fd = openSync(file, 'w');
+    const destination = new BatchedDestination(fd, { maxPending, maxDelayMs: 60_000 });
+    const logger = createLogger({ service: 'api', level: 'info', destination });
+    return {
+      logger,
+      destination,
+      text: () => readFileSync(file, 'utf8'),
+      done: () => {
+        closeSync(fd);
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
+
+  test('plain lines (formatted at the flush) and pino lines come out in the order written', () => {
+    const f = fileLogger();
+    try {
+      const plain = plainLineWriterOf(f.logger)!;
+      plain('info', { n: 1, path: '/é/日本/😀' }, 'request');
+      f.logger.warn({ n: 2 }, 'a pino line between');
+      plain('info', { n: 3 }, 'request');
+      expect(f.text()).toBe(''); // nothing written before the flush (delay 60 s here)
+      f.destination.flushSync();
+      const entries = f
+        .text()
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { n: number; msg: string; path?: string; level: string });
+      expect(entries.map((e) => [e.n, e.level, e.msg])).toEqual([
+        [1, 'info', 'request'],
+        [2, 'warn', 'a pino line between'],
+        [3, 'info', 'request'],
+      ]);
+      expect(entries[0]!.path).toBe('/é/日本/😀');
+    } finally {
+      f.done();
+    }
+  });
+
+  test('a batch larger than the buffer, and a line larger than the buffer, are written whole', () => {
+    const f = fileLogger(1024);
+    try {
+      const plain = plainLineWriterOf(f.logger)!;
+      for (let i = 0; i < 200; i++) plain('info', { i, text: 'ü'.repeat(i) }, 'request');
+      f.logger.info({ big: 'x'.repeat(5000) + '€' }, 'big line');
+      f.destination.flushSync();
+      const entries = f
+        .text()
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { i?: number; text?: string; big?: string });
+      expect(entries).toHaveLength(201);
+      entries.slice(0, 200).forEach((e, i) => {
+        expect(e.i).toBe(i);
+        expect(e.text).toBe('ü'.repeat(i));
+      });
+      expect(entries[200]!.big).toBe('x'.repeat(5000) + '€');
+    } finally {
+      f.done();
+    }
+  });
+
+  test('lines are written once maxPending bytes are queued, without waiting for the delay', () => {
+    const f = fileLogger(4096);
+    try {
+      const plain = plainLineWriterOf(f.logger)!;
+      for (let i = 0; i < 40; i++) plain('info', { i }, 'request');
+      expect(f.text().split('\n').length).toBeGreaterThan(10);
+    } finally {
+      f.done();
+    }
   });
 });
 
