@@ -63,17 +63,30 @@ export function entraBearer(
     ? verifierOrOptions
     : createEntraVerifier(verifierOrOptions);
   const options = { realm: verifier.realm };
-  const middleware = async function entraBearerMiddleware(ctx: Ctx, next: Next): Promise<void> {
-    const query = ctx.querystring;
-    if (query !== '') assertNoQueryToken(query, options);
-    const body = (ctx.request as { body?: unknown }).body;
-    if (body !== undefined) assertNoBodyToken(body, options);
-    const token = tokenFromAuthorization(
-      authorizationHeaderOf(ctx.req.rawHeaders, options),
-      options,
-    );
-    ctx.state.principal = await verifier.verify(token);
-    await next();
+  // Not an async function: a token verified before goes on to next() with no asynchronous
+  // step of its own. Refusals come back as a rejected promise, as from any Koa middleware.
+  const middleware = function entraBearerMiddleware(ctx: Ctx, next: Next): Promise<void> {
+    try {
+      const query = ctx.querystring;
+      if (query !== '') assertNoQueryToken(query, options);
+      const body = (ctx.request as { body?: unknown }).body;
+      if (body !== undefined) assertNoBodyToken(body, options);
+      const token = tokenFromAuthorization(
+        authorizationHeaderOf(ctx.req.rawHeaders, options),
+        options,
+      );
+      const known = verifier.verifiedBefore(token);
+      if (known !== undefined) {
+        ctx.state.principal = known;
+        return next();
+      }
+      return verifier.verify(token).then((principal) => {
+        ctx.state.principal = principal;
+        return next();
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
   };
   return Object.assign(middleware, { verifier });
 }
@@ -123,12 +136,16 @@ export function requirePermission(
 ): Middleware {
   const checked = validRequirement(requirement);
   const checkOptions = options?.authorizationUri ? { ...options } : undefined;
-  return async function requirePermissionMiddleware(ctx: Ctx, next: Next): Promise<void> {
-    const principal = ctx.state.principal;
-    // Placed without entraBearer() before it: refuse rather than serve unauthenticated.
-    if (principal === undefined) throw new MissingTokenError();
-    checkPermission(principal, checked, checkOptions);
-    await next();
+  return function requirePermissionMiddleware(ctx: Ctx, next: Next): Promise<void> {
+    try {
+      const principal = ctx.state.principal;
+      // Placed without entraBearer() before it: refuse rather than serve unauthenticated.
+      if (principal === undefined) throw new MissingTokenError();
+      checkPermission(principal, checked, checkOptions);
+      return next();
+    } catch (error) {
+      return Promise.reject(error);
+    }
   };
 }
 

@@ -362,6 +362,24 @@ describe('permissions', () => {
 });
 
 describe('entraBearer', () => {
+  test('refusals come back as rejected promises, never as a synchronous throw', async () => {
+    // The middleware are plain functions (no async step for a known token): a refusal must
+    // still reach the caller the way an async middleware's would.
+    const ctx = {
+      querystring: '',
+      request: {},
+      req: { rawHeaders: [] as string[] },
+      state: {},
+    } as unknown as Koa.Context;
+    const next = async () => undefined;
+    let bearerResult: Promise<unknown> | undefined;
+    expect(() => (bearerResult = bearer(ctx, next) as Promise<unknown>)).not.toThrow();
+    await expect(bearerResult).rejects.toMatchObject({ status: 401 });
+    let scopeResult: Promise<unknown> | undefined;
+    expect(() => (scopeResult = requireScopes('data.read')(ctx, next))).not.toThrow();
+    await expect(scopeResult).rejects.toMatchObject({ status: 401 });
+  });
+
   test('exposes its verifier (key status for readiness probes)', async () => {
     await get('/read', await alice());
     expect(bearer.verifier.keys.status()).toMatchObject({ ready: true });

@@ -143,6 +143,26 @@ describe('principals', () => {
     expect(await cached.verify(token)).toBe(first);
     expect(hits).toHaveLength(1);
   });
+
+  test('verifiedBefore() answers at once from the cache, and only for tokens verify() accepted', async () => {
+    const token = await aliceToken();
+    const hits: number[] = [];
+    const cached = createEntraVerifier(
+      entraOptions(fake, { hooks: { cacheHit: () => hits.push(1) } }),
+    );
+    expect(cached.verifiedBefore(token)).toBeUndefined(); // not verified yet: verify() decides
+    const principal = await cached.verify(token);
+    expect(cached.verifiedBefore(token)).toBe(principal);
+    expect(hits).toHaveLength(1);
+    // The same signature with another payload is not the token that was verified.
+    const [h, , sig] = token.split('.');
+    const forged = `${h}.${Buffer.from('{"oid":"x"}').toString('base64url')}.${sig}`;
+    expect(cached.verifiedBefore(forged)).toBeUndefined();
+    expect(cached.verifiedBefore('x'.repeat(20_000))).toBeUndefined();
+    expect(cached.verifiedBefore(42 as unknown as string)).toBeUndefined();
+    cached.clearCache();
+    expect(cached.verifiedBefore(token)).toBeUndefined();
+  });
 });
 
 describe('broken tokens from the issuer are rejected with a specific reason', () => {
@@ -273,6 +293,7 @@ describe('claim rules', () => {
     await clocked.verify(token);
     expect(clocked.cacheSize).toBe(1);
     now = exp * 1000 + 1;
+    expect(clocked.verifiedBefore(token)).toBeUndefined();
     expect((await rejection(clocked, token)).message).toBe('The token expired');
   });
 

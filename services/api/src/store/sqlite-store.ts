@@ -55,7 +55,9 @@ const MIGRATIONS = [
 ];
 
 const READ_CACHE_OWNERS = 1000;
-const ownerKey = (o: ReadScope) => JSON.stringify([o.tid, o.oid]);
+/** Unambiguous for any strings (the tenant's length says where it ends; no `:oid` for a tenant). */
+const ownerKey = (o: ReadScope) =>
+  o.oid === null ? `${o.tid.length}:${o.tid}` : `${o.tid.length}:${o.tid}:${o.oid}`;
 
 interface Row {
   id: number;
