@@ -116,6 +116,12 @@ describe('BatchedDestination', () => {
       logger,
       destination,
       text: () => readFileSync(file, 'utf8'),
+      /** The lines written so far, parsed. */
+      entries: <T>() =>
+        readFileSync(file, 'utf8')
+          .trimEnd()
+          .split('\n')
+          .map((l) => JSON.parse(l) as T),
       done: () => {
         closeSync(fd);
         rmSync(dir, { recursive: true, force: true });
@@ -132,11 +138,7 @@ describe('BatchedDestination', () => {
       plain('info', { n: 3 }, 'request');
       expect(f.text()).toBe(''); // nothing written before the flush (delay 60 s here)
       f.destination.flushSync();
-      const entries = f
-        .text()
-        .trimEnd()
-        .split('\n')
-        .map((l) => JSON.parse(l) as { n: number; msg: string; path?: string; level: string });
+      const entries = f.entries<{ n: number; msg: string; path?: string; level: string }>();
       expect(entries.map((e) => [e.n, e.level, e.msg])).toEqual([
         [1, 'info', 'request'],
         [2, 'warn', 'a pino line between'],
@@ -155,11 +157,7 @@ describe('BatchedDestination', () => {
       for (let i = 0; i < 200; i++) plain('info', { i, text: 'ü'.repeat(i) }, 'request');
       f.logger.info({ big: 'x'.repeat(5000) + '€' }, 'big line');
       f.destination.flushSync();
-      const entries = f
-        .text()
-        .trimEnd()
-        .split('\n')
-        .map((l) => JSON.parse(l) as { i?: number; text?: string; big?: string });
+      const entries = f.entries<{ i?: number; text?: string; big?: string }>();
       expect(entries).toHaveLength(201);
       entries.slice(0, 200).forEach((e, i) => {
         expect(e.i).toBe(i);
