@@ -6,6 +6,7 @@
 //   plain   GET /data/read on plain Koa                      (the baseline of every ratio)
 //   kit     the same route behind the service kit's requestContext (access line at info): the
 //           shared request path alone, no token; the ceiling of A on the machine measured
+//   kit-quiet  the same at LOG_LEVEL=warn: the request context without its access line
 //   healthz GET /healthz of the API (no token; its common request path only, logged at debug)
 //   A       GET /data/read of the API, one valid token repeated (a client's usual hour)
 //   jose    the same on naive Koa + jose
@@ -16,7 +17,7 @@
 // Env: BENCH_SECONDS (5 per run), BENCH_B_SECONDS (3), BENCH_CONNECTIONS (10), BENCH_ROUNDS (3),
 // BENCH_TOOLS (wrk,autocannon).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,6 +59,22 @@ const issuerEnv = {
   NODE_EXTRA_CA_CERTS: fake.caCertFile,
 };
 const children: ChildProcess[] = [];
+/** Each server's process id by its origin, to read the CPU time it spends on a run. */
+const pidOf = new Map<string, number>();
+
+// CPU seconds a process has used (user + system), from /proc (Linux); NaN elsewhere. Divided by
+// the requests of a run it gives the server's CPU per request, which, unlike req/s, does not
+// depend on whether the server or the load generator was the one waiting.
+const clockTicks = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / clockTicks; // utime, stime
+  } catch {
+    return NaN;
+  }
+}
 
 /** Starts a server as its own process (logs to /dev/null: writing them is measured, reading not). */
 async function startServer(script: string, env: Record<string, string>): Promise<string> {
@@ -79,6 +96,7 @@ async function startServer(script: string, env: Record<string, string>): Promise
   );
   children.push(child);
   const url = `http://127.0.0.1:${port}`;
+  if (child.pid !== undefined) pidOf.set(url, child.pid);
   for (let i = 0; ; i++) {
     const up = await fetch(`${url}/healthz`).then(
       () => true,
@@ -96,6 +114,9 @@ interface Figures {
   p99: number;
   requests: number;
   non2xx: number;
+  /** The server's CPU time per request in µs, and its CPU use in % of one core (Linux only). */
+  cpuUs?: number;
+  cpuPercent?: number;
 }
 
 /** wrk -t1: one thread, `connections` connections; `--latency` for the percentiles. */
@@ -191,6 +212,10 @@ try {
     BENCH_BODY: body,
     LOG_LEVEL: 'info',
   });
+  const kitQuiet = await startServer(here('servers/koa-kit.ts'), {
+    BENCH_BODY: body,
+    LOG_LEVEL: 'warn',
+  });
   const jose = await startServer(here('servers/koa-jose.mjs'), { BENCH_BODY: body });
   const auth0 = await startServer(here('servers/express-auth0.mjs'), { BENCH_BODY: body });
 
@@ -211,6 +236,12 @@ try {
   const scenarios = [
     { name: 'plain', label: 'plain Koa route (baseline)', url: `${plain}/data/read`, headers: {} },
     { name: 'kit', label: 'plain Koa + kit requestContext', url: `${kit}/data/read`, headers: {} },
+    {
+      name: 'kit-quiet',
+      label: 'the same, no access line (warn)',
+      url: `${kitQuiet}/data/read`,
+      headers: {},
+    },
     { name: 'healthz', label: 'API GET /healthz (no token)', url: `${api}/healthz`, headers: {} },
     { name: 'A', label: 'API GET /data/read, one token', url: `${api}/data/read`, headers: auth },
     { name: 'jose', label: 'naive Koa + jose, one token', url: `${jose}/data/read`, headers: auth },
@@ -237,6 +268,9 @@ try {
     for (let round = 1; round <= rounds; round++) {
       for (const s of scenarios) {
         let f: Figures;
+        const pid = pidOf.get(new URL(s.url).origin);
+        const cpuBefore = cpuSeconds(pid);
+        const startedAt = performance.now();
         if (s.name === 'B') {
           const i = used++;
           process.env.BENCH_TOKENS_FILE = tokenFiles[i];
@@ -252,6 +286,9 @@ try {
               ? wrk(s.url, seconds, s.headers)
               : await cannon(s.url, seconds, s.headers);
         }
+        const cpu = cpuSeconds(pid) - cpuBefore;
+        f.cpuUs = (cpu * 1e6) / f.requests;
+        f.cpuPercent = (100 * cpu) / ((performance.now() - startedAt) / 1000);
         process.stderr.write(`${tool} round ${round} ${s.name}: ${f.rps.toFixed(0)} req/s\n`);
         results.get(s.name)!.push(f);
       }
@@ -266,26 +303,36 @@ try {
     console.log(
       `\n${tool}: ${connections} connections, ${rounds} interleaved rounds, ${seconds} s per run (B ${bSeconds} s); Node ${process.version}; ${new Date().toISOString()}`,
     );
+    const cpuOf = (name: string) => median(results.get(name)!.map((f) => f.cpuUs ?? NaN));
+    const cell = (x: number, width: number, digits = 2) =>
+      (Number.isNaN(x) ? '-' : x.toFixed(digits)).padStart(width);
     console.log(
-      'scenario                                        req/s   ratio  paired   p50 ms   p99 ms   non-2xx   per round',
+      'scenario                                        req/s   ratio  paired   p50 ms   p99 ms   non-2xx   cpu µs/req  cpu %   per round',
     );
     for (const s of scenarios) {
       const fs = results.get(s.name)!;
       const rps = median(fs.map((f) => f.rps));
       console.log(
-        `${`${s.name.padEnd(8)} ${s.label}`.padEnd(46)} ${rps.toFixed(0).padStart(7)} ${(rps / base).toFixed(2).padStart(7)} ${paired(s.name).toFixed(2).padStart(7)} ${median(
-          fs.map((f) => f.p50),
-        )
-          .toFixed(2)
-          .padStart(8)} ${median(fs.map((f) => f.p99))
-          .toFixed(2)
-          .padStart(
-            8,
-          )} ${String(fs.reduce((n, f) => n + f.non2xx, 0)).padStart(9)}   ${fs.map((f) => f.rps.toFixed(0)).join('/')}`,
+        [
+          `${s.name.padEnd(10)} ${s.label}`.padEnd(46),
+          cell(rps, 7, 0),
+          cell(rps / base, 7),
+          cell(paired(s.name), 7),
+          cell(median(fs.map((f) => f.p50)), 8),
+          cell(median(fs.map((f) => f.p99)), 8),
+          String(fs.reduce((n, f) => n + f.non2xx, 0)).padStart(9),
+          cell(cpuOf(s.name), 12, 1),
+          cell(median(fs.map((f) => f.cpuPercent ?? NaN)), 6, 0),
+          `  ${fs.map((f) => f.rps.toFixed(0)).join('/')}`,
+        ].join(' '),
       );
     }
     console.log(
-      `A/plain = ${paired('A').toFixed(2)} paired (target >= 0.85); kit/plain = ${paired('kit').toFixed(2)} paired (the ceiling of A here); p99 of A = ${median(results.get('A')!.map((f) => f.p99)).toFixed(2)} ms (target <= 5 ms)`,
+      `A/plain = ${paired('A').toFixed(2)} paired (target >= 0.85); kit/plain = ${paired('kit').toFixed(2)} paired (the ceiling of A here; ${paired('kit-quiet').toFixed(2)} without the access line); p99 of A = ${median(results.get('A')!.map((f) => f.p99)).toFixed(2)} ms (target <= 5 ms)`,
+    );
+    // A server near 100 % of a core is the bottleneck, and then req/s ratios are CPU ratios.
+    console.log(
+      `server CPU per request: plain ${cell(cpuOf('plain'), 0, 1)} µs, kit ${cell(cpuOf('kit'), 0, 1)} µs, kit-quiet ${cell(cpuOf('kit-quiet'), 0, 1)} µs, A ${cell(cpuOf('A'), 0, 1)} µs (plain/A = ${cell(cpuOf('plain') / cpuOf('A'), 0)})`,
     );
   }
   console.log(

@@ -11,4 +11,12 @@ app.use(auth({ issuerBaseURL: `${AUTHORITY}/${TENANT_ID}/v2.0`, audience: API_CL
 app.get('/data/read', claimIncludes('scp', 'data.read'), (_req, res) => {
   res.json(body);
 });
+// Refusals (such as the bench's untokened start probe) answered without Express's default
+// handler, which prints each one's stack.
+app.use((err, _req, res, _next) => {
+  res
+    .status(err.status ?? 500)
+    .set(err.headers ?? {})
+    .end();
+});
 app.listen(Number(process.env.PORT), '127.0.0.1', () => console.log('listening'));
