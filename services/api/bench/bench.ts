@@ -67,6 +67,7 @@ const pidOf = new Map<string, number>();
 // depend on whether the server or the load generator was the one waiting.
 const clockTicks = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
 function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');

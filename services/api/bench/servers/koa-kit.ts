@@ -8,7 +8,9 @@ import Koa from 'koa';
 import { ServiceMetrics, createLogger, requestContext } from '@koa-entra/service-kit';
 
 const body = JSON.parse(process.env.BENCH_BODY ?? '{}');
-const level = process.env.LOG_LEVEL === 'warn' ? 'warn' : 'info';
+const level = process.env.LOG_LEVEL ?? 'info';
+if (level !== 'info' && level !== 'warn')
+  throw new Error(`koa-kit: LOG_LEVEL must be info or warn, got ${JSON.stringify(level)}`);
 const logger = createLogger({ service: 'api', level });
 const app = new Koa();
 app.use(requestContext({ logger, metrics: new ServiceMetrics({ service: 'api' }) }));
