@@ -2,8 +2,18 @@
 // API (test/support/items-api.ts: the contract's shapes, tokens verified with jose): list and
 // paging, open, create with "Saved", inline validation that keeps the text, edit and delete
 // with If-Match and the "changed elsewhere" state, permissions, error pages with navigation.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
+import {
+  afterAll,
+  afterEach,
+  beforeAll,
+  beforeEach,
+  describe,
+  expect,
+  jest,
+  test,
+} from '@jest/globals';
 import { DEFAULTS, FakeEntra } from '@koa-entra/fake-entra';
+import { CONSENT_RECHECK_MS } from '../src/routes/access.ts';
 import { MemoryStore } from '../src/store/store.ts';
 import { Agent, finishSignIn, signIn, startTestApp, type TestApp } from './support/agent.ts';
 import { ItemsApi } from './support/items-api.ts';
@@ -388,6 +398,44 @@ describe('permissions', () => {
       expect(new URL(allow.location).searchParams.get('scope')).toBe(
         `${DEFAULTS.apiIdentifier}/data.write openid profile offline_access`,
       );
+    } finally {
+      await reader.close();
+    }
+  });
+
+  test('a missing write consent is asked of Entra once, not on every page, and again after CONSENT_RECHECK_MS', async () => {
+    const reader = await startTestApp({ fake, apiUrl: api.url }, {}, store);
+    // Refresh-token grants that asked for the write permission, and how each was answered.
+    const writeGrants = () =>
+      fake
+        .requests({ grantType: 'refresh_token' })
+        .filter((r) => (r.form.scope ?? '').includes('/data.write'))
+        .map((r) => r.response.error);
+    try {
+      const b = new Agent(reader.base);
+      await signIn(b, fake, bob.upn); // consented data.read only
+      const mine = api.seed(bob.upn, 'bob reads this');
+      for (const path of ['/items', '/items/new', `/items/${mine.id}`, '/me', '/items']) {
+        const page = await b.get(path);
+        expect([path, page.status]).toEqual([path, 200]);
+        expect(page.text).toContain('href="/allow-writing?returnTo=');
+      }
+      expect(writeGrants()).toEqual(['invalid_grant']);
+
+      // "Allow writing" still asks at once (interactively, since consent is missing).
+      const allow = await b.get('/allow-writing?returnTo=%2Fitems');
+      expect(allow.status).toBe(303);
+      expect(writeGrants()).toEqual(['invalid_grant', 'invalid_grant']);
+
+      // Later, the pages ask again (consent may have been given elsewhere meanwhile).
+      const later = Date.now() + CONSENT_RECHECK_MS + 1000;
+      const now = jest.spyOn(Date, 'now').mockImplementation(() => later);
+      try {
+        expect((await b.get('/items')).status).toBe(200);
+      } finally {
+        now.mockRestore();
+      }
+      expect(writeGrants()).toEqual(['invalid_grant', 'invalid_grant', 'invalid_grant']);
     } finally {
       await reader.close();
     }

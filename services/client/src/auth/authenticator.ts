@@ -64,6 +64,12 @@ export interface SignedInUser {
   signedInAt: number;
   /** The last interactive request an action needed, and when it completed (loop guard). */
   lastInteraction?: { key: string; at: number } | undefined;
+  /**
+   * When a silent request for the write permission last found it not consented (AADSTS65001):
+   * pages then show "Allow writing" without asking Entra again for a while (routes/access.ts).
+   * An interactive request's answer makes a new user object, without it.
+   */
+  writeConsentMissingAt?: number | undefined;
 }
 
 export type Resource = 'graph' | 'api';

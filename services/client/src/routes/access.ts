@@ -88,13 +88,23 @@ export function isConsentMissing(error: unknown): boolean {
 }
 
 /**
+ * How long pages take a missing consent to the write permission as still missing, without
+ * asking Entra again. Each silent request for it is a refresh-token grant at the token endpoint
+ * (MSAL caches no refusal), so without this a user who has not consented would cost one failed
+ * round trip to Entra on every page that shows a form. Consent given elsewhere (an admin's, or
+ * in another session) shows within this time; "Allow writing" asks at once.
+ */
+export const CONSENT_RECHECK_MS = 5 * 60_000;
+
+/**
  * Whether writing would work now: a write token is available silently and carries the write
  * permission. Missing consent is a state the pages show (with the button that asks for it),
  * not an error; anything else that needs the user (expired sign-in) still goes to sign-in.
+ * `user` is the session's user: a missing consent is recorded on it (writeConsentMissingAt).
  */
 export async function writeAccess(
   deps: RouteDeps,
-  user: User,
+  user: Pick<SignedInUser, 'homeAccountId' | 'writeConsentMissingAt'>,
   returnTo: string,
 ): Promise<{ access: WriteAccess; token?: AuthenticationResult }> {
   const consent: WriteAccess = {
@@ -102,12 +112,19 @@ export async function writeAccess(
     scope: WRITE_SCOPE,
     consentUrl: consentUrl(returnTo),
   };
+  const missingAt = user.writeConsentMissingAt;
+  if (missingAt !== undefined && Math.abs(Date.now() - missingAt) < CONSENT_RECHECK_MS)
+    return { access: consent };
   try {
     const token = await writeToken(deps, user);
     const granted = summarize('writing', token).scopes.includes(WRITE_SCOPE);
+    delete user.writeConsentMissingAt;
     return granted ? { access: { state: 'granted' }, token } : { access: consent };
   } catch (error) {
-    if (isConsentMissing(error)) return { access: consent };
+    if (isConsentMissing(error)) {
+      user.writeConsentMissingAt = Date.now();
+      return { access: consent };
+    }
     // A claims challenge (Conditional Access): the form is shown; saving steps up and comes back.
     if (error instanceof InteractionRequiredError && error.need === 'step-up')
       return { access: { state: 'step_up_required' } };
