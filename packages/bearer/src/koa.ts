@@ -16,6 +16,7 @@ import {
   assertNoBodyToken,
   assertNoQueryToken,
   authorizationHeaderOf,
+  plainBearerToken,
   tokenFromAuthorization,
 } from './rfc6750.ts';
 import type { TokenVerifier } from './verifier.ts';
@@ -71,15 +72,14 @@ export function entraBearer(
       if (query !== '') assertNoQueryToken(query, options);
       const body = (ctx.request as { body?: unknown }).body;
       if (body !== undefined) assertNoBodyToken(body, options);
-      const token = tokenFromAuthorization(
-        authorizationHeaderOf(ctx.req.rawHeaders, options),
-        options,
-      );
-      const known = verifier.verifiedBefore(token);
+      const header = authorizationHeaderOf(ctx.req.rawHeaders, options);
+      const plain = header === undefined ? undefined : plainBearerToken(header);
+      const known = plain === undefined ? undefined : verifier.verifiedBefore(plain);
       if (known !== undefined) {
         ctx.state.principal = known;
         return next();
       }
+      const token = tokenFromAuthorization(header, options);
       return verifier.verify(token).then((principal) => {
         ctx.state.principal = principal;
         return next();

@@ -121,6 +121,21 @@ export function tokenFromAuthorization(header: string | undefined, options?: Rea
 
 const BEARER = 'bearer';
 
+/**
+ * @internal `<token>` of a header that is exactly `Bearer <token>` (the scheme in any case, one
+ * space, a token starting right after it), with nothing of the token checked; undefined for any
+ * other header. Only for looking up tokens verified before: those are JWS compact text without
+ * whitespace, so a hit is a header tokenFromAuthorization accepts, and skips its scan of the
+ * token for whitespace (about 1.5k instructions for Entra's 1.4 KB tokens).
+ */
+export function plainBearerToken(header: string): string | undefined {
+  if (header.length < 8 || header.charCodeAt(6) !== 0x20 || header.charCodeAt(7) === 0x20)
+    return undefined;
+  for (let i = 0; i < 6; i++)
+    if ((header.charCodeAt(i) | 32) !== BEARER.charCodeAt(i)) return undefined;
+  return header.slice(7);
+}
+
 function bearerCredential(header: string): string | undefined {
   if (header.charCodeAt(6) !== 0x20) return undefined;
   let start = 7;

@@ -380,6 +380,21 @@ describe('entraBearer', () => {
     await expect(scopeResult).rejects.toMatchObject({ status: 401 });
   });
 
+  test('a token verified before is looked up first; every other spelling of the header gets the full check', async () => {
+    const token = await alice();
+    const send = (authorization: string) => get('/read', undefined, { headers: { authorization } });
+    expect((await send(`Bearer ${token}`)).status).toBe(200); // verified and cached
+    expect((await send(`bearer ${token}`)).status).toBe(200); // the scheme in any case
+    expect((await send(`Bearer   ${token}`)).status).toBe(200); // more spaces, as before
+    expect((await send(`Bearer ${token}  `)).status).toBe(200);
+    for (const header of [`Bearer\t${token}`, `Bearer ${token.slice(0, 20)} ${token.slice(20)}`]) {
+      const r = await send(header);
+      expect(r.status).toBe(400);
+      expect(r.headers.get('www-authenticate')).toContain('error="invalid_request"');
+    }
+    expect((await send(`Basic ${token}`)).status).toBe(401);
+  });
+
   test('exposes its verifier (key status for readiness probes)', async () => {
     await get('/read', await alice());
     expect(bearer.verifier.keys.status()).toMatchObject({ ready: true });
