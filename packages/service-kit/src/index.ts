@@ -38,6 +38,7 @@ export {
   PROBE_PATHS,
   SAFE_REQUEST_ID,
   requestContext,
+  type AccessLogFields,
   type RequestContextOptions,
 } from './request-context.ts';
 export {

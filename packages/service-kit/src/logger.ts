@@ -133,6 +133,8 @@ export type PlainLineWriter = (
   level: 'debug' | 'info',
   fields: PlainFields,
   msg: string,
+  /** More members, already JSON and after the fields' (`,"a":1`); default none. */
+  more?: string,
 ) => boolean;
 
 export type PlainFields = Record<string, string | number | boolean | undefined>;
@@ -154,12 +156,39 @@ function plainLineWriter(
   const prefix = { debug: '{"level":"debug"', info: '{"level":"info"' };
   // A batched destination takes the fields as they are and formats them with the batch.
   const batched = destination instanceof BatchedDestination ? destination : undefined;
-  return (level, fields, msg) => {
-    if (!logger.isLevelEnabled(level)) return false;
-    const head = `${prefix[level]}${isoTime()}${bindings}`;
-    const tail = `,"msg":${JSON.stringify(msg)}}\n`;
-    if (batched !== undefined) batched.writeFields(head, fields, tail);
-    else destination.write(`${head}${members(fields)}${tail}`);
+  // Which of its levels are on, kept up to date by pino's level-change event, instead of asking
+  // pino on every line (isLevelEnabled: symbol-keyed lookups on the logger). With the head and
+  // tail kept below, a line costs about 0.55 µs instead of 0.7 µs (microbenchmark, Node 24).
+  let on = { debug: false, info: false };
+  const levelsChanged = () => {
+    on = { debug: logger.isLevelEnabled('debug'), info: logger.isLevelEnabled('info') };
+  };
+  levelsChanged();
+  logger.on('level-change', levelsChanged);
+  // Head and tail of the line are kept: the head changes once per millisecond, the tail with
+  // the message (the access line's is always "request").
+  let time = '';
+  let heads = prefix;
+  let lastMsg: string | undefined;
+  let tail = '';
+  return (level, fields, msg, more = '') => {
+    if (!on[level]) return false;
+    const now = isoTime();
+    if (now !== time) {
+      time = now;
+      heads = {
+        debug: `${prefix.debug}${now}${bindings}`,
+        info: `${prefix.info}${now}${bindings}`,
+      };
+    }
+    if (msg !== lastMsg) {
+      lastMsg = msg;
+      tail = `,"msg":${JSON.stringify(msg)}}\n`;
+    }
+    const head = heads[level];
+    const end = more === '' ? tail : `${more}${tail}`;
+    if (batched !== undefined) batched.writeFields(head, fields, end);
+    else destination.write(`${head}${members(fields)}${end}`);
     return true;
   };
 }

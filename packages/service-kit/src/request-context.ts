@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, Middleware, Next } from 'koa';
 import type { Logger } from 'pino';
-import { REDACTED_KEYS, plainLineWriterOf, type PlainLineWriter } from './logger.ts';
+import { REDACTED_KEYS, plainLineWriterOf } from './logger.ts';
 import { UNMATCHED_ROUTE, type ServiceMetrics } from './metrics.ts';
 
 declare module 'koa' {
@@ -121,13 +121,9 @@ export function requestContext(options: RequestContextOptions): Middleware {
       ip: ctx.app.proxy ? ctx.ip : (req.socket.remoteAddress ?? ''),
     };
     const extra = accessLogFields?.(ctx);
-    let plain = writePlainLine !== undefined;
-    if (extra !== undefined) {
-      Object.assign(entry, extra);
-      for (const key in extra) if (REDACTED_KEYS.has(key)) plain = false;
-    }
     const error = state.error;
     if (status >= 500) {
+      if (extra !== undefined) Object.assign(entry, extra);
       if (status === 500) {
         if (error !== undefined) entry.err = error;
         logger.error(entry, 'request failed');
@@ -139,10 +135,47 @@ export function requestContext(options: RequestContextOptions): Middleware {
       if (error !== undefined) entry.reason = reasonOf(error);
       const level = status < 400 && probes.has(path) ? 'debug' : 'info';
       // The line every request writes: written directly when nothing in it needs pino's work.
-      if (plain) (writePlainLine as PlainLineWriter)(level, entry, 'request');
-      else logger[level](entry, 'request');
+      const more = extra === undefined ? '' : plainMembersOf(extra);
+      if (writePlainLine !== undefined && more !== undefined)
+        writePlainLine(level, entry, 'request', more);
+      else logger[level](Object.assign(entry, extra), 'request');
     }
   };
+}
+
+/** Keys of the access line itself: more fields by these names would repeat them. */
+const LINE_KEYS: ReadonlySet<string> = new Set([
+  'requestId',
+  'method',
+  'path',
+  'route',
+  'status',
+  'durationMs',
+  'ip',
+  'reason',
+  'err',
+]);
+
+const frozenMembers = new WeakMap<AccessLogFields, string | undefined>();
+
+/**
+ * The members of more fields' JSON (`,"a":1`), or undefined when a field needs pino's work (a
+ * redacted name) or repeats a key of the line. Made once per frozen fields object: a service
+ * that returns the same frozen object for the same caller (the API: one per principal) has
+ * them serialized once, not on every line.
+ */
+function plainMembersOf(fields: AccessLogFields): string | undefined {
+  const frozen = Object.isFrozen(fields);
+  if (frozen && frozenMembers.has(fields)) return frozenMembers.get(fields);
+  let members: string | undefined = undefined;
+  let plain = true;
+  for (const key in fields) if (REDACTED_KEYS.has(key) || LINE_KEYS.has(key)) plain = false;
+  if (plain) {
+    const json = JSON.stringify(fields);
+    members = json.length > 2 ? `,${json.slice(1, -1)}` : '';
+  }
+  if (frozen) frozenMembers.set(fields, members);
+  return members;
 }
 
 function reasonOf(error: unknown): string {

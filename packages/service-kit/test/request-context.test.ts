@@ -244,3 +244,80 @@ test('while stopping, responses carry Connection: close', async () => {
   }
   expect((await get('/items/1')).headers.get('connection')).toBe('keep-alive');
 });
+
+describe('access line fields and levels', () => {
+  const caller = Object.freeze({ tid: 't-9', oid: 'o-9' });
+  const secret = Object.freeze({ token: 'eyJ.secret.sig' });
+  const clash = Object.freeze({ status: 'from-fields' });
+  let fieldsApp: TestApp;
+  beforeAll(async () => {
+    fieldsApp = await startApp(
+      (router) => {
+        router.get('/fields/:kind', (ctx) => {
+          ctx.body = 'ok';
+        });
+        router.get('/healthz', (ctx) => {
+          ctx.body = 'ok';
+        });
+      },
+      {
+        context: {
+          accessLogFields: (ctx) =>
+            ({ caller, secret, clash })[ctx.path.slice('/fields/'.length)] ??
+            (ctx.path === '/fields/fresh' ? { tid: 't-fresh' } : undefined),
+        },
+      },
+    );
+  });
+  afterAll(() => fieldsApp?.close());
+  const hit = (kind: string, id: string) =>
+    fetch(`${fieldsApp.url}/fields/${kind}`, { headers: { 'x-request-id': id } }).then((r) =>
+      r.text(),
+    );
+  const rawLine = (id: string) => fieldsApp.logs.lines.filter((l) => l.includes(`"${id}"`));
+
+  test('a frozen fields object reused on every request is on every line', async () => {
+    await hit('caller', 'fields-1');
+    await hit('caller', 'fields-2');
+    await hit('fresh', 'fields-3');
+    for (const id of ['fields-1', 'fields-2'])
+      expect(fieldsApp.logs.find({ requestId: id })).toEqual([
+        expect.objectContaining({ msg: 'request', status: 200, tid: 't-9', oid: 'o-9' }),
+      ]);
+    expect(fieldsApp.logs.find({ requestId: 'fields-3' })).toEqual([
+      expect.objectContaining({ tid: 't-fresh' }),
+    ]);
+  });
+
+  test('a field named like a credential is still redacted, frozen or not', async () => {
+    await hit('secret', 'fields-4');
+    await hit('secret', 'fields-5');
+    for (const id of ['fields-4', 'fields-5']) {
+      expect(fieldsApp.logs.find({ requestId: id })).toEqual([
+        expect.objectContaining({ token: '[redacted]' }),
+      ]);
+      expect(rawLine(id).join('\n')).not.toContain('eyJ.secret.sig');
+    }
+  });
+
+  test('a field repeating a key of the line gives one key, not two', async () => {
+    await hit('clash', 'fields-6');
+    const [line] = rawLine('fields-6');
+    expect(line?.match(/"status":/g)).toHaveLength(1);
+  });
+
+  test('the access line follows a change of the logger level', async () => {
+    fieldsApp.logger.level = 'warn';
+    await hit('caller', 'level-1');
+    fieldsApp.logger.level = 'info';
+    await hit('caller', 'level-2');
+    fieldsApp.logger.level = 'debug';
+    await fetch(`${fieldsApp.url}/healthz`, { headers: { 'x-request-id': 'level-3' } });
+    fieldsApp.logger.level = 'info';
+    expect(fieldsApp.logs.find({ requestId: 'level-1' })).toEqual([]);
+    expect(fieldsApp.logs.find({ requestId: 'level-2' })).toHaveLength(1);
+    expect(fieldsApp.logs.find({ requestId: 'level-3' })).toEqual([
+      expect.objectContaining({ level: 'debug' }),
+    ]);
+  });
+});
