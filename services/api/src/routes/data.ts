@@ -1,17 +1,32 @@
 // The tutorial's data routes (GET /data/read, POST /data/write), kept as its contract.
 // Handlers receive the verified principal, never the token.
 import type Router from '@koa/router';
-import { getPrincipal, requirePermission } from '@koa-entra/bearer';
+import { getPrincipal, requirePermission, type Principal } from '@koa-entra/bearer';
+import type { Context } from 'koa';
 import { jsonBodyReader } from '../http/json-body.ts';
 import type { WriteRateLimit } from '../http/write-rate-limit.ts';
 import { READ, WRITE, grantedPermissions, ownerOf } from '../policy.ts';
-import type { Quota, Store } from '../store/index.ts';
+import type { Item, Quota, Store } from '../store/index.ts';
 import { chain, type Middleware } from './compose.ts';
 import { readScopeOf, storeErrors } from './items.ts';
 
 export { MAX_DEPTH } from '../http/json-body.ts';
 export const READ_LIMIT = 100;
 const JSON_TYPE = 'application/json; charset=utf-8';
+
+// The body of GET /data/read for a frozen list (the SQLite store's cached read) and the granted
+// permissions (the same array while the verified-token cache holds the caller's token): both
+// unchanged, so is their JSON, which is made once instead of on every read (about 0.5 µs).
+const readBodies = new WeakMap<readonly Item[], { permissions: readonly string[]; json: string }>();
+
+function readBody(items: readonly Item[], permissions: readonly string[]): string {
+  const known = readBodies.get(items);
+  if (known !== undefined && known.permissions === permissions) return known.json;
+  const json = JSON.stringify({ data: items, 'current-user-scopes': permissions });
+  if (Object.isFrozen(items) && Object.isFrozen(permissions))
+    readBodies.set(items, { permissions, json });
+  return json;
+}
 
 export interface DataRouteOptions {
   store: Store;
@@ -25,20 +40,26 @@ export function dataRoutes(router: Router, options: DataRouteOptions): Router {
   const { store, authenticate, maxBodyBytes, quota, rateLimit } = options;
   const readJsonObject = jsonBodyReader(maxBodyBytes);
 
+  // The hot route: a list the store holds in memory is answered without an asynchronous step;
+  // headers are set on the response directly and the body is a string, so that Koa's body
+  // setter takes its short path (no type lookup, no stream checks).
+  const answerRead = (ctx: Context, principal: Principal, items: readonly Item[]) => {
+    ctx.res.setHeader('cache-control', 'no-store');
+    ctx.res.setHeader('content-type', JSON_TYPE);
+    ctx.body = readBody(items, grantedPermissions(principal));
+  };
   router.get(
     '/data/read',
-    chain(authenticate, requirePermission(READ), async (ctx) => {
+    chain(authenticate, requirePermission(READ), (ctx) => {
       const principal = getPrincipal(ctx);
       // An app with Data.Read.All reads everyone's items in its tenant; a user reads their own.
-      const items = await store.list(readScopeOf(principal), READ_LIMIT);
-      // The hot route: headers set on the response directly and the body serialized here, so
-      // that Koa's body setter takes its short string path (no type lookup, no stream checks).
-      ctx.res.setHeader('cache-control', 'no-store');
-      ctx.res.setHeader('content-type', JSON_TYPE);
-      ctx.body = JSON.stringify({
-        data: items,
-        'current-user-scopes': grantedPermissions(principal),
-      });
+      const scope = readScopeOf(principal);
+      const held = store.listNow?.(scope, READ_LIMIT);
+      if (held !== undefined) {
+        answerRead(ctx, principal, held);
+        return Promise.resolve();
+      }
+      return store.list(scope, READ_LIMIT).then((items) => answerRead(ctx, principal, items));
     }),
   );
 

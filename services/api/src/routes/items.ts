@@ -24,9 +24,23 @@ export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
 export const ITEMS_PATH = '/data/items';
 
-/** Whose items a principal reads: a user their own, an app with Data.Read.All its whole tenant. */
-export const readScopeOf = (principal: Principal): ReadScope =>
-  principal.kind === 'app' ? { tid: principal.tenantId, oid: null } : ownerOf(principal);
+const readScopes = new WeakMap<Principal, ReadScope>();
+
+/**
+ * Whose items a principal reads: a user their own, an app with Data.Read.All its whole tenant.
+ * One frozen object per principal (a cached token's principal is reused), so that the store
+ * can key its read cache by it without building and hashing a string on every read.
+ */
+export function readScopeOf(principal: Principal): ReadScope {
+  let scope = readScopes.get(principal);
+  if (scope === undefined) {
+    scope = Object.freeze(
+      principal.kind === 'app' ? { tid: principal.tenantId, oid: null } : ownerOf(principal),
+    );
+    readScopes.set(principal, scope);
+  }
+  return scope;
+}
 
 /** The store's refusals as the responses they get (409 full quota, 422 reused key). */
 export async function storeErrors<T>(write: () => Promise<T>): Promise<T> {

@@ -59,6 +59,16 @@ const READ_CACHE_OWNERS = 1000;
 const ownerKey = (o: ReadScope) =>
   o.oid === null ? `${o.tid.length}:${o.tid}` : `${o.tid.length}:${o.tid}:${o.oid}`;
 
+// The read cache's key of a frozen scope (readScopeOf gives one per principal), made once: the
+// same string each time, whose hash V8 keeps, instead of a new one built and hashed per read.
+const readKeys = new WeakMap<ReadScope, string>();
+function readKeyOf(scope: ReadScope): string {
+  if (!Object.isFrozen(scope)) return ownerKey(scope);
+  let key = readKeys.get(scope);
+  if (key === undefined) readKeys.set(scope, (key = ownerKey(scope)));
+  return key;
+}
+
 interface Row {
   id: number;
   tenant_id: string;
@@ -241,8 +251,13 @@ export class SqliteStore implements Store {
     });
   }
 
+  listNow(scope: ReadScope, limit: number): readonly Item[] | undefined {
+    const cached = this.#reads.get(readKeyOf(scope));
+    return cached !== undefined && cached.limit === limit ? cached.items : undefined;
+  }
+
   async list(scope: ReadScope, limit: number): Promise<Item[]> {
-    const key = ownerKey(scope);
+    const key = readKeyOf(scope);
     const cached = this.#reads.get(key);
     if (cached && cached.limit === limit) return cached.items;
     const rows = (scope.oid !== null

@@ -52,6 +52,12 @@ export interface Store {
   /** Newest first; `owner.oid` null lists every owner's items of the tenant (app permission Data.Read.All). */
   list(scope: ReadScope, limit: number): Promise<Item[]>;
   /**
+   * What list() would give, when the store holds it in memory (no I/O): a frozen list, shared
+   * with other readers; undefined when list() has to read it. Lets a read answer without
+   * waiting (the SQLite store's read cache).
+   */
+  listNow?(scope: ReadScope, limit: number): readonly Item[] | undefined;
+  /**
    * Stores a new item, or, when `idempotency` names a key this owner used before (within
    * IDEMPOTENCY_TTL_MS), returns the item that request created. Throws IdempotencyKeyMismatch
    * when that request had another body, QuotaExceededError when the owner's quota is full.
