@@ -21,6 +21,7 @@
 // BENCH_TOOLS (wrk,autocannon), BENCH_SCENARIOS (all; e.g. plain,kit,A: plain is always run).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -234,16 +235,16 @@ try {
   // The baselines answer the body the API answers, so that only the work per request differs.
   const body = await (await fetch(`${api}/data/read`, { headers: auth })).text();
   const plain = await startServer(here('servers/plain-koa.mjs'), { BENCH_BODY: body });
-  const kit = await startServer(here('servers/koa-kit.ts'), {
-    BENCH_BODY: body,
-    LOG_LEVEL: 'info',
-  });
-  const kitQuiet = await startServer(here('servers/koa-kit.ts'), {
+  // Only the servers of the selected scenarios are started.
+  const startIf = (name: string, script: string, env: Record<string, string>) =>
+    selected.has(name) ? startServer(here(script), env) : Promise.resolve('');
+  const kit = await startIf('kit', 'servers/koa-kit.ts', { BENCH_BODY: body, LOG_LEVEL: 'info' });
+  const kitQuiet = await startIf('kit-quiet', 'servers/koa-kit.ts', {
     BENCH_BODY: body,
     LOG_LEVEL: 'warn',
   });
-  const jose = await startServer(here('servers/koa-jose.mjs'), { BENCH_BODY: body });
-  const auth0 = await startServer(here('servers/express-auth0.mjs'), { BENCH_BODY: body });
+  const jose = await startIf('jose', 'servers/koa-jose.mjs', { BENCH_BODY: body });
+  const auth0 = await startIf('auth0', 'servers/express-auth0.mjs', { BENCH_BODY: body });
 
   const perB = Math.ceil(bSeconds * 15_000);
   const tokenFiles: string[] = [];
@@ -393,7 +394,12 @@ try {
     `\nJWKS fetches at the issuer during the whole benchmark: ${fake.requestCounts().jwks} (one per server at start)`,
   );
 } finally {
+  // Each child is waited for, so that none is left running (or writing into `work`) after this.
+  const exits = children.map((child) =>
+    child.exitCode !== null || child.signalCode !== null ? undefined : once(child, 'exit'),
+  );
   for (const child of children) child.kill('SIGTERM');
+  await Promise.all(exits);
   await fake.close();
   rmSync(work, { recursive: true, force: true });
 }
