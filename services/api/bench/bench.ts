@@ -44,12 +44,15 @@ const SCENARIO_NAMES = [
   'jose',
   'auth0',
   'B',
-];
+] as const;
+type ScenarioName = (typeof SCENARIO_NAMES)[number];
+const isScenarioName = (name: string): name is ScenarioName =>
+  (SCENARIO_NAMES as readonly string[]).includes(name);
 const selected = new Set(
   (process.env.BENCH_SCENARIOS ?? SCENARIO_NAMES.join(',')).split(',').map((t) => t.trim()),
 );
 for (const name of selected)
-  if (!SCENARIO_NAMES.includes(name)) {
+  if (!isScenarioName(name)) {
     console.error(
       `bench: unknown scenario ${JSON.stringify(name)} in BENCH_SCENARIOS (known: ${SCENARIO_NAMES.join(', ')})`,
     );
@@ -263,52 +266,28 @@ try {
 
   // Every scenario but plain-bare and B sends A's request: the token's header costs Node's HTTP
   // parser the same in each, and the ratios compare only what the servers do with a request.
+  const row = (
+    name: ScenarioName,
+    label: string,
+    url: string,
+    headers: Record<string, string>,
+  ) => ({
+    name,
+    label,
+    url,
+    headers,
+  });
   const allScenarios = [
-    {
-      name: 'plain',
-      label: 'plain Koa route (baseline)',
-      url: `${plain}/data/read`,
-      headers: auth,
-    },
-    {
-      name: 'plain-bare',
-      label: 'the same, no Authorization header',
-      url: `${plain}/data/read`,
-      headers: {},
-    },
-    {
-      name: 'kit',
-      label: 'plain Koa + kit requestContext',
-      url: `${kit}/data/read`,
-      headers: auth,
-    },
-    {
-      name: 'kit-quiet',
-      label: 'the same, no access line (warn)',
-      url: `${kitQuiet}/data/read`,
-      headers: auth,
-    },
-    {
-      name: 'healthz',
-      label: 'API GET /healthz (token not read)',
-      url: `${api}/healthz`,
-      headers: auth,
-    },
-    { name: 'A', label: 'API GET /data/read, one token', url: `${api}/data/read`, headers: auth },
-    { name: 'jose', label: 'naive Koa + jose, one token', url: `${jose}/data/read`, headers: auth },
-    {
-      name: 'auth0',
-      label: 'Express + express-oauth2-jwt-bearer',
-      url: `${auth0}/data/read`,
-      headers: auth,
-    },
-    {
-      name: 'B',
-      label: 'API GET /data/read, distinct tokens',
-      url: `${api}/data/read`,
-      headers: {},
-    },
-  ] as const;
+    row('plain', 'plain Koa route (baseline)', `${plain}/data/read`, auth),
+    row('plain-bare', 'the same, no Authorization header', `${plain}/data/read`, {}),
+    row('kit', 'plain Koa + kit requestContext', `${kit}/data/read`, auth),
+    row('kit-quiet', 'the same, no access line (warn)', `${kitQuiet}/data/read`, auth),
+    row('healthz', 'API GET /healthz (token not read)', `${api}/healthz`, auth),
+    row('A', 'API GET /data/read, one token', `${api}/data/read`, auth),
+    row('jose', 'naive Koa + jose, one token', `${jose}/data/read`, auth),
+    row('auth0', 'Express + express-oauth2-jwt-bearer', `${auth0}/data/read`, auth),
+    row('B', 'API GET /data/read, distinct tokens', `${api}/data/read`, {}),
+  ];
   const scenarios = allScenarios.filter((s) => selected.has(s.name));
 
   // Warm every server (JIT, key caches) before anything is measured.
